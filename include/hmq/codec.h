@@ -1,0 +1,329 @@
+/*
+ * hmq codec: MQTT 5.0 packets, sans I/O.
+ *
+ * Frame first, then body: hmq_frame_peek() looks at the start of a byte
+ * stream and says whether one whole packet is there. Body decoders then get
+ * exactly that packet (`pkt`, `len` = frame.total) and return views into it:
+ * every hmq_str / hmq_bin a decoder hands out points into `pkt` and stays
+ * valid as long as those bytes are neither moved nor overwritten.
+ *
+ * Encoders write one whole packet into (buf, cap). On success *out_len is
+ * the number of bytes written; on HMQ_ERR_NO_ROOM nothing useful was written
+ * and *out_len is the size that would be needed. Encoders validate what the
+ * caller gives them (UTF-8, packet id != 0, QoS <= 2 …) and return the same
+ * error a decoder would for the same mistake.
+ *
+ * Decoders are strict: every rule listed in hmq.h's status list is checked
+ * and reported with its own status. hmq_status_reason() maps the status to
+ * the reason code our DISCONNECT must carry.
+ */
+#ifndef HMQ_CODEC_H
+#define HMQ_CODEC_H
+
+#include "hmq/hmq.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Control packet types (MQTT 5.0 2.1.2). */
+typedef enum hmq_packet_type {
+  HMQ_PKT_CONNECT = 1,
+  HMQ_PKT_CONNACK = 2,
+  HMQ_PKT_PUBLISH = 3,
+  HMQ_PKT_PUBACK = 4,
+  HMQ_PKT_PUBREC = 5,
+  HMQ_PKT_PUBREL = 6,
+  HMQ_PKT_PUBCOMP = 7,
+  HMQ_PKT_SUBSCRIBE = 8,
+  HMQ_PKT_SUBACK = 9,
+  HMQ_PKT_UNSUBSCRIBE = 10,
+  HMQ_PKT_UNSUBACK = 11,
+  HMQ_PKT_PINGREQ = 12,
+  HMQ_PKT_PINGRESP = 13,
+  HMQ_PKT_DISCONNECT = 14,
+  HMQ_PKT_AUTH = 15
+} hmq_packet_type;
+
+/* Name of a packet type ("PUBLISH"); static, never NULL. */
+const char *hmq_packet_name(uint8_t type);
+
+/* Largest Remaining Length a variable byte integer can carry (MQTT 5.0 1.5.5). */
+#define HMQ_MAX_REMAINING 268435455u
+/* Largest whole packet: 1 byte type + 4 bytes length + remaining. */
+#define HMQ_MAX_PACKET (HMQ_MAX_REMAINING + 5u)
+
+/* ------------------------------------------------------------------------ */
+/* Frame reader                                                             */
+
+typedef struct hmq_frame {
+  uint8_t type;      /* high nibble of byte 0 */
+  uint8_t flags;     /* low nibble of byte 0 */
+  size_t header_len; /* fixed header: 1 + length of the varint (2..5) */
+  size_t remaining;  /* Remaining Length */
+  size_t total;      /* header_len + remaining: bytes of the whole packet */
+} hmq_frame;
+
+/*
+ * Look at the first bytes of `buf` (`len` may be 0). Returns:
+ *  HMQ_OK          one whole packet of frame->total bytes is at buf;
+ *  HMQ_NEED_MORE   not yet; *need is the total number of bytes buf must
+ *                  hold before the next call can succeed (a lower bound
+ *                  while the length field itself is incomplete);
+ *  HMQ_ERR_VARINT_TOO_LONG, HMQ_ERR_VARINT_NOT_MINIMAL,
+ *  HMQ_ERR_PACKET_TOO_LARGE (total > max_packet; max_packet 0 = no limit
+ *                  besides HMQ_MAX_PACKET), HMQ_ERR_PACKET_TYPE (type 0).
+ * Only the fixed header is examined; flags are checked by the body decoder.
+ * `need` may be NULL. Reads no more than 5 bytes.
+ */
+hmq_status hmq_frame_peek(const uint8_t *buf, size_t len, uint32_t max_packet, hmq_frame *frame,
+                          size_t *need);
+
+/* ------------------------------------------------------------------------ */
+/* Variable byte integers (MQTT 5.0 1.5.5)                                  */
+
+/* Encode v (<= HMQ_MAX_REMAINING) into out[0..3]; *n gets 1..4.
+ * HMQ_ERR_ARG when v is too large. */
+hmq_status hmq_varint_encode(uint32_t v, uint8_t out[4], size_t *n);
+/* Decode from buf: HMQ_OK (*v, *n set), HMQ_NEED_MORE, HMQ_ERR_VARINT_TOO_LONG,
+ * HMQ_ERR_VARINT_NOT_MINIMAL. */
+hmq_status hmq_varint_decode(const uint8_t *buf, size_t len, uint32_t *v, size_t *n);
+/* Number of bytes v takes as a varint (1..4), 0 when too large. */
+size_t hmq_varint_size(uint32_t v);
+
+/* Check a UTF-8 string per MQTT 5.0 1.5.4: HMQ_OK, HMQ_ERR_UTF8_INVALID or
+ * HMQ_ERR_UTF8_NUL. (U+0001..U+001F and U+007F..U+009F are allowed.) */
+hmq_status hmq_utf8_check(const char *s, size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* Properties (MQTT 5.0 2.2.2.2)                                            */
+
+typedef enum hmq_prop_id {
+  HMQ_PROP_PAYLOAD_FORMAT = 0x01,
+  HMQ_PROP_MESSAGE_EXPIRY = 0x02,
+  HMQ_PROP_CONTENT_TYPE = 0x03,
+  HMQ_PROP_RESPONSE_TOPIC = 0x08,
+  HMQ_PROP_CORRELATION_DATA = 0x09,
+  HMQ_PROP_SUBSCRIPTION_ID = 0x0B,
+  HMQ_PROP_SESSION_EXPIRY = 0x11,
+  HMQ_PROP_ASSIGNED_CLIENT_ID = 0x12,
+  HMQ_PROP_SERVER_KEEP_ALIVE = 0x13,
+  HMQ_PROP_AUTH_METHOD = 0x15,
+  HMQ_PROP_AUTH_DATA = 0x16,
+  HMQ_PROP_REQUEST_PROBLEM_INFO = 0x17,
+  HMQ_PROP_WILL_DELAY = 0x18,
+  HMQ_PROP_REQUEST_RESPONSE_INFO = 0x19,
+  HMQ_PROP_RESPONSE_INFO = 0x1A,
+  HMQ_PROP_SERVER_REFERENCE = 0x1C,
+  HMQ_PROP_REASON_STRING = 0x1F,
+  HMQ_PROP_RECEIVE_MAX = 0x21,
+  HMQ_PROP_TOPIC_ALIAS_MAX = 0x22,
+  HMQ_PROP_TOPIC_ALIAS = 0x23,
+  HMQ_PROP_MAX_QOS = 0x24,
+  HMQ_PROP_RETAIN_AVAILABLE = 0x25,
+  HMQ_PROP_USER = 0x26,
+  HMQ_PROP_MAX_PACKET_SIZE = 0x27,
+  HMQ_PROP_WILDCARD_SUB_AVAILABLE = 0x28,
+  HMQ_PROP_SUB_ID_AVAILABLE = 0x29,
+  HMQ_PROP_SHARED_SUB_AVAILABLE = 0x2A
+} hmq_prop_id;
+
+/* Bit for property id `id` in hmq_props.present (ids are all < 64). */
+#define HMQ_PROP_BIT(id) ((uint64_t)1 << (id))
+
+typedef struct hmq_user_prop {
+  hmq_str key;
+  hmq_str value;
+} hmq_user_prop;
+
+/*
+ * Every MQTT 5 property in one flat struct, used by encoders (input) and
+ * decoders (output). A property is present when its HMQ_PROP_BIT is set in
+ * `present` (values of absent properties are undefined on decode; zero-init
+ * the struct before filling it for encode).
+ *
+ * Encode: user properties come from `user`/`user_count`; one Subscription
+ * Identifier from `subscription_id`.
+ * Decode: `user_count` is the number of user properties and `user` is NULL;
+ * iterate them (and all Subscription Identifiers of a PUBLISH) with
+ * hmq_props_next() over `raw`, the validated property block.
+ */
+typedef struct hmq_props {
+  uint64_t present;
+  uint32_t message_expiry;
+  uint32_t subscription_id; /* decode: the first one; count in sub_id_count */
+  uint32_t session_expiry;
+  uint32_t will_delay;
+  uint32_t max_packet_size;
+  uint16_t server_keep_alive;
+  uint16_t receive_max;
+  uint16_t topic_alias_max;
+  uint16_t topic_alias;
+  uint8_t payload_format;
+  uint8_t request_problem_info;
+  uint8_t request_response_info;
+  uint8_t max_qos;
+  uint8_t retain_available;
+  uint8_t wildcard_sub_available;
+  uint8_t sub_id_available;
+  uint8_t shared_sub_available;
+  hmq_str content_type;
+  hmq_str response_topic;
+  hmq_bin correlation_data;
+  hmq_str assigned_client_id;
+  hmq_str auth_method;
+  hmq_bin auth_data;
+  hmq_str response_info;
+  hmq_str server_reference;
+  hmq_str reason_string;
+  const hmq_user_prop *user;
+  size_t user_count;
+  size_t sub_id_count;
+  hmq_bin raw; /* decode only: the property bytes (without their length) */
+} hmq_props;
+
+/* One property as the iterator sees it. Which member is meaningful follows
+ * from the id: u32 for byte/two-byte/four-byte/varint values, str for
+ * strings, bin for binary data, str + str2 for a user property. */
+typedef struct hmq_prop {
+  uint8_t id;
+  uint32_t u32;
+  hmq_str str;
+  hmq_str str2;
+  hmq_bin bin;
+} hmq_prop;
+
+/* Iterate over a decoded property block (props->raw). Start with
+ * *cursor = 0. Returns HMQ_OK with *out filled and *cursor advanced,
+ * HMQ_NEED_MORE when there are no more properties (not an error), or an
+ * error for bytes that were not validated by a decoder. Views point into the
+ * packet. */
+hmq_status hmq_props_next(const hmq_props *props, size_t *cursor, hmq_prop *out);
+
+/* ------------------------------------------------------------------------ */
+/* Packets                                                                  */
+
+typedef struct hmq_will {
+  uint8_t qos;
+  uint8_t retain;
+  hmq_str topic;
+  hmq_bin payload;
+  hmq_props props; /* Will Properties (3.1.3.2) */
+} hmq_will;
+
+typedef struct hmq_connect {
+  uint8_t clean_start;
+  uint16_t keep_alive;  /* seconds */
+  hmq_str client_id;    /* may be empty (ptr != NULL, len 0) */
+  hmq_str username;     /* ptr == NULL: no user name */
+  hmq_bin password;     /* ptr == NULL: no password */
+  const hmq_will *will; /* NULL: no will */
+  hmq_props props;
+} hmq_connect;
+
+typedef struct hmq_connack {
+  uint8_t session_present;
+  uint8_t reason;
+  hmq_props props;
+} hmq_connack;
+
+typedef struct hmq_publish {
+  uint8_t qos;
+  uint8_t dup;
+  uint8_t retain;
+  uint16_t packet_id; /* 0 for QoS 0 */
+  hmq_str topic;      /* may be empty when props carry a Topic Alias */
+  hmq_props props;
+  hmq_bin payload;
+} hmq_publish;
+
+/* PUBACK, PUBREC, PUBREL, PUBCOMP. */
+typedef struct hmq_ack {
+  uint8_t type; /* HMQ_PKT_PUBACK … HMQ_PKT_PUBCOMP */
+  uint16_t packet_id;
+  uint8_t reason;
+  hmq_props props;
+} hmq_ack;
+
+/* Subscription options (MQTT 5.0 3.8.3.1). */
+typedef struct hmq_sub_filter {
+  hmq_str filter;
+  uint8_t qos;
+  uint8_t no_local;
+  uint8_t retain_as_published;
+  uint8_t retain_handling; /* 0..2 */
+} hmq_sub_filter;
+
+typedef struct hmq_subscribe {
+  uint16_t packet_id;
+  hmq_props props;
+  const hmq_sub_filter *filters;
+  size_t count;
+} hmq_subscribe;
+
+typedef struct hmq_unsubscribe {
+  uint16_t packet_id;
+  hmq_props props;
+  const hmq_str *filters;
+  size_t count;
+} hmq_unsubscribe;
+
+/* SUBACK and UNSUBACK: one reason code per filter, in order. */
+typedef struct hmq_suback {
+  uint8_t type; /* HMQ_PKT_SUBACK or HMQ_PKT_UNSUBACK */
+  uint16_t packet_id;
+  hmq_props props;
+  hmq_bin reasons; /* view: reasons.ptr[i] for filter i */
+} hmq_suback;
+
+/* DISCONNECT and AUTH. */
+typedef struct hmq_disconnect {
+  uint8_t reason;
+  hmq_props props;
+} hmq_disconnect;
+
+typedef struct hmq_auth {
+  uint8_t reason;
+  hmq_props props;
+} hmq_auth;
+
+/* Encoders (client → server, plus the server packets tests and tools
+ * need). See the top of this file for out_len and HMQ_ERR_NO_ROOM. */
+hmq_status hmq_encode_connect(uint8_t *buf, size_t cap, const hmq_connect *p, size_t *out_len);
+hmq_status hmq_encode_connack(uint8_t *buf, size_t cap, const hmq_connack *p, size_t *out_len);
+hmq_status hmq_encode_publish(uint8_t *buf, size_t cap, const hmq_publish *p, size_t *out_len);
+/* Uses the short forms of MQTT 5.0 3.4.2.1: reason 0x00 and no properties
+ * gives Remaining Length 2; properties absent gives Remaining Length 3. */
+hmq_status hmq_encode_ack(uint8_t *buf, size_t cap, const hmq_ack *p, size_t *out_len);
+hmq_status hmq_encode_subscribe(uint8_t *buf, size_t cap, const hmq_subscribe *p, size_t *out_len);
+hmq_status hmq_encode_suback(uint8_t *buf, size_t cap, const hmq_suback *p, size_t *out_len);
+hmq_status hmq_encode_unsubscribe(uint8_t *buf, size_t cap, const hmq_unsubscribe *p,
+                                  size_t *out_len);
+hmq_status hmq_encode_pingreq(uint8_t *buf, size_t cap, size_t *out_len);
+hmq_status hmq_encode_pingresp(uint8_t *buf, size_t cap, size_t *out_len);
+/* Reason 0x00 with no properties gives the 2-byte short form. */
+hmq_status hmq_encode_disconnect(uint8_t *buf, size_t cap, const hmq_disconnect *p,
+                                 size_t *out_len);
+hmq_status hmq_encode_auth(uint8_t *buf, size_t cap, const hmq_auth *p, size_t *out_len);
+
+/* Decoders: `pkt`/`len` is exactly one packet as delimited by
+ * hmq_frame_peek() (len == frame.total). Views point into pkt. */
+hmq_status hmq_decode_connect(const uint8_t *pkt, size_t len, hmq_connect *out, hmq_will *will);
+hmq_status hmq_decode_connack(const uint8_t *pkt, size_t len, hmq_connack *out);
+hmq_status hmq_decode_publish(const uint8_t *pkt, size_t len, hmq_publish *out);
+hmq_status hmq_decode_ack(const uint8_t *pkt, size_t len, hmq_ack *out);
+/* SUBACK or UNSUBACK (out->type tells which). */
+hmq_status hmq_decode_suback(const uint8_t *pkt, size_t len, hmq_suback *out);
+/* SUBSCRIBE: filters are walked with hmq_subscribe_next(). */
+hmq_status hmq_decode_subscribe(const uint8_t *pkt, size_t len, hmq_subscribe *out,
+                                hmq_bin *filters_raw);
+hmq_status hmq_subscribe_next(hmq_bin filters_raw, size_t *cursor, hmq_sub_filter *out);
+hmq_status hmq_decode_pingresp(const uint8_t *pkt, size_t len);
+hmq_status hmq_decode_disconnect(const uint8_t *pkt, size_t len, hmq_disconnect *out);
+hmq_status hmq_decode_auth(const uint8_t *pkt, size_t len, hmq_auth *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
