@@ -1,0 +1,235 @@
+/*
+ * hmq client engine: one MQTT 5 client connection as a sans-I/O state
+ * machine (no sockets, no clock, no allocation).
+ *
+ * The caller moves bytes and time; the engine decides what they mean:
+ *
+ *   hmq_client_init(&c, &cfg, &mem);          // once; cannot fail
+ *   hmq_client_start(&c, now_ms);             // queue CONNECT (each (re)connect)
+ *   loop:
+ *     hmq_client_want(&c)                     // READ / WRITE / CLOSED bits
+ *     hmq_client_txbuf(&c, &p, &n); write(p, n) -> k; hmq_client_tx_ack(&c, k);
+ *     hmq_client_rxbuf(&c, &p, &cap); read(p, cap) -> k; hmq_client_rx_ack(&c, k);
+ *     while ((st = hmq_client_next_event(&c, now_ms, &ev)) == HMQ_OK) handle(ev);
+ *     hmq_client_tick(&c, now_ms); sleep until hmq_client_deadline(&c);
+ *
+ * Inbound QoS 1/2 PUBLISHes carry a sequence number; the application calls
+ * hmq_client_ack(seq) once it has made the message durable. PUBACK/PUBREC go
+ * out strictly in arrival order (MQTT-4.6.0-2): an ack for a later message
+ * waits until every earlier one is acked too.
+ *
+ * Errors are sticky: after a protocol violation by the server the engine
+ * queues DISCONNECT with the reason code from hmq_status_reason(), reports
+ * HMQ_CLIENT_WANT_CLOSED once it has been written, and next_event keeps
+ * returning the same error until hmq_client_start() begins a new connection.
+ */
+#ifndef HMQ_CLIENT_H
+#define HMQ_CLIENT_H
+
+#include "hmq/codec.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct hmq_client_config {
+  hmq_str client_id;
+  hmq_str username;           /* ptr == NULL: none */
+  hmq_bin password;           /* ptr == NULL: none */
+  uint16_t keep_alive;        /* seconds; 0 disables keepalive */
+  uint8_t clean_start;        /* hmq default 0 (persistent session) */
+  uint32_t session_expiry;    /* seconds; 0xFFFFFFFF = never */
+  uint16_t receive_max;       /* ours, 1..65535; must be <= mem.slots_cap */
+  uint32_t max_packet_size;   /* ours; must be <= mem.rx_cap (0 = rx_cap) */
+  uint16_t topic_alias_max;   /* ours; aliases beyond mem.alias_cap capacity are refused */
+  const hmq_sub_filter *subs; /* SUBSCRIBEd after every successful CONNACK */
+  size_t sub_count;
+  const hmq_user_prop *connect_user; /* user properties sent in CONNECT */
+  size_t connect_user_count;
+} hmq_client_config;
+
+/* One inbound QoS>0 message the engine is tracking until it is acked (and
+ * for QoS 2 until PUBREL/PUBCOMP). Opaque to callers; only sized here. */
+typedef struct hmq_client_slot {
+  uint64_t seq;
+  uint16_t packet_id;
+  uint8_t qos;
+  uint8_t state;
+} hmq_client_slot;
+
+/* Caller-owned memory. All of it must outlive the engine. */
+typedef struct hmq_client_mem {
+  uint8_t *rx;            /* receive buffer: holds at least one whole packet */
+  size_t rx_cap;          /* >= the Maximum Packet Size we announce */
+  uint8_t *tx;            /* transmit buffer */
+  size_t tx_cap;          /* >= the largest packet we send (CONNECT, SUBSCRIBE) */
+  hmq_client_slot *slots; /* in-flight inbound ring */
+  size_t slots_cap;       /* >= receive_max */
+  char *alias;            /* topic alias storage (server → client aliases) */
+  size_t alias_cap;       /* bytes; each alias takes its topic length + 2 */
+} hmq_client_mem;
+
+typedef enum hmq_client_state {
+  HMQ_CLIENT_IDLE = 0,   /* not started, or closed and reset */
+  HMQ_CLIENT_CONNECTING, /* CONNECT queued/sent, waiting for CONNACK */
+  HMQ_CLIENT_CONNECTED,  /* CONNACK 0x00 received */
+  HMQ_CLIENT_CLOSING,    /* DISCONNECT queued; flush tx, then close */
+  HMQ_CLIENT_CLOSED      /* nothing more to do; close the socket */
+} hmq_client_state;
+
+/* Name of a state for logs ("CONNECTED"); static, never NULL. */
+const char *hmq_client_state_name(hmq_client_state s);
+
+/* Bits of hmq_client_want(). */
+#define HMQ_CLIENT_WANT_READ   1u
+#define HMQ_CLIENT_WANT_WRITE  2u
+#define HMQ_CLIENT_WANT_CLOSED 4u
+
+typedef enum hmq_event_type {
+  HMQ_EV_NONE = 0,
+  HMQ_EV_CONNACK,    /* connack: accepted (refusals come as HMQ_ERR_REFUSED) */
+  HMQ_EV_SUBACK,     /* suback: one reason per filter of cfg.subs */
+  HMQ_EV_UNSUBACK,   /* suback (type UNSUBACK) */
+  HMQ_EV_PUBLISH,    /* publish (topic resolved from any alias) + seq */
+  HMQ_EV_PUBACK,     /* ack: the server acknowledged one of our QoS 1 PUBLISHes */
+  HMQ_EV_DISCONNECT, /* disconnect: the server's DISCONNECT (status says why) */
+  HMQ_EV_AUTH        /* auth: enhanced authentication packet from the server */
+} hmq_event_type;
+
+/*
+ * One event. Views (topics, payloads, property strings) point into the
+ * engine's receive buffer and stay valid until the next call of
+ * hmq_client_next_event() or hmq_client_rxbuf() on the same engine.
+ */
+typedef struct hmq_event {
+  hmq_event_type type;
+  uint64_t seq; /* PUBLISH at QoS>0: pass to hmq_client_ack(); 0 for QoS 0 */
+  hmq_connack connack;
+  hmq_suback suback;
+  hmq_publish publish;
+  hmq_ack ack;
+  hmq_disconnect disconnect;
+  hmq_auth auth;
+} hmq_event;
+
+/*
+ * The engine. Callers allocate it (static, stack or heap) and treat its
+ * fields as private; they are here only so its size is known.
+ */
+typedef struct hmq_client {
+  hmq_client_config cfg;
+  hmq_client_mem mem;
+  hmq_client_state state;
+  hmq_status error; /* sticky error, HMQ_OK when none */
+  size_t rx_len;    /* bytes in rx */
+  size_t rx_off;    /* bytes of rx already consumed by next_event */
+  size_t tx_len;    /* bytes queued in tx */
+  size_t tx_off;    /* bytes of tx already written */
+  size_t slot_head; /* ring of inbound in-flight messages */
+  size_t slot_count;
+  uint64_t next_seq;
+  uint64_t conn_first_seq; /* seqs below this belong to an earlier connection */
+  uint16_t next_packet_id;
+  uint16_t sub_packet_id;
+  uint16_t out_inflight; /* our unacknowledged QoS 1 PUBLISHes */
+  uint64_t last_tx_ms;
+  uint64_t last_rx_ms;
+  uint64_t ping_sent_ms; /* 0: no PINGREQ outstanding */
+  uint64_t connect_ms;
+  /* limits from CONNACK (protocol defaults until then) */
+  uint8_t session_present;
+  uint8_t server_max_qos;
+  uint8_t server_retain_available;
+  uint16_t server_receive_max;
+  uint16_t server_topic_alias_max;
+  uint16_t keep_alive; /* effective: ours or the server's Server Keep Alive */
+  uint32_t server_max_packet;
+  uint32_t server_session_expiry;
+  size_t alias_used;     /* bytes of mem.alias in use */
+  uint8_t out_ids[8192]; /* bitmap of packet ids of our in-flight QoS 1 PUBLISHes */
+  /* counters */
+  uint64_t n_publish_rx;
+  uint64_t n_dup_rx;
+  uint64_t n_acks_tx;
+  uint64_t n_bytes_rx;
+  uint64_t n_bytes_tx;
+} hmq_client;
+
+/* Fill cfg with hmq's defaults: keep_alive 60, clean_start 0,
+ * session_expiry 0xFFFFFFFF, receive_max 65535, max_packet_size 0,
+ * topic_alias_max 16; everything else empty. */
+void hmq_client_config_default(hmq_client_config *cfg);
+
+/* Bind config and memory; cannot fail (bad sizes surface as HMQ_ERR_ARG from
+ * hmq_client_start). cfg's views and mem must outlive the engine. */
+void hmq_client_init(hmq_client *c, const hmq_client_config *cfg, const hmq_client_mem *mem);
+
+/* Begin a new connection on a fresh transport: reset per-connection state
+ * (buffers, aliases, keepalive), keep session state (QoS 2 ids awaiting
+ * PUBREL when the session is resumed), queue CONNECT. HMQ_ERR_ARG if the
+ * configuration or memory sizes are unusable, HMQ_ERR_NO_ROOM if CONNECT
+ * does not fit tx. */
+hmq_status hmq_client_start(hmq_client *c, uint64_t now_ms);
+
+/* HMQ_CLIENT_WANT_* bits for the transport. */
+unsigned hmq_client_want(const hmq_client *c);
+
+/* Bytes to send: *p/*n (n may be 0). Also encodes acks that became ready.
+ * The region stays unchanged until tx_ack (so a TLS write can be retried
+ * with the same bytes). */
+void hmq_client_txbuf(hmq_client *c, const uint8_t **p, size_t *n);
+/* n bytes of txbuf were written. */
+void hmq_client_tx_ack(hmq_client *c, size_t n);
+
+/* Where to put received bytes: *p/*cap (cap may be 0 when the buffer holds
+ * a whole unconsumed packet; then drain events first). Invalidates views of
+ * earlier events. */
+void hmq_client_rxbuf(hmq_client *c, uint8_t **p, size_t *cap);
+/* n bytes were read into rxbuf. n == 0 is allowed. */
+void hmq_client_rx_ack(hmq_client *c, size_t n);
+
+/* Tell the engine the transport is gone (EOF or I/O error). Connection
+ * state is dropped; the next hmq_client_start() reconnects. */
+void hmq_client_transport_closed(hmq_client *c, hmq_status why);
+
+/*
+ * Decode the next packet in rx and act on it. Returns
+ *  HMQ_OK          *ev holds an event;
+ *  HMQ_WANT_READ   no whole packet buffered;
+ *  HMQ_ERR_REFUSED CONNACK with reason >= 0x80 (ev->connack filled);
+ *  HMQ_ERR_SERVER_DISCONNECT / HMQ_ERR_TAKEN_OVER (ev->disconnect filled);
+ *  HMQ_ERR_SUBSCRIBE_REFUSED (ev->suback filled; connection stays up);
+ *  any other error: the server broke the protocol; DISCONNECT is queued.
+ */
+hmq_status hmq_client_next_event(hmq_client *c, uint64_t now_ms, hmq_event *ev);
+
+/* Acknowledge inbound message `seq` (from a PUBLISH event). Acks for
+ * messages of an earlier connection are ignored (HMQ_OK). HMQ_ERR_ARG for an
+ * unknown seq. */
+hmq_status hmq_client_ack(hmq_client *c, uint64_t seq);
+
+/* Publish (tools and the simulator). QoS 0 or 1; packet id assigned by the
+ * engine into *packet_id. HMQ_ERR_FULL when the server's Receive Maximum
+ * is reached, HMQ_ERR_NO_ROOM when tx has no space now, HMQ_ERR_STATE when
+ * not connected, HMQ_ERR_PACKET_TOO_LARGE above the server's maximum. */
+hmq_status hmq_client_publish(hmq_client *c, const hmq_publish *p, uint16_t *packet_id);
+
+/* Queue DISCONNECT (reason, and session expiry if session_expiry != -1). */
+hmq_status hmq_client_disconnect(hmq_client *c, uint8_t reason, int64_t session_expiry);
+
+/* Keepalive: queue PINGREQ when due; declare the connection dead
+ * (HMQ_ERR_KEEPALIVE, sticky) when no PINGRESP came within half the keep
+ * alive after the PINGREQ. Returns the sticky status. */
+hmq_status hmq_client_tick(hmq_client *c, uint64_t now_ms);
+
+/* Next time tick() must run, or UINT64_MAX for none. */
+uint64_t hmq_client_deadline(const hmq_client *c);
+
+/* Inbound QoS>0 messages received and not yet acknowledged on the wire. */
+size_t hmq_client_inflight(const hmq_client *c);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
