@@ -1,0 +1,72 @@
+# Install rules: library, public headers, programs, man page, exported
+# targets hmq::hmq, a CMake package config and hmq.pc.
+#
+# mbedTLS is a PRIVATE dependency: nothing of it appears in hmq's public
+# headers, so a consumer of a shared libhmq needs nothing else. A static
+# libhmq.a still needs the mbedTLS libraries at link time; hmqConfig.cmake
+# finds and adds them (HMQ_STATIC below), and hmq.pc lists them as
+# Requires.private (mbedTLS >= 3 ships .pc files) or Libs.private (2.28 does
+# not).
+include(GNUInstallDirs)
+include(CMakePackageConfigHelpers)
+
+set(HMQ_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/hmq)
+get_target_property(HMQ_LIB_TYPE hmq TYPE)
+if(HMQ_LIB_TYPE STREQUAL "STATIC_LIBRARY")
+  set(HMQ_STATIC ON)
+else()
+  set(HMQ_STATIC OFF)
+endif()
+
+install(TARGETS hmq EXPORT hmqTargets
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/hmq DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+  FILES_MATCHING PATTERN "*.h")
+
+foreach(prog hmq_cli hmq_sim)
+  if(TARGET ${prog})
+    install(TARGETS ${prog} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+  endif()
+endforeach()
+if(EXISTS ${PROJECT_SOURCE_DIR}/docs/hmq.1)
+  install(FILES ${PROJECT_SOURCE_DIR}/docs/hmq.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+endif()
+
+install(EXPORT hmqTargets NAMESPACE hmq:: FILE hmqTargets.cmake DESTINATION ${HMQ_CMAKE_DIR})
+configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/hmqConfig.cmake.in
+  ${PROJECT_BINARY_DIR}/hmqConfig.cmake INSTALL_DESTINATION ${HMQ_CMAKE_DIR})
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/hmqConfigVersion.cmake
+  VERSION ${PROJECT_VERSION} COMPATIBILITY SameMinorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/hmqConfig.cmake ${PROJECT_BINARY_DIR}/hmqConfigVersion.cmake
+  DESTINATION ${HMQ_CMAKE_DIR})
+
+# hmq.pc, relocatable: prefix is found from the .pc file's own place, so
+# `cmake --install --prefix <dir>` needs no reconfigure.
+if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
+  set(HMQ_PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
+  set(HMQ_PC_LIBDIR "${CMAKE_INSTALL_LIBDIR}")
+else()
+  file(RELATIVE_PATH HMQ_PC_UP "/hmq/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/hmq")
+  string(REGEX REPLACE "/$" "" HMQ_PC_UP "${HMQ_PC_UP}")
+  set(HMQ_PC_PREFIX "\${pcfiledir}/${HMQ_PC_UP}")
+  set(HMQ_PC_LIBDIR "\${prefix}/${CMAKE_INSTALL_LIBDIR}")
+endif()
+if(IS_ABSOLUTE "${CMAKE_INSTALL_INCLUDEDIR}")
+  set(HMQ_PC_INCLUDEDIR "${CMAKE_INSTALL_INCLUDEDIR}")
+else()
+  set(HMQ_PC_INCLUDEDIR "\${prefix}/${CMAKE_INSTALL_INCLUDEDIR}")
+endif()
+set(HMQ_PC_REQUIRES_PRIVATE "")
+set(HMQ_PC_LIBS_PRIVATE "-lmbedtls -lmbedx509 -lmbedcrypto")
+if(PKG_CONFIG_FOUND)
+  pkg_check_modules(HMQ_PC_MBEDTLS QUIET mbedtls mbedx509 mbedcrypto)
+  if(HMQ_PC_MBEDTLS_FOUND)
+    set(HMQ_PC_REQUIRES_PRIVATE "mbedtls, mbedx509, mbedcrypto")
+    set(HMQ_PC_LIBS_PRIVATE "")
+  endif()
+endif()
+configure_file(${CMAKE_CURRENT_LIST_DIR}/hmq.pc.in ${PROJECT_BINARY_DIR}/hmq.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/hmq.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
