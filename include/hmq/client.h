@@ -147,6 +147,29 @@ typedef struct hmq_client {
   uint32_t server_session_expiry;
   size_t alias_used;     /* bytes of mem.alias in use */
   uint8_t out_ids[8192]; /* bitmap of packet ids of our in-flight QoS 1 PUBLISHes */
+  /* what we announced in CONNECT */
+  uint32_t max_packet;      /* our Maximum Packet Size (cfg or rx_cap) */
+  uint16_t alias_max;       /* our Topic Alias Maximum, capped by mem.alias_cap */
+  uint64_t now_ms;          /* last time given to start/next_event/tick */
+  uint8_t rx_activity;      /* bytes arrived since the last now_ms update */
+  uint8_t tx_activity;      /* bytes left since the last now_ms update */
+  uint8_t ping_outstanding; /* PINGREQ queued, PINGRESP not yet seen */
+  uint8_t pending_sub;      /* SUBSCRIBE to encode when tx has room */
+  uint8_t pending_ping;     /* PINGREQ to encode when tx has room */
+  uint8_t pending_disc;     /* DISCONNECT to encode when tx has room */
+  uint8_t disc_reason;
+  int64_t disc_expiry; /* -1: no Session Expiry property in our DISCONNECT */
+  /* QoS 2 (MQTT 5.0 4.3.3): ids whose PUBREC went out and whose PUBREL has
+   * not come yet. qos2_ids is session state (kept across connections while
+   * the session is resumed); qos2_conn marks those of this connection, which
+   * count against our Receive Maximum until PUBCOMP. */
+  uint8_t qos2_ids[8192];
+  uint8_t qos2_conn[8192];
+  uint32_t qos2_conn_count;
+  /* Assigned Client Identifier from the last CONNACK (3.2.2.3.7), reused by
+   * the next start() when cfg.client_id is empty; dropped if longer. */
+  char assigned_id[128];
+  size_t assigned_len;
   /* counters */
   uint64_t n_publish_rx;
   uint64_t n_dup_rx;
@@ -174,14 +197,15 @@ hmq_status hmq_client_start(hmq_client *c, uint64_t now_ms);
 /* HMQ_CLIENT_WANT_* bits for the transport. */
 unsigned hmq_client_want(const hmq_client *c);
 
-/* Bytes to send: *p/*n (n may be 0). Also encodes acks that became ready.
- * The region stays unchanged until tx_ack (so a TLS write can be retried
- * with the same bytes). */
+/* Bytes to send: *p and *n (n may be 0). Also encodes acks and control
+ * packets that became ready. The region stays unchanged until tx_ack (so a
+ * TLS write can be retried with the same bytes); later calls may return a
+ * longer region (new bytes are only appended) starting at the same place. */
 void hmq_client_txbuf(hmq_client *c, const uint8_t **p, size_t *n);
 /* n bytes of txbuf were written. */
 void hmq_client_tx_ack(hmq_client *c, size_t n);
 
-/* Where to put received bytes: *p/*cap (cap may be 0 when the buffer holds
+/* Where to put received bytes: *p and *cap (cap may be 0 when the buffer holds
  * a whole unconsumed packet; then drain events first). Invalidates views of
  * earlier events. */
 void hmq_client_rxbuf(hmq_client *c, uint8_t **p, size_t *cap);
@@ -189,7 +213,9 @@ void hmq_client_rxbuf(hmq_client *c, uint8_t **p, size_t *cap);
 void hmq_client_rx_ack(hmq_client *c, size_t n);
 
 /* Tell the engine the transport is gone (EOF or I/O error). Connection
- * state is dropped; the next hmq_client_start() reconnects. */
+ * state is dropped (state CLOSED, `why` becomes the sticky status unless one
+ * is set; a non-negative `why` is recorded as HMQ_ERR_CLOSED); the next
+ * hmq_client_start() reconnects. */
 void hmq_client_transport_closed(hmq_client *c, hmq_status why);
 
 /*
@@ -199,22 +225,40 @@ void hmq_client_transport_closed(hmq_client *c, hmq_status why);
  *  HMQ_ERR_REFUSED CONNACK with reason >= 0x80 (ev->connack filled);
  *  HMQ_ERR_SERVER_DISCONNECT / HMQ_ERR_TAKEN_OVER (ev->disconnect filled);
  *  HMQ_ERR_SUBSCRIBE_REFUSED (ev->suback filled; connection stays up);
+ *  HMQ_WANT_WRITE  the next packet needs a reply (PUBCOMP, a repeated
+ *                  PUBREC) that does not fit tx now: write, then call again
+ *                  (nothing was consumed);
+ *  HMQ_ERR_STATE   never started; HMQ_ERR_CLOSED after our own DISCONNECT;
+ *  HMQ_ERR_TIMEOUT / HMQ_ERR_KEEPALIVE / a transport status: repeated sticky;
  *  any other error: the server broke the protocol; DISCONNECT is queued.
+ * PINGRESP, PUBREL and a resent QoS 2 PUBLISH whose PUBREC already went out
+ * produce no event; the call goes on with the next packet. A QoS 2 message
+ * is delivered once. Received bytes count as activity for keepalive.
  */
 hmq_status hmq_client_next_event(hmq_client *c, uint64_t now_ms, hmq_event *ev);
 
 /* Acknowledge inbound message `seq` (from a PUBLISH event). Acks for
- * messages of an earlier connection are ignored (HMQ_OK). HMQ_ERR_ARG for an
- * unknown seq. */
+ * messages of an earlier connection are ignored (HMQ_OK), so are repeated
+ * acks. HMQ_ERR_ARG for 0 or a seq never handed out. The PUBACK/PUBREC
+ * (always reason 0x00) is encoded by txbuf() once all earlier messages are
+ * acked too. */
 hmq_status hmq_client_ack(hmq_client *c, uint64_t seq);
 
 /* Publish (tools and the simulator). QoS 0 or 1; packet id assigned by the
- * engine into *packet_id. HMQ_ERR_FULL when the server's Receive Maximum
- * is reached, HMQ_ERR_NO_ROOM when tx has no space now, HMQ_ERR_STATE when
- * not connected, HMQ_ERR_PACKET_TOO_LARGE above the server's maximum. */
+ * engine into *packet_id (0 for QoS 0; may be NULL). The packet is copied
+ * into tx, so p's views may die on return. HMQ_ERR_FULL when the server's
+ * Receive Maximum is reached, HMQ_ERR_NO_ROOM when tx has no space now,
+ * HMQ_ERR_STATE when not connected, HMQ_ERR_PACKET_TOO_LARGE above the
+ * server's maximum, HMQ_ERR_ARG for QoS 2, QoS above the server's Maximum
+ * QoS, retain where not available or a bad topic alias, or an encoder error.
+ * Completion comes as HMQ_EV_PUBACK. In-flight QoS 1 messages are forgotten
+ * by hmq_client_start(): callers republish what was not acknowledged. */
 hmq_status hmq_client_publish(hmq_client *c, const hmq_publish *p, uint16_t *packet_id);
 
-/* Queue DISCONNECT (reason, and session expiry if session_expiry != -1). */
+/* Queue DISCONNECT (reason, and session expiry if session_expiry != -1),
+ * after the acks already given; state CLOSING, then CLOSED once written.
+ * HMQ_ERR_STATE unless connecting/connected; HMQ_ERR_ARG for an expiry out
+ * of 0..0xFFFFFFFF or non-zero when CONNECT asked 0 (3.14.2.2.2). */
 hmq_status hmq_client_disconnect(hmq_client *c, uint8_t reason, int64_t session_expiry);
 
 /* Keepalive: queue PINGREQ when due; declare the connection dead
@@ -225,7 +269,8 @@ hmq_status hmq_client_tick(hmq_client *c, uint64_t now_ms);
 /* Next time tick() must run, or UINT64_MAX for none. */
 uint64_t hmq_client_deadline(const hmq_client *c);
 
-/* Inbound QoS>0 messages received and not yet acknowledged on the wire. */
+/* Inbound QoS>0 messages counted against our Receive Maximum: received and
+ * not yet acknowledged on the wire, plus QoS 2 ones awaiting PUBREL. */
 size_t hmq_client_inflight(const hmq_client *c);
 
 #ifdef __cplusplus

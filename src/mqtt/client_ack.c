@@ -1,0 +1,177 @@
+/*
+ * Client engine: the ring of inbound QoS>0 messages awaiting the app's ack,
+ * the QoS 2 packet-id sets, and the server-to-client topic alias table.
+ *
+ * Acks leave strictly in arrival order (MQTT-4.6.0-2): the ring is FIFO and
+ * only its acked prefix is encoded. When tx is full the rest stays in the
+ * ring, so no ack is ever lost or reordered.
+ */
+#include "mqtt/client_int.h"
+
+#include <string.h>
+
+bool hmq_bit_get(const uint8_t *map, uint16_t id) {
+  return (map[id >> 3] >> (id & 7u)) & 1u;
+}
+
+void hmq_bit_set(uint8_t *map, uint16_t id) {
+  map[id >> 3] = (uint8_t)(map[id >> 3] | (1u << (id & 7u)));
+}
+
+void hmq_bit_clear(uint8_t *map, uint16_t id) {
+  map[id >> 3] = (uint8_t)(map[id >> 3] & ~(1u << (id & 7u)));
+}
+
+hmq_status hmq_client_put_ack(hmq_client *c, uint8_t type, uint16_t id, uint8_t reason) {
+  hmq_ack a;
+  memset(&a, 0, sizeof a);
+  a.type = type;
+  a.packet_id = id;
+  a.reason = reason;
+  size_t room = hmq_client_tx_room(c);
+  size_t n = 0;
+  hmq_status st = hmq_encode_ack(c->mem.tx + c->tx_len, room, &a, &n);
+  if (st == HMQ_OK) {
+    c->tx_len += n;
+  }
+  return st;
+}
+
+uint64_t hmq_client_ring_push(hmq_client *c, uint16_t packet_id, uint8_t qos) {
+  size_t idx = (c->slot_head + c->slot_count) % c->mem.slots_cap;
+  hmq_client_slot *s = &c->mem.slots[idx];
+  s->seq = c->next_seq++;
+  s->packet_id = packet_id;
+  s->qos = qos;
+  s->state = HMQ_SLOT_RECEIVED;
+  c->slot_count++;
+  return s->seq;
+}
+
+bool hmq_client_ring_has_qos2(const hmq_client *c, uint16_t packet_id) {
+  for (size_t i = 0; i < c->slot_count; i++) {
+    const hmq_client_slot *s = &c->mem.slots[(c->slot_head + i) % c->mem.slots_cap];
+    if (s->qos == 2 && s->packet_id == packet_id) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void hmq_client_flush_acks(hmq_client *c) {
+  while (c->slot_count > 0) {
+    hmq_client_slot *s = &c->mem.slots[c->slot_head];
+    if (s->state != HMQ_SLOT_ACKED) {
+      break;
+    }
+    /* Success only (reason 0x00): a failure code on a shared subscription
+     * makes the broker drop the message for good (HM-FACTS, 3.4.2.1). */
+    uint8_t type = s->qos == 2 ? HMQ_PKT_PUBREC : HMQ_PKT_PUBACK;
+    if (hmq_client_put_ack(c, type, s->packet_id, 0) != HMQ_OK) {
+      break;
+    }
+    if (s->qos == 2) {
+      /* 4.3.3: from PUBREC on, the id is ours until PUBREL; a resend of
+       * the PUBLISH must not be delivered again. */
+      hmq_bit_set(c->qos2_ids, s->packet_id);
+      if (!hmq_bit_get(c->qos2_conn, s->packet_id)) {
+        hmq_bit_set(c->qos2_conn, s->packet_id);
+        c->qos2_conn_count++;
+      }
+    }
+    c->slot_head = (c->slot_head + 1) % c->mem.slots_cap;
+    c->slot_count--;
+    c->n_acks_tx++;
+  }
+}
+
+hmq_status hmq_client_ack(hmq_client *c, uint64_t seq) {
+  if (c == NULL || seq == 0 || seq >= c->next_seq) {
+    return HMQ_ERR_ARG;
+  }
+  if (seq < c->conn_first_seq) {
+    return HMQ_OK; /* earlier connection: the server will resend it */
+  }
+  if (c->slot_count == 0) {
+    return HMQ_OK; /* already acked on the wire */
+  }
+  uint64_t head_seq = c->mem.slots[c->slot_head].seq;
+  if (seq < head_seq) {
+    return HMQ_OK; /* already acked on the wire */
+  }
+  /* Seqs in the ring are consecutive: ring_push is the only producer. */
+  uint64_t idx = seq - head_seq;
+  if (idx >= c->slot_count) {
+    return HMQ_ERR_ARG;
+  }
+  hmq_client_slot *s = &c->mem.slots[(c->slot_head + (size_t)idx) % c->mem.slots_cap];
+  if (s->seq != seq) {
+    return HMQ_ERR_ARG;
+  }
+  s->state = HMQ_SLOT_ACKED;
+  return HMQ_OK;
+}
+
+/* Walk to alias `alias`: *off gets its entry's offset, or alias_used when
+ * the table does not reach it (then *missing counts absent entries before
+ * it, the entry itself included). */
+static size_t alias_find(const hmq_client *c, uint16_t alias, size_t *missing) {
+  size_t off = 0;
+  uint16_t k = 1;
+  const uint8_t *t = (const uint8_t *)c->mem.alias;
+  while (k < alias && off < c->alias_used) {
+    size_t len = ((size_t)t[off] << 8) | t[off + 1];
+    off += 2 + len;
+    k++;
+  }
+  *missing = off < c->alias_used ? 0 : (size_t)(alias - k) + 1u;
+  return off;
+}
+
+hmq_status hmq_alias_get(const hmq_client *c, uint16_t alias, hmq_str *topic) {
+  size_t missing = 0;
+  size_t off = alias_find(c, alias, &missing);
+  if (missing > 0) {
+    return HMQ_ERR_TOPIC_ALIAS;
+  }
+  const uint8_t *t = (const uint8_t *)c->mem.alias;
+  size_t len = ((size_t)t[off] << 8) | t[off + 1];
+  if (len == 0) {
+    return HMQ_ERR_TOPIC_ALIAS; /* never set: [MQTT-3.3.2-9] unknown alias */
+  }
+  topic->ptr = c->mem.alias + off + 2;
+  topic->len = len;
+  return HMQ_OK;
+}
+
+hmq_status hmq_alias_set(hmq_client *c, uint16_t alias, hmq_str topic) {
+  if (topic.len == 0 || topic.len > 0xFFFFu) {
+    return HMQ_ERR_TOPIC_ALIAS;
+  }
+  size_t missing = 0;
+  size_t off = alias_find(c, alias, &missing);
+  uint8_t *t = (uint8_t *)c->mem.alias;
+  if (missing > 0) {
+    /* Append unset entries up to the alias, then the alias itself. */
+    size_t need = (missing - 1) * 2 + 2 + topic.len;
+    if (need > c->mem.alias_cap - c->alias_used) {
+      return HMQ_ERR_TOPIC_ALIAS;
+    }
+    memset(t + c->alias_used, 0, (missing - 1) * 2);
+    off = c->alias_used + (missing - 1) * 2;
+    c->alias_used += need;
+  } else {
+    size_t old = ((size_t)t[off] << 8) | t[off + 1];
+    size_t tail = off + 2 + old;
+    if (topic.len > old && topic.len - old > c->mem.alias_cap - c->alias_used) {
+      return HMQ_ERR_TOPIC_ALIAS;
+    }
+    /* Replace in place: shift later entries by the length difference. */
+    memmove(t + off + 2 + topic.len, t + tail, c->alias_used - tail);
+    c->alias_used = c->alias_used - old + topic.len;
+  }
+  t[off] = (uint8_t)(topic.len >> 8);
+  t[off + 1] = (uint8_t)topic.len;
+  memcpy(t + off + 2, topic.ptr, topic.len);
+  return HMQ_OK;
+}

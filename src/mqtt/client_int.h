@@ -1,0 +1,64 @@
+/*
+ * Internal helpers shared by the client engine's files: client.c (state,
+ * CONNECT, keepalive, tx), client_rx.c (inbound packets) and client_ack.c
+ * (in-flight ring, QoS 2 ids, topic aliases). Not a public header.
+ */
+#ifndef HMQ_CLIENT_INT_H
+#define HMQ_CLIENT_INT_H
+
+#include "hmq/client.h"
+
+#include <stdbool.h>
+
+/* Slot states of the inbound ring. */
+#define HMQ_SLOT_RECEIVED 0u /* delivered to the app, not acked yet */
+#define HMQ_SLOT_ACKED    1u /* acked by the app; PUBACK/PUBREC not encoded yet */
+
+/* Bytes one stored alias reserves so that every alias we announce can hold
+ * a topic of this length (2-byte length + topic). */
+#define HMQ_ALIAS_ENTRY 258u
+
+/* Record a sticky error: queue DISCONNECT with hmq_status_reason(err) when
+ * there is one and a connection exists (state CLOSING), otherwise go to
+ * CLOSED. Returns err. */
+hmq_status hmq_client_fail(hmq_client *c, hmq_status err);
+
+/* Encode whatever is pending (acks of the acked ring prefix in arrival
+ * order, SUBSCRIBE, PINGREQ, DISCONNECT) as far as tx has room. */
+void hmq_client_pump(hmq_client *c);
+
+/* True when hmq_client_pump would encode something. */
+bool hmq_client_has_pending(const hmq_client *c);
+
+/* Room at the end of tx; resets an empty tx to offset 0 first (nothing is
+ * pending, so nothing a TLS retry needs can move). */
+size_t hmq_client_tx_room(hmq_client *c);
+
+/* Encode PUBACK/PUBREC/PUBREL/PUBCOMP (`type`) with a reason and no
+ * properties. HMQ_ERR_NO_ROOM when tx lacks the room now. */
+hmq_status hmq_client_put_ack(hmq_client *c, uint8_t type, uint16_t id, uint8_t reason);
+
+/* Encode acks for the acked prefix of the ring while tx has room. */
+void hmq_client_flush_acks(hmq_client *c);
+
+/* Append one inbound QoS>0 message to the ring; returns its seq. */
+uint64_t hmq_client_ring_push(hmq_client *c, uint16_t packet_id, uint8_t qos);
+
+/* True when the ring holds an un-PUBREC'd QoS 2 message with this id. */
+bool hmq_client_ring_has_qos2(const hmq_client *c, uint16_t packet_id);
+
+/* Bitmap helpers over 65536 packet ids (8192 bytes). */
+bool hmq_bit_get(const uint8_t *map, uint16_t id);
+void hmq_bit_set(uint8_t *map, uint16_t id);
+void hmq_bit_clear(uint8_t *map, uint16_t id);
+
+/* Topic aliases (MQTT 5.0 3.3.2.3.4), stored in mem.alias as entries
+ * [2-byte length][topic] for aliases 1, 2, 3 … in order; length 0 = unset. */
+hmq_status hmq_alias_set(hmq_client *c, uint16_t alias, hmq_str topic);
+hmq_status hmq_alias_get(const hmq_client *c, uint16_t alias, hmq_str *topic);
+
+/* Inbound packet handlers (client_rx.c). */
+hmq_status hmq_client_on_packet(hmq_client *c, const uint8_t *pkt, size_t len, const hmq_frame *f,
+                                hmq_event *ev, bool *consumed);
+
+#endif
