@@ -1,0 +1,173 @@
+/*
+ * hmq program: state directory, instance lock and the stable client-id
+ * suffix (see instance.h for why).
+ */
+#include "instance.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* mkdir -p with mode 0700: the directory will hold what identifies our
+ * broker session. */
+static int mkdirs(char *path) {
+  char *p;
+  for (p = path + 1; *p; p++) {
+    if (*p != '/')
+      continue;
+    *p = '\0';
+    if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+      *p = '/';
+      return -1;
+    }
+    *p = '/';
+  }
+  if (mkdir(path, 0700) != 0 && errno != EEXIST)
+    return -1;
+  return 0;
+}
+
+/* Client ids may hold characters a file name should not. */
+static void sanitize(char *dst, size_t cap, const char *src) {
+  size_t i;
+  for (i = 0; src[i] && i + 1 < cap; i++) {
+    char c = src[i];
+    dst[i] = (c == '/' || c == '\\' || (c == '.' && i == 0) || (unsigned char)c < 0x20) ? '_' : c;
+  }
+  dst[i] = '\0';
+}
+
+static int default_dir(hmq_instance *in, const hmq_opts *o) {
+  char name[HMQ_OPT_ID + 16];
+  const char *xdg = getenv("XDG_STATE_HOME");
+  const char *home = getenv("HOME");
+  int k;
+  if (o->app_id[0])
+    snprintf(name, sizeof name, "%s-%s", o->app_id, o->env);
+  else
+    sanitize(name, sizeof name, o->client_id);
+  if (xdg && xdg[0] == '/')
+    k = snprintf(in->dir, sizeof in->dir, "%s/hmq/%s", xdg, name);
+  else if (home && home[0])
+    k = snprintf(in->dir, sizeof in->dir, "%s/.local/state/hmq/%s", home, name);
+  else
+    return -1;
+  return k < 0 || (size_t)k >= sizeof in->dir ? -1 : 0;
+}
+
+/* 12 random decimal digits from the kernel's generator. */
+static int new_suffix(char *out, size_t cap) {
+  unsigned char r[12];
+  size_t i, got = 0;
+  int fd = open("/dev/urandom", O_RDONLY);
+  if (fd < 0 || cap < sizeof r + 1)
+    return -1;
+  while (got < sizeof r) {
+    ssize_t k = read(fd, r + got, sizeof r - got);
+    if (k <= 0) {
+      close(fd);
+      return -1;
+    }
+    got += (size_t)k;
+  }
+  close(fd);
+  for (i = 0; i < sizeof r; i++)
+    out[i] = (char)('0' + r[i] % 10);
+  out[sizeof r] = '\0';
+  return 0;
+}
+
+/* Read the stored suffix or create it (written to a temp file and renamed,
+ * so a crash never leaves a half-written one behind). */
+static int load_suffix(hmq_instance *in, char *err, size_t errlen) {
+  char path[HMQ_OPT_PATH + 32], tmp[HMQ_OPT_PATH + 32];
+  FILE *f;
+  size_t n;
+  snprintf(path, sizeof path, "%s/client-suffix", in->dir);
+  f = fopen(path, "r");
+  if (f) {
+    n = fread(in->suffix, 1, sizeof in->suffix - 1, f);
+    fclose(f);
+    while (n > 0 && (in->suffix[n - 1] == '\n' || in->suffix[n - 1] == ' '))
+      n--;
+    in->suffix[n] = '\0';
+    if (n > 0)
+      return 0;
+  }
+  if (new_suffix(in->suffix, sizeof in->suffix) != 0) {
+    snprintf(err, errlen, "cannot read /dev/urandom for a client id suffix");
+    return -1;
+  }
+  snprintf(tmp, sizeof tmp, "%s/client-suffix.tmp", in->dir);
+  f = fopen(tmp, "w");
+  if (!f || fprintf(f, "%s\n", in->suffix) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0 ||
+      fclose(f) != 0 || rename(tmp, path) != 0) {
+    snprintf(err, errlen, "cannot store the client id suffix in %s: %s", path, strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
+int hmq_instance_open(hmq_instance *in, hmq_opts *o, char *err, size_t errlen) {
+  char path[HMQ_OPT_PATH + 32], pid[32];
+  int k;
+  memset(in, 0, sizeof *in);
+  in->lock_fd = -1;
+  if (o->state_dir[0])
+    snprintf(in->dir, sizeof in->dir, "%s", o->state_dir);
+  else if (default_dir(in, o) != 0) {
+    snprintf(err, errlen, "no state dir: set --state-dir, XDG_STATE_HOME or HOME");
+    return HMQ_EXIT_CONFIG;
+  }
+  if (mkdirs(in->dir) != 0) {
+    snprintf(err, errlen, "state dir %s: %s", in->dir, strerror(errno));
+    return HMQ_EXIT_CONFIG;
+  }
+  snprintf(path, sizeof path, "%s/lock", in->dir);
+  in->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (in->lock_fd < 0) {
+    snprintf(err, errlen, "state dir %s: cannot open lock file: %s", in->dir, strerror(errno));
+    return HMQ_EXIT_CONFIG;
+  }
+  if (flock(in->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    ssize_t n = pread(in->lock_fd, pid, sizeof pid - 1, 0);
+    pid[n > 0 ? n : 0] = '\0';
+    pid[strcspn(pid, "\n")] = '\0';
+    snprintf(err, errlen,
+             "state dir %s is already in use by another hmq (pid %s): two instances must not "
+             "share a client id; give this one its own --state-dir",
+             in->dir, pid[0] ? pid : "?");
+    close(in->lock_fd);
+    in->lock_fd = -1;
+    return HMQ_EXIT_CONFIG;
+  }
+  k = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+  if (ftruncate(in->lock_fd, 0) != 0 || pwrite(in->lock_fd, pid, (size_t)k, 0) != k) {
+    /* Only informational (the pid in the message above). */
+  }
+  if (!o->client_id[0]) {
+    if (load_suffix(in, err, errlen) != 0) {
+      hmq_instance_close(in);
+      return HMQ_EXIT_CONFIG;
+    }
+    k = snprintf(o->client_id, sizeof o->client_id, "%s-%s-%s", o->app_id, o->env, in->suffix);
+    if (k < 0 || (size_t)k >= sizeof o->client_id) {
+      snprintf(err, errlen, "client id too long");
+      hmq_instance_close(in);
+      return HMQ_EXIT_CONFIG;
+    }
+  }
+  return HMQ_EXIT_OK;
+}
+
+void hmq_instance_close(hmq_instance *in) {
+  if (in->lock_fd > 0) {
+    close(in->lock_fd); /* releases the flock */
+  }
+  in->lock_fd = -1;
+}
