@@ -141,7 +141,7 @@ typedef struct hmq_entry {
   size_t index;                /* position in the property's array */
   hmq_str raw;                 /* the whole entry value (or the skipped value) */
   hmq_str data;                /* raw JSON value of "data" (any type); NULL absent */
-  hmq_str timestamp;           /* string view of "timestamp"; NULL absent */
+  hmq_str timestamp;           /* string view of "timestamp"; NULL when absent or not a string */
   int64_t ts_ms;               /* milliseconds since 1970-01-01T00:00:00Z */
   uint8_t ts_valid;            /* 1 when timestamp parsed as RFC 3339 */
   hmq_str failure;             /* raw view of "failure"; NULL absent */
@@ -154,10 +154,12 @@ typedef struct hmq_entry {
 /* Iterator state; fields are private. */
 typedef struct hmq_entries {
   const hmq_envelope *env;
-  size_t cap_tok, prop_tok, elem_tok; /* current positions (0 = none yet) */
-  size_t index;
-  unsigned warnings; /* OR of the warnings of all records returned so far */
-  size_t skipped;    /* records returned with an HMQ_ENTRY_SKIPPED bit */
+  size_t cap_key, prop_key; /* private: token of the current names */
+  size_t next;              /* private: next token to look at */
+  size_t index;             /* private: next array position */
+  int level;                /* private: 0 capabilities, 1 properties, 2 entries */
+  unsigned warnings;        /* OR of the warnings of all records returned so far */
+  size_t skipped;           /* records returned with an HMQ_ENTRY_SKIPPED bit */
 } hmq_entries;
 
 /* Start walking env's data (env from a successful hmq_envelope_parse; it

@@ -1,0 +1,199 @@
+/*
+ * Walk of an envelope's data: capability -> property -> [entry, …].
+ *
+ * The Auto API schema grows within level 13, so nothing here knows a
+ * capability or property name: every key is passed through as it is. An
+ * entry may hold any of data, timestamp, failure, availability (none is
+ * required: the documented odometer entry has no timestamp). Shapes that
+ * break the capability/property/array nesting are reported as skipped
+ * records instead of failing the message, so one odd property does not
+ * cost the rest of the vehicle's data.
+ *
+ * The walk never recurses: `next` moves forward through the token array,
+ * descending into containers it understands and skipping the rest.
+ */
+#include <string.h>
+
+#include "hmq/envelope.h"
+#include "json/jtok.h"
+
+void hmq_entries_begin(hmq_entries *it, const hmq_envelope *env) {
+  memset(it, 0, sizeof *it);
+  it->env = env;
+  if (env != NULL) {
+    it->next = env->data_tok + 1;
+  }
+}
+
+/* A whole value as raw JSON (strings keep their quotes). */
+static hmq_str raw_view(const char *js, const hmq_jtok *t) {
+  hmq_str s;
+  int q = t->type == JSMN_STRING ? 1 : 0;
+  s.ptr = js + t->start - q;
+  s.len = (size_t)(t->end - t->start + 2 * q);
+  return s;
+}
+
+static const hmq_str absent = {NULL, 0};
+
+/* Find the string members "reason" and "description" of a failure object. */
+static void failure_fields(const char *js, const hmq_jtok *toks, size_t n, size_t obj,
+                           hmq_entry *e) {
+  size_t i = obj + 1;
+  while (i < n && toks[i].start < toks[obj].end) {
+    size_t v = i + 1;
+    if (toks[v].type == JSMN_STRING) {
+      if (e->failure_reason.ptr == NULL && hmq_jtok_eq(js, &toks[i], "reason", 6)) {
+        e->failure_reason = hmq_jtok_str(js, &toks[v]);
+      } else if (e->failure_description.ptr == NULL &&
+                 hmq_jtok_eq(js, &toks[i], "description", 11)) {
+        e->failure_description = hmq_jtok_str(js, &toks[v]);
+      }
+    }
+    i = hmq_jtok_skip(toks, n, v);
+  }
+}
+
+static void fill_entry(const char *js, const hmq_jtok *toks, size_t n, size_t obj, hmq_entry *e) {
+  size_t i = obj + 1;
+  size_t ts = 0, fail = 0;
+  while (i < n && toks[i].start < toks[obj].end) {
+    size_t v = i + 1;
+    hmq_str *slot = NULL;
+    if (hmq_jtok_eq(js, &toks[i], "data", 4)) {
+      slot = &e->data;
+    } else if (hmq_jtok_eq(js, &toks[i], "timestamp", 9)) {
+      slot = &e->timestamp;
+      if (e->timestamp.ptr == NULL) {
+        ts = v;
+      }
+    } else if (hmq_jtok_eq(js, &toks[i], "failure", 7)) {
+      slot = &e->failure;
+      if (e->failure.ptr == NULL) {
+        fail = v;
+      }
+    } else if (hmq_jtok_eq(js, &toks[i], "availability", 12)) {
+      slot = &e->availability;
+    }
+    if (slot != NULL) {
+      if (slot->ptr != NULL) {
+        e->warnings |= HMQ_ENTRY_WARN_DUP_KEY;
+      } else {
+        *slot = raw_view(js, &toks[v]);
+      }
+    }
+    i = hmq_jtok_skip(toks, n, v);
+  }
+  if (ts != 0) {
+    /* The loop stored a raw view (quotes included); the timestamp is
+     * handed out as a string view. A non-string one only warns. */
+    if (toks[ts].type == JSMN_STRING) {
+      e->timestamp = hmq_jtok_str(js, &toks[ts]);
+      e->ts_valid = hmq_rfc3339_parse(e->timestamp, &e->ts_ms) == HMQ_OK;
+    } else {
+      e->timestamp = absent; /* a string view cannot show a number; raw has it */
+    }
+    if (!e->ts_valid) {
+      e->ts_ms = 0;
+      e->warnings |= HMQ_ENTRY_WARN_TIMESTAMP;
+    }
+  }
+  if (fail != 0 && toks[fail].type == JSMN_OBJECT) {
+    failure_fields(js, toks, n, fail, e);
+  }
+}
+
+hmq_status hmq_entries_next(hmq_entries *it, hmq_entry *e) {
+  const hmq_envelope *env;
+  const hmq_jtok *toks;
+  const char *js;
+  size_t n;
+
+  if (it == NULL || e == NULL || it->env == NULL || it->env->parser == NULL ||
+      it->env->data_tok == 0) {
+    return HMQ_ERR_ARG;
+  }
+  env = it->env;
+  toks = (const hmq_jtok *)env->parser->tokens;
+  n = env->parser->count;
+  js = env->parser->json;
+  if (js == NULL || env->data_tok >= n) {
+    return HMQ_ERR_ARG;
+  }
+  for (;;) {
+    size_t k = it->next;
+    if (it->level == 2) {
+      if (k < n && toks[k].start < toks[it->prop_key + 1].end) {
+        memset(e, 0, sizeof *e);
+        e->capability = hmq_jtok_str(js, &toks[it->cap_key]);
+        e->property = hmq_jtok_str(js, &toks[it->prop_key]);
+        e->index = it->index++;
+        e->raw = raw_view(js, &toks[k]);
+        e->timestamp = e->data = e->failure = e->availability = absent;
+        it->next = hmq_jtok_skip(toks, n, k);
+        if (toks[k].type == JSMN_OBJECT) {
+          fill_entry(js, toks, n, k, e);
+        } else {
+          e->warnings |= HMQ_ENTRY_WARN_NOT_OBJECT;
+          it->skipped++;
+        }
+        it->warnings |= e->warnings;
+        return HMQ_OK;
+      }
+      it->level = 1; /* `next` is already the token after the array */
+    } else if (it->level == 1) {
+      if (k < n && toks[k].start < toks[it->cap_key + 1].end) {
+        it->prop_key = k;
+        if (toks[k + 1].type == JSMN_ARRAY) {
+          it->level = 2;
+          it->next = k + 2;
+          it->index = 0;
+          continue;
+        }
+        memset(e, 0, sizeof *e);
+        e->capability = hmq_jtok_str(js, &toks[it->cap_key]);
+        e->property = hmq_jtok_str(js, &toks[k]);
+        e->raw = raw_view(js, &toks[k + 1]);
+        e->warnings = HMQ_ENTRY_WARN_NOT_ARRAY;
+        it->next = hmq_jtok_skip(toks, n, k + 1);
+        it->skipped++;
+        it->warnings |= e->warnings;
+        return HMQ_OK;
+      }
+      it->level = 0;
+    } else {
+      if (k < n && toks[k].start < toks[env->data_tok].end) {
+        it->cap_key = k;
+        if (toks[k + 1].type == JSMN_OBJECT) {
+          it->level = 1;
+          it->next = k + 2;
+          continue;
+        }
+        memset(e, 0, sizeof *e);
+        e->capability = hmq_jtok_str(js, &toks[k]);
+        e->raw = raw_view(js, &toks[k + 1]);
+        e->warnings = HMQ_ENTRY_WARN_NOT_OBJECT;
+        it->next = hmq_jtok_skip(toks, n, k + 1);
+        it->skipped++;
+        it->warnings |= e->warnings;
+        return HMQ_OK;
+      }
+      return HMQ_NEED_MORE;
+    }
+  }
+}
+
+const char *hmq_entry_warning_str(unsigned bit) {
+  switch (bit) {
+  case HMQ_ENTRY_WARN_NOT_ARRAY:
+    return "property value is not an array (skipped)";
+  case HMQ_ENTRY_WARN_NOT_OBJECT:
+    return "capability or array element is not an object (skipped)";
+  case HMQ_ENTRY_WARN_TIMESTAMP:
+    return "timestamp is not an RFC 3339 date-time string";
+  case HMQ_ENTRY_WARN_DUP_KEY:
+    return "entry key given twice (first one used)";
+  default:
+    return "unknown warning";
+  }
+}

@@ -1,0 +1,89 @@
+/*
+ * Internal to src/json: the jsmn token type and the helpers the envelope
+ * code shares. jsmn itself is compiled once, in jsmn_impl.c; everyone else
+ * sees only its declarations (JSMN_HEADER) and never calls it directly.
+ */
+#ifndef HMQ_JSON_JTOK_H
+#define HMQ_JSON_JTOK_H
+
+/* Same configuration in every file that sees jsmntok_t, so the struct
+ * layout (parent links) is identical everywhere. */
+#ifndef JSMN_STRICT
+#define JSMN_STRICT
+#endif
+#ifndef JSMN_PARENT_LINKS
+#define JSMN_PARENT_LINKS
+#endif
+#ifndef HMQ_JSMN_IMPL
+#define JSMN_HEADER
+#endif
+#include <jsmn.h>
+
+#include <stddef.h>
+
+#include "hmq/hmq.h"
+
+typedef jsmntok_t hmq_jtok;
+
+/* Outcome of tokenizing: jsmn's count, or one of these. */
+typedef enum hmq_jtok_err {
+  HMQ_JTOK_NOMEM = -1,
+  HMQ_JTOK_INVAL = -2,
+  HMQ_JTOK_PART = -3
+} hmq_jtok_err;
+
+/* Tokenize json[0..len) into toks (cap tokens). Returns the token count
+ * (>= 0) or an hmq_jtok_err; *err_pos gets jsmn's position on error. */
+int hmq_jtok_parse(const char *json, size_t len, hmq_jtok *toks, unsigned cap, size_t *err_pos);
+
+/* Check that jsmn's tokens describe strict JSON (jsmn accepts missing or
+ * extra commas, bad literals, raw control characters, trailing values).
+ * HMQ_OK or HMQ_ERR_JSON with *reason (static) and *err_pos set. */
+hmq_status hmq_jtok_validate(const char *json, size_t len, const hmq_jtok *toks, size_t n,
+                             const char **reason, size_t *err_pos);
+
+/* Index of the first token after the subtree rooted at i. */
+static inline size_t hmq_jtok_skip(const hmq_jtok *toks, size_t n, size_t i) {
+  int end = toks[i].end;
+  size_t j = i + 1;
+  while (j < n && toks[j].start < end) {
+    j++;
+  }
+  return j;
+}
+
+/* View of a token: string content without quotes, other values whole. */
+static inline hmq_str hmq_jtok_str(const char *json, const hmq_jtok *t) {
+  hmq_str s;
+  s.ptr = json + t->start;
+  s.len = (size_t)(t->end - t->start);
+  return s;
+}
+
+/* Whether a string token equals the literal key (no escapes considered). */
+static inline int hmq_jtok_eq(const char *json, const hmq_jtok *t, const char *key, size_t klen) {
+  size_t n = (size_t)(t->end - t->start);
+  size_t k;
+  if (t->type != JSMN_STRING || n != klen) {
+    return 0;
+  }
+  for (k = 0; k < n; k++) {
+    if (json[(size_t)t->start + k] != key[k]) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* Compact the JSON value json[0..len) into the writer (internal form used by
+ * format.c and envelope.c). */
+typedef struct hmq_jout {
+  char *buf;
+  size_t cap;
+  size_t pos; /* may exceed cap: then it is the size needed */
+} hmq_jout;
+
+void hmq_jout_put(hmq_jout *w, const char *s, size_t n);
+void hmq_jout_compact(hmq_jout *w, const char *json, size_t len);
+
+#endif

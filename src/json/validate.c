@@ -1,0 +1,220 @@
+/*
+ * Strict JSON check over jsmn's tokens.
+ *
+ * jsmn (even with JSMN_STRICT) is a tokenizer, not a validator: it ignores
+ * commas ("[1 2]", "[1,,2]", "{\"a\":1,}" all pass), takes any run of
+ * printable bytes after a digit or t/f/n as a primitive ("tru", "01",
+ * "1.e"), lets raw control characters into strings and accepts several
+ * top-level values. We want "not JSON" to mean RFC 8259 not JSON, and the
+ * walkers rely on objects being key/value pairs, so one linear pass checks:
+ *  - structure: an object's children are string keys with exactly one
+ *    value each, nothing hangs under a primitive or a value string, only
+ *    one top-level value;
+ *  - the bytes between tokens: whitespace plus exactly the punctuation the
+ *    grammar wants there (':' after a key, ',' between members, nothing
+ *    after an opening bracket or before a closing one);
+ *  - literals and numbers (RFC 8259 section 3 and 6), and no byte < 0x20
+ *    inside strings (section 7).
+ * It needs no stack: jsmn's parent links give the enclosing container, so
+ * deep nesting costs nothing extra. UTF-8 is not validated.
+ */
+#include "json/jtok.h"
+
+enum { PREV_NONE, PREV_OPEN, PREV_KEY, PREV_VALUE };
+
+static int is_ws(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static int is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+/* Bytes [from, to) must be: whitespace, optionally one `punct`, whitespace.
+ * punct 0 means whitespace only. Returns the offset of the first wrong
+ * byte, or `to` when the gap is fine (and punct, if wanted, was found). */
+static size_t check_gap(const char *js, size_t from, size_t to, char punct) {
+  size_t i = from;
+  while (i < to && is_ws(js[i])) {
+    i++;
+  }
+  if (punct) {
+    if (i >= to || js[i] != punct) {
+      return i;
+    }
+    i++;
+    while (i < to && is_ws(js[i])) {
+      i++;
+    }
+  }
+  return i;
+}
+
+static int literal_ok(const char *s, size_t n) {
+  size_t i = 0;
+  if ((n == 4 && s[0] == 't' && s[1] == 'r' && s[2] == 'u' && s[3] == 'e') ||
+      (n == 5 && s[0] == 'f' && s[1] == 'a' && s[2] == 'l' && s[3] == 's' && s[4] == 'e') ||
+      (n == 4 && s[0] == 'n' && s[1] == 'u' && s[2] == 'l' && s[3] == 'l')) {
+    return 1;
+  }
+  /* number = [ minus ] int [ frac ] [ exp ] (RFC 8259 section 6) */
+  if (i < n && s[i] == '-') {
+    i++;
+  }
+  if (i >= n) {
+    return 0;
+  }
+  if (s[i] == '0') {
+    i++;
+  } else if (s[i] >= '1' && s[i] <= '9') {
+    while (i < n && is_digit(s[i])) {
+      i++;
+    }
+  } else {
+    return 0;
+  }
+  if (i < n && s[i] == '.') {
+    size_t d = ++i;
+    while (i < n && is_digit(s[i])) {
+      i++;
+    }
+    if (i == d) {
+      return 0;
+    }
+  }
+  if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+    size_t d;
+    i++;
+    if (i < n && (s[i] == '+' || s[i] == '-')) {
+      i++;
+    }
+    d = i;
+    while (i < n && is_digit(s[i])) {
+      i++;
+    }
+    if (i == d) {
+      return 0;
+    }
+  }
+  return i == n;
+}
+
+/* The container that holds container c (skipping the key between). */
+static int outer(const hmq_jtok *toks, int c) {
+  int p = toks[c].parent;
+  if (p >= 0 && toks[p].type == JSMN_STRING) {
+    p = toks[p].parent;
+  }
+  return p;
+}
+
+#define FAIL(text, at)                                                                             \
+  do {                                                                                             \
+    *reason = (text);                                                                              \
+    *err_pos = (at);                                                                               \
+    return HMQ_ERR_JSON;                                                                           \
+  } while (0)
+
+hmq_status hmq_jtok_validate(const char *js, size_t len, const hmq_jtok *toks, size_t n,
+                             const char **reason, size_t *err_pos) {
+  size_t pos = 0, i, g;
+  int prev = PREV_NONE;
+  int open = -1;
+
+  if (n == 0) {
+    FAIL("not JSON: no value", 0);
+  }
+  for (i = 0; i < n; i++) {
+    const hmq_jtok *t = &toks[i];
+    size_t b = (size_t)t->start - (t->type == JSMN_STRING ? 1u : 0u);
+    int p = t->parent;
+    int is_key = 0;
+    char punct;
+
+    /* Close every container that ends before this token begins. */
+    while (open >= 0 && (size_t)toks[open].end <= b) {
+      size_t close = (size_t)toks[open].end - 1;
+      if (prev == PREV_KEY) {
+        FAIL("not JSON: key without a value", close);
+      }
+      g = check_gap(js, pos, close, 0);
+      if (g != close) {
+        FAIL("not JSON: unexpected ',' or ':' before a closing bracket", g);
+      }
+      pos = close + 1;
+      prev = PREV_VALUE;
+      open = outer(toks, open);
+    }
+    if (i > 0 && open < 0) {
+      FAIL("not JSON: data after the top-level value", b);
+    }
+    punct = prev == PREV_KEY ? ':' : prev == PREV_VALUE ? ',' : 0;
+    g = check_gap(js, pos, b, punct);
+    if (g != b) {
+      FAIL(punct == ':'   ? "not JSON: expected ':' after a key"
+           : punct == ',' ? "not JSON: expected ',' between values"
+                          : "not JSON: unexpected character",
+           g);
+    }
+
+    /* Where jsmn hung this token must match the grammar's place for it. */
+    if (prev == PREV_KEY) {
+      if (p != (int)i - 1) {
+        FAIL("not JSON: misplaced value", b);
+      }
+    } else if (p != open) {
+      FAIL("not JSON: misplaced value", b);
+    }
+    if (p >= 0 && toks[p].type == JSMN_OBJECT) {
+      if (t->type != JSMN_STRING || t->size != 1) {
+        FAIL("not JSON: object member is not \"key\": value", b);
+      }
+      is_key = 1;
+    } else if (t->type == JSMN_STRING || t->type == JSMN_PRIMITIVE) {
+      if (t->size != 0) {
+        FAIL("not JSON: value followed by ':'", (size_t)t->end);
+      }
+    }
+
+    if (t->type == JSMN_STRING) {
+      size_t k;
+      for (k = (size_t)t->start; k < (size_t)t->end; k++) {
+        if ((unsigned char)js[k] < 0x20) {
+          FAIL("not JSON: control character inside a string", k);
+        }
+      }
+      pos = (size_t)t->end + 1;
+      prev = is_key ? PREV_KEY : PREV_VALUE;
+    } else if (t->type == JSMN_PRIMITIVE) {
+      if (!literal_ok(js + t->start, (size_t)(t->end - t->start))) {
+        FAIL("not JSON: invalid number or literal", b);
+      }
+      pos = (size_t)t->end;
+      prev = PREV_VALUE;
+    } else if (t->type == JSMN_OBJECT || t->type == JSMN_ARRAY) {
+      pos = (size_t)t->start + 1;
+      prev = PREV_OPEN;
+      open = (int)i;
+    } else {
+      FAIL("not JSON: unexpected token", b);
+    }
+  }
+  while (open >= 0) {
+    size_t close = (size_t)toks[open].end - 1;
+    if (prev == PREV_KEY) {
+      FAIL("not JSON: key without a value", close);
+    }
+    g = check_gap(js, pos, close, 0);
+    if (g != close) {
+      FAIL("not JSON: unexpected ',' or ':' before a closing bracket", g);
+    }
+    pos = close + 1;
+    prev = PREV_VALUE;
+    open = outer(toks, open);
+  }
+  g = check_gap(js, pos, len, 0);
+  if (g != len) {
+    FAIL("not JSON: data after the top-level value", g);
+  }
+  return HMQ_OK;
+}
