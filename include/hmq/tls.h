@@ -1,0 +1,184 @@
+/*
+ * hmq transport: one non-blocking TCP connection, with mutual TLS (mbedTLS)
+ * or, only when asked explicitly, plain TCP (tests, local brokers).
+ *
+ * Every step is non-blocking so that many transports share one poll() loop:
+ *
+ *   hmq_tls_init(&t);                            // once; cannot fail
+ *   hmq_tls_setup(&t, &cfg);                     // once: load CA/cert/key, seed RNG
+ *   hmq_tls_connect(&t, now_ms);                 // each (re)connect: DNS + TCP connect
+ *   while ((st = hmq_tls_step(&t, now_ms)) > 0)  // TCP connect done? handshake
+ *     poll({hmq_tls_fd(&t), hmq_tls_events(&t)}, until hmq_tls_deadline(&t));
+ *   hmq_tls_read / hmq_tls_write ...             // HMQ_WANT_READ / HMQ_WANT_WRITE
+ *   hmq_tls_close(&t);                           // socket closed, ready to reconnect
+ *   hmq_tls_free(&t);
+ *
+ * The server certificate is always verified against the CA file and the
+ * host name (or cfg.server_name); there is no way to turn that off.
+ *
+ * This header includes mbedTLS headers because the object embeds the mbedTLS
+ * contexts (caller-allocated, no heap of ours); callers treat all fields as
+ * private. Errors carry a human message naming the file, host or reason:
+ * hmq_tls_errmsg().
+ */
+#ifndef HMQ_TLS_H
+#define HMQ_TLS_H
+
+#include "hmq/hmq.h"
+
+#include <stdbool.h>
+
+#include <sys/socket.h>
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/x509_crt.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct hmq_tls_config {
+  const char *host;            /* name or address literal to connect to */
+  uint16_t port;               /* 8883 for High Mobility */
+  const char *server_name;     /* name to verify and send as SNI; NULL = host */
+  const char *ca_file;         /* PEM CA bundle; required unless plain */
+  const char *cert_file;       /* PEM client certificate; NULL = none */
+  const char *key_file;        /* PEM private key of cert_file */
+  bool plain;                  /* plain TCP, no TLS: only for tests / local brokers */
+  bool prefer_chacha;          /* put ChaCha20-Poly1305 first (default true) */
+  uint32_t connect_timeout_ms; /* TCP connect + handshake; default 10000 */
+  int rcvbuf;                  /* SO_RCVBUF bytes; 0 = kernel autotuning (default) */
+  int sndbuf;                  /* SO_SNDBUF bytes; 0 = kernel autotuning (default) */
+} hmq_tls_config;
+
+/* Addresses kept from one name lookup. */
+#define HMQ_TLS_MAX_ADDRS 8
+/* Room for the reordered ciphersuite list. */
+#define HMQ_TLS_MAX_SUITES 256
+
+typedef enum hmq_tls_state {
+  HMQ_TLS_IDLE = 0,  /* no socket */
+  HMQ_TLS_TCP,       /* non-blocking connect in progress */
+  HMQ_TLS_HANDSHAKE, /* TLS handshake in progress */
+  HMQ_TLS_OPEN,      /* ready for read/write */
+  HMQ_TLS_FAILED     /* last connect/handshake failed; see errmsg */
+} hmq_tls_state;
+
+typedef struct hmq_tls {
+  hmq_tls_config cfg;
+  hmq_tls_state state;
+  bool ready; /* setup succeeded */
+  int fd;
+  short events; /* poll events the current step waits for */
+  uint64_t deadline_ms;
+  struct sockaddr_storage addrs[HMQ_TLS_MAX_ADDRS];
+  socklen_t addr_lens[HMQ_TLS_MAX_ADDRS];
+  size_t addr_count;
+  size_t addr_next;
+  int last_errno;
+  hmq_status rd_err; /* error seen after a partial read; returned next call */
+  size_t wr_pending; /* length of an mbedtls_ssl_write to repeat, 0 = none */
+  char errmsg[512];
+  int suites[HMQ_TLS_MAX_SUITES];
+  mbedtls_entropy_context entropy;
+  mbedtls_ctr_drbg_context drbg;
+  mbedtls_x509_crt ca;
+  mbedtls_x509_crt cert;
+  mbedtls_pk_context key;
+  mbedtls_ssl_config conf;
+  mbedtls_ssl_context ssl;
+} hmq_tls;
+
+/* Fill cfg with defaults: port 8883, prefer_chacha true, connect timeout
+ * 10 s, socket buffers left to the kernel; everything else empty. */
+void hmq_tls_config_default(hmq_tls_config *cfg);
+
+/* Make t a valid, empty transport. Cannot fail; no allocation. */
+void hmq_tls_init(hmq_tls *t);
+
+/* Close the socket and release everything mbedTLS holds. Always safe (also
+ * twice, also after init only). */
+void hmq_tls_free(hmq_tls *t);
+
+/*
+ * Copy cfg (its strings must outlive t), seed the RNG once and, unless
+ * cfg->plain, load the CA, client certificate and key and prepare the TLS
+ * configuration. Returns HMQ_OK, HMQ_ERR_ARG (no host, no CA file, cert
+ * without key), HMQ_ERR_FILE (missing or unreadable, with strerror),
+ * HMQ_ERR_PEM (not a PEM certificate/key), HMQ_ERR_KEY_MISMATCH (key does
+ * not belong to the certificate) or HMQ_ERR_TLS; each with errmsg naming
+ * the file. Call once per object.
+ */
+hmq_status hmq_tls_setup(hmq_tls *t, const hmq_tls_config *cfg);
+
+/*
+ * Start a connection: resolve host (IPv4 and IPv6) and begin a non-blocking
+ * connect to the first address. Returns HMQ_WANT_WRITE (drive with
+ * hmq_tls_step), HMQ_ERR_STATE (not set up, or already connected: close
+ * first), HMQ_ERR_DNS (name does not resolve; errmsg names the host) or
+ * HMQ_ERR_CONNECT / HMQ_ERR_IO when no address can even be tried. The
+ * name lookup itself blocks (getaddrinfo).
+ */
+hmq_status hmq_tls_connect(hmq_tls *t, uint64_t now_ms);
+
+/*
+ * Advance the connection (TCP connect, trying each address in turn, then the
+ * TLS handshake). Returns HMQ_OK once open (also when already open),
+ * HMQ_WANT_READ / HMQ_WANT_WRITE (poll hmq_tls_fd() for hmq_tls_events()
+ * until hmq_tls_deadline()), or an error after which the socket is closed:
+ * HMQ_ERR_CONNECT ("connection refused by 127.0.0.1:8883"), HMQ_ERR_TIMEOUT,
+ * HMQ_ERR_CERT_UNTRUSTED, HMQ_ERR_CERT_EXPIRED, HMQ_ERR_CERT_NAME (naming
+ * the names the certificate has), HMQ_ERR_CLIENT_CERT (server rejected our
+ * certificate with an alert), HMQ_ERR_CLOSED, HMQ_ERR_TLS (mbedTLS text).
+ */
+hmq_status hmq_tls_step(hmq_tls *t, uint64_t now_ms);
+
+/* The socket, or -1 when there is none. */
+int hmq_tls_fd(const hmq_tls *t);
+
+/* POLLIN / POLLOUT the last step, read or write is waiting for. */
+short hmq_tls_events(const hmq_tls *t);
+
+/* Time by which connect + handshake must finish; UINT64_MAX once open. */
+uint64_t hmq_tls_deadline(const hmq_tls *t);
+
+/* True once open. */
+bool hmq_tls_is_open(const hmq_tls *t);
+
+/*
+ * Read up to cap bytes into buf, several TLS records in one call when they
+ * are there. HMQ_OK with *n > 0, HMQ_WANT_READ / HMQ_WANT_WRITE (nothing
+ * now, *n == 0), HMQ_ERR_CLOSED (peer closed: EOF or close_notify),
+ * HMQ_ERR_IO, HMQ_ERR_TLS. An error met after some bytes were read is
+ * returned by the next call.
+ */
+hmq_status hmq_tls_read(hmq_tls *t, uint8_t *buf, size_t cap, size_t *n);
+
+/*
+ * Write up to len bytes; *n gets how many were taken. HMQ_OK (*n may be less
+ * than len), HMQ_WANT_WRITE / HMQ_WANT_READ (*n bytes taken before blocking),
+ * HMQ_ERR_CLOSED, HMQ_ERR_IO, HMQ_ERR_TLS. After a WANT the next call must
+ * start with the same bytes (mbedTLS rule; the length is remembered here);
+ * HMQ_ERR_ARG if len is shorter than that pending write.
+ */
+hmq_status hmq_tls_write(hmq_tls *t, const uint8_t *buf, size_t len, size_t *n);
+
+/* Decrypted or buffered bytes waiting inside mbedTLS: when > 0, read again
+ * before sleeping in poll(). */
+size_t hmq_tls_pending(const hmq_tls *t);
+
+/* Close the socket (sending close_notify best-effort when open) and reset
+ * the TLS session so hmq_tls_connect() can be called again. Always safe. */
+void hmq_tls_close(hmq_tls *t);
+
+/* Human message for the last error ("" when none); static storage in t. */
+const char *hmq_tls_errmsg(const hmq_tls *t);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,97 @@
+/*
+ * Every difference between mbedTLS 2.28 and 3.6 that src/tls depends on, in
+ * one place. The rest of src/tls calls only the hmq_mbed_* names below.
+ */
+#ifndef HMQ_TLS_COMPAT_H
+#define HMQ_TLS_COMPAT_H
+
+#include <mbedtls/version.h>
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/error.h>
+#include <mbedtls/net_sockets.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/x509_crt.h>
+
+#if MBEDTLS_VERSION_MAJOR >= 3
+#define HMQ_MBED3 1
+#include <psa/crypto.h>
+#else
+#define HMQ_MBED3 0
+#endif
+
+/* 3.x wants an RNG for private-key operations (blinding) in parsing and in
+ * the pair check; 2.28 has no such parameters. */
+static inline int hmq_mbed_parse_keyfile(mbedtls_pk_context *pk, const char *path,
+                                         mbedtls_ctr_drbg_context *drbg) {
+#if HMQ_MBED3
+  return mbedtls_pk_parse_keyfile(pk, path, NULL, mbedtls_ctr_drbg_random, drbg);
+#else
+  (void)drbg;
+  return mbedtls_pk_parse_keyfile(pk, path, NULL);
+#endif
+}
+
+static inline int hmq_mbed_check_pair(const mbedtls_pk_context *pub, const mbedtls_pk_context *prv,
+                                      mbedtls_ctr_drbg_context *drbg) {
+#if HMQ_MBED3
+  return mbedtls_pk_check_pair(pub, prv, mbedtls_ctr_drbg_random, drbg);
+#else
+  (void)drbg;
+  return mbedtls_pk_check_pair(pub, prv);
+#endif
+}
+
+/* The certificate's public key: a public field in 2.28, private (but still
+ * reachable through MBEDTLS_PRIVATE) in 3.x. */
+static inline const mbedtls_pk_context *hmq_mbed_crt_pk(const mbedtls_x509_crt *crt) {
+#if HMQ_MBED3
+  return &crt->MBEDTLS_PRIVATE(pk);
+#else
+  return &crt->pk;
+#endif
+}
+
+/* Under TLS 1.3 (3.x) a read may report a session ticket or an early-data
+ * condition that only means "call again"; 2.28 has no such codes. */
+static inline int hmq_mbed_is_retry(int ret) {
+#if HMQ_MBED3 && defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
+  return ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET;
+#else
+  (void)ret;
+  return 0;
+#endif
+}
+
+/* Subject Alternative Names of a certificate, for error messages. */
+static inline const mbedtls_x509_sequence *hmq_mbed_crt_san(const mbedtls_x509_crt *crt) {
+  return &crt->subject_alt_names;
+}
+
+/* ChaCha20-Poly1305 suites to put first when asked (RFC 7905, RFC 8446). */
+static inline const int *hmq_mbed_chacha_suites(void) {
+  static const int suites[] = {
+#if defined(MBEDTLS_TLS1_3_CHACHA20_POLY1305_SHA256)
+    MBEDTLS_TLS1_3_CHACHA20_POLY1305_SHA256,
+#endif
+#if defined(MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256)
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+#endif
+    0
+  };
+  return suites;
+}
+
+/* 3.x needs PSA initialised before TLS 1.3 handshakes use it (calling it
+ * more than once is allowed). */
+static inline int hmq_mbed_crypto_init(void) {
+#if HMQ_MBED3
+  return psa_crypto_init() == PSA_SUCCESS ? 0 : -1;
+#else
+  return 0;
+#endif
+}
+
+#endif

@@ -1,0 +1,380 @@
+/*
+ * Transport I/O: non-blocking connect over every resolved address, the
+ * mbedTLS handshake driven by poll(), and record-level read/write with the
+ * mbedTLS retry rules (see hmq/tls.h and DESIGN.md convention 12).
+ */
+#include "tls/compat.h"
+#include "tls/net.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+/* BIO callbacks: mbedTLS sees our non-blocking socket through these, so it
+ * never blocks and never needs a timeout callback. */
+static int bio_send(void *ctx, const unsigned char *buf, size_t len) {
+  hmq_tls *t = ctx;
+  ssize_t k = send(t->fd, buf, len, MSG_NOSIGNAL);
+  if (k >= 0)
+    return (int)k;
+  t->last_errno = errno;
+  hmq_status st = hmq_net_errno_status(errno, false);
+  if (st == HMQ_WANT_WRITE)
+    return MBEDTLS_ERR_SSL_WANT_WRITE;
+  return st == HMQ_ERR_CLOSED ? MBEDTLS_ERR_NET_CONN_RESET : MBEDTLS_ERR_NET_SEND_FAILED;
+}
+
+static int bio_recv(void *ctx, unsigned char *buf, size_t len) {
+  hmq_tls *t = ctx;
+  ssize_t k = recv(t->fd, buf, len, 0);
+  if (k >= 0)
+    return (int)k; /* 0 = EOF; mbedTLS turns it into MBEDTLS_ERR_SSL_CONN_EOF */
+  t->last_errno = errno;
+  hmq_status st = hmq_net_errno_status(errno, true);
+  if (st == HMQ_WANT_READ)
+    return MBEDTLS_ERR_SSL_WANT_READ;
+  return st == HMQ_ERR_CLOSED ? MBEDTLS_ERR_NET_CONN_RESET : MBEDTLS_ERR_NET_RECV_FAILED;
+}
+
+static hmq_status fail(hmq_tls *t, hmq_status st) {
+  hmq_net_close(t);
+  t->state = HMQ_TLS_FAILED;
+  t->events = 0;
+  return st;
+}
+
+hmq_status hmq_tls_connect(hmq_tls *t, uint64_t now_ms) {
+  if (!t->ready || t->fd >= 0 || t->state == HMQ_TLS_OPEN) {
+    snprintf(t->errmsg, sizeof t->errmsg, "connect: transport not set up or still open");
+    return HMQ_ERR_STATE;
+  }
+  t->errmsg[0] = '\0';
+  t->rd_err = HMQ_OK;
+  t->wr_pending = 0;
+  t->last_errno = 0;
+  hmq_status st = hmq_net_resolve(t);
+  if (st != HMQ_OK)
+    return fail(t, st);
+  t->deadline_ms = now_ms + (t->cfg.connect_timeout_ms ? t->cfg.connect_timeout_ms : 10000);
+  t->addr_next = 0;
+  t->state = HMQ_TLS_TCP;
+  t->events = POLLOUT;
+  return hmq_tls_step(t, now_ms); /* opens the first socket */
+}
+
+static hmq_status start_handshake(hmq_tls *t) {
+  if (t->cfg.plain) {
+    t->state = HMQ_TLS_OPEN;
+    t->events = POLLIN;
+    return HMQ_OK;
+  }
+  /* session_reset keeps the configuration and certificates; only the
+   * per-connection state goes, so one context serves every reconnect. */
+  mbedtls_ssl_session_reset(&t->ssl);
+  const char *name = t->cfg.server_name ? t->cfg.server_name : t->cfg.host;
+  int ret = mbedtls_ssl_set_hostname(&t->ssl, name); /* SNI + name check */
+  if (ret != 0) {
+    char e[120];
+    mbedtls_strerror(ret, e, sizeof e);
+    snprintf(t->errmsg, sizeof t->errmsg, "TLS: cannot set host name '%s': %s", name, e);
+    return fail(t, HMQ_ERR_TLS);
+  }
+  mbedtls_ssl_set_bio(&t->ssl, t, bio_send, bio_recv, NULL);
+  t->state = HMQ_TLS_HANDSHAKE;
+  return HMQ_WANT_WRITE;
+}
+
+/* Advance the TCP connect: on failure move to the next address. */
+static hmq_status step_tcp(hmq_tls *t, uint64_t now_ms) {
+  char where[80];
+  hmq_status st = HMQ_ERR_CONNECT;
+  for (;;) {
+    if (t->fd >= 0) {
+      struct pollfd p = {.fd = t->fd, .events = POLLOUT, .revents = 0};
+      if (poll(&p, 1, 0) == 0) {
+        if (now_ms >= t->deadline_ms)
+          break;
+        t->events = POLLOUT;
+        return HMQ_WANT_WRITE;
+      }
+      st = hmq_net_finish(t);
+      if (st == HMQ_OK)
+        return start_handshake(t);
+      hmq_net_close(t);
+    }
+    if (t->addr_next >= t->addr_count)
+      break;
+    st = hmq_net_start(t, t->addr_next++);
+    if (st == HMQ_OK)
+      return start_handshake(t);
+  }
+  size_t last = t->addr_next ? t->addr_next - 1 : 0;
+  hmq_net_addr_str(t, last, where, sizeof where);
+  if (now_ms >= t->deadline_ms && t->fd >= 0) {
+    snprintf(t->errmsg, sizeof t->errmsg, "TCP connect to %s (%s) timed out after %u ms",
+             t->cfg.host, where, (unsigned)t->cfg.connect_timeout_ms);
+    return fail(t, HMQ_ERR_TIMEOUT);
+  }
+  if (t->last_errno == ECONNREFUSED)
+    snprintf(t->errmsg, sizeof t->errmsg, "connection refused by %s", where);
+  else
+    snprintf(t->errmsg, sizeof t->errmsg, "TCP connect to %s (%s) failed: %s", t->cfg.host, where,
+             strerror(t->last_errno));
+  return fail(t, st == HMQ_OK ? HMQ_ERR_CONNECT : st);
+}
+
+/* Names the certificate carries (DNS SANs, else its subject), for the
+ * name-mismatch message. */
+static void cert_names(const hmq_tls *t, char *out, size_t cap) {
+  const mbedtls_x509_crt *peer = mbedtls_ssl_get_peer_cert(&t->ssl);
+  out[0] = '\0';
+  if (!peer)
+    return;
+  size_t used = 0;
+  for (const mbedtls_x509_sequence *s = hmq_mbed_crt_san(peer); s && s->buf.p && used + 4 < cap;
+       s = s->next) {
+    if (s->buf.tag != (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 2)) /* dNSName, RFC 5280 4.2.1.6 */
+      continue;
+    int k = snprintf(out + used, cap - used, "%s%.*s", used ? ", " : "", (int)s->buf.len,
+                     (const char *)s->buf.p);
+    if (k < 0)
+      break;
+    used += (size_t)k < cap - used ? (size_t)k : cap - used - 1;
+  }
+  if (used == 0 && mbedtls_x509_dn_gets(out, cap, &peer->subject) < 0)
+    out[0] = '\0';
+}
+
+static hmq_status handshake_error(hmq_tls *t, int ret) {
+  const char *name = t->cfg.server_name ? t->cfg.server_name : t->cfg.host;
+  char e[160];
+  mbedtls_strerror(ret, e, sizeof e);
+  if (ret == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
+    uint32_t flags = mbedtls_ssl_get_verify_result(&t->ssl);
+    if (flags & (MBEDTLS_X509_BADCERT_NOT_TRUSTED | MBEDTLS_X509_BADCERT_MISSING)) {
+      snprintf(t->errmsg, sizeof t->errmsg,
+               "server certificate of %s:%u is not signed by the CA in '%s'", t->cfg.host,
+               (unsigned)t->cfg.port, t->cfg.ca_file);
+      return fail(t, HMQ_ERR_CERT_UNTRUSTED);
+    }
+    if (flags & (MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE)) {
+      snprintf(t->errmsg, sizeof t->errmsg, "server certificate of %s:%u is %s", t->cfg.host,
+               (unsigned)t->cfg.port,
+               (flags & MBEDTLS_X509_BADCERT_EXPIRED) ? "expired" : "not yet valid");
+      return fail(t, HMQ_ERR_CERT_EXPIRED);
+    }
+    if (flags & MBEDTLS_X509_BADCERT_CN_MISMATCH) {
+      char names[200];
+      cert_names(t, names, sizeof names);
+      snprintf(t->errmsg, sizeof t->errmsg,
+               "server certificate is for '%s', not for the expected name '%s'",
+               names[0] ? names : "?", name);
+      return fail(t, HMQ_ERR_CERT_NAME);
+    }
+    char info[200];
+    mbedtls_x509_crt_verify_info(info, sizeof info, "", flags);
+    info[strcspn(info, "\n")] = '\0';
+    snprintf(t->errmsg, sizeof t->errmsg, "server certificate rejected: %s", info);
+    return fail(t, HMQ_ERR_CERT_UNTRUSTED);
+  }
+  /* A fatal alert once our certificate went out is, in practice, the server
+   * refusing it (unknown_ca, bad_certificate, certificate_required). */
+  if (ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE && t->cfg.cert_file) {
+    snprintf(t->errmsg, sizeof t->errmsg,
+             "server %s:%u rejected our client certificate '%s' (TLS alert during handshake)",
+             t->cfg.host, (unsigned)t->cfg.port, t->cfg.cert_file);
+    return fail(t, HMQ_ERR_CLIENT_CERT);
+  }
+  if (ret == MBEDTLS_ERR_SSL_CONN_EOF || ret == MBEDTLS_ERR_NET_CONN_RESET ||
+      ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {
+    snprintf(t->errmsg, sizeof t->errmsg, "server %s:%u closed the connection during the handshake",
+             t->cfg.host, (unsigned)t->cfg.port);
+    return fail(t, HMQ_ERR_CLOSED);
+  }
+  snprintf(t->errmsg, sizeof t->errmsg, "TLS handshake with %s:%u failed: %s (-0x%04x)",
+           t->cfg.host, (unsigned)t->cfg.port, e, (unsigned)-ret);
+  return fail(t, HMQ_ERR_TLS);
+}
+
+static hmq_status step_handshake(hmq_tls *t, uint64_t now_ms) {
+  int ret = mbedtls_ssl_handshake(&t->ssl);
+  if (ret == 0) {
+    t->state = HMQ_TLS_OPEN;
+    t->events = POLLIN;
+    return HMQ_OK;
+  }
+  if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE ||
+      hmq_mbed_is_retry(ret)) {
+    if (now_ms >= t->deadline_ms) {
+      snprintf(t->errmsg, sizeof t->errmsg, "TLS handshake with %s:%u timed out after %u ms",
+               t->cfg.host, (unsigned)t->cfg.port, (unsigned)t->cfg.connect_timeout_ms);
+      return fail(t, HMQ_ERR_TIMEOUT);
+    }
+    t->events = ret == MBEDTLS_ERR_SSL_WANT_WRITE ? POLLOUT : POLLIN;
+    return ret == MBEDTLS_ERR_SSL_WANT_WRITE ? HMQ_WANT_WRITE : HMQ_WANT_READ;
+  }
+  return handshake_error(t, ret);
+}
+
+hmq_status hmq_tls_step(hmq_tls *t, uint64_t now_ms) {
+  switch (t->state) {
+  case HMQ_TLS_OPEN:
+    return HMQ_OK;
+  case HMQ_TLS_TCP: {
+    hmq_status st = step_tcp(t, now_ms);
+    if (st != HMQ_WANT_WRITE || t->state != HMQ_TLS_HANDSHAKE)
+      return st;
+    return step_handshake(t, now_ms);
+  }
+  case HMQ_TLS_HANDSHAKE:
+    return step_handshake(t, now_ms);
+  default:
+    return HMQ_ERR_STATE;
+  }
+}
+
+static hmq_status io_error(hmq_tls *t, int ret, bool reading) {
+  if (ret == MBEDTLS_ERR_SSL_WANT_READ || hmq_mbed_is_retry(ret)) {
+    t->events = POLLIN;
+    return HMQ_WANT_READ;
+  }
+  if (ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
+    t->events = POLLOUT;
+    return HMQ_WANT_WRITE;
+  }
+  if (ret == 0 || ret == MBEDTLS_ERR_SSL_CONN_EOF || ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY ||
+      ret == MBEDTLS_ERR_NET_CONN_RESET) {
+    snprintf(t->errmsg, sizeof t->errmsg, "connection to %s:%u closed by the peer", t->cfg.host,
+             (unsigned)t->cfg.port);
+    return HMQ_ERR_CLOSED;
+  }
+  if (ret == MBEDTLS_ERR_NET_RECV_FAILED || ret == MBEDTLS_ERR_NET_SEND_FAILED) {
+    snprintf(t->errmsg, sizeof t->errmsg, "socket %s failed: %s", reading ? "read" : "write",
+             strerror(t->last_errno));
+    return HMQ_ERR_IO;
+  }
+  char e[160];
+  mbedtls_strerror(ret, e, sizeof e);
+  snprintf(t->errmsg, sizeof t->errmsg, "TLS %s failed: %s (-0x%04x)", reading ? "read" : "write",
+           e, (unsigned)-ret);
+  return HMQ_ERR_TLS;
+}
+
+/* One read of at most cap bytes: >0 bytes, or a status (never OK). */
+static hmq_status read_once(hmq_tls *t, uint8_t *buf, size_t cap, size_t *got) {
+  *got = 0;
+  if (t->cfg.plain) {
+    ssize_t k = recv(t->fd, buf, cap, 0);
+    if (k > 0) {
+      *got = (size_t)k;
+      return HMQ_OK;
+    }
+    if (k == 0)
+      return io_error(t, 0, true);
+    t->last_errno = errno;
+    hmq_status st = hmq_net_errno_status(errno, true);
+    if (st == HMQ_WANT_READ)
+      t->events = POLLIN;
+    else
+      snprintf(t->errmsg, sizeof t->errmsg, "socket read failed: %s", strerror(errno));
+    return st;
+  }
+  int ret = mbedtls_ssl_read(&t->ssl, buf, cap);
+  if (ret > 0) {
+    *got = (size_t)ret;
+    return HMQ_OK;
+  }
+  return io_error(t, ret, true);
+}
+
+hmq_status hmq_tls_read(hmq_tls *t, uint8_t *buf, size_t cap, size_t *n) {
+  *n = 0;
+  if (t->state != HMQ_TLS_OPEN)
+    return HMQ_ERR_STATE;
+  if (t->rd_err != HMQ_OK)
+    return t->rd_err;
+  /* mbedtls_ssl_read returns at most one record (16 KiB); keep going while
+   * the caller's buffer has room so one call drains what has arrived. */
+  while (*n < cap) {
+    size_t got;
+    hmq_status st = read_once(t, buf + *n, cap - *n, &got);
+    if (st != HMQ_OK) {
+      if (*n == 0)
+        return st;
+      if (st < 0)
+        t->rd_err = st;
+      return HMQ_OK;
+    }
+    *n += got;
+  }
+  return HMQ_OK;
+}
+
+hmq_status hmq_tls_write(hmq_tls *t, const uint8_t *buf, size_t len, size_t *n) {
+  *n = 0;
+  if (t->state != HMQ_TLS_OPEN)
+    return HMQ_ERR_STATE;
+  if (t->cfg.plain) {
+    while (*n < len) {
+      ssize_t k = send(t->fd, buf + *n, len - *n, MSG_NOSIGNAL);
+      if (k < 0) {
+        t->last_errno = errno;
+        hmq_status st = hmq_net_errno_status(errno, false);
+        if (st == HMQ_WANT_WRITE) {
+          t->events = POLLOUT;
+          return st;
+        }
+        snprintf(t->errmsg, sizeof t->errmsg, "socket write failed: %s", strerror(errno));
+        return st;
+      }
+      *n += (size_t)k;
+    }
+    return HMQ_OK;
+  }
+  if (t->wr_pending > len) {
+    snprintf(t->errmsg, sizeof t->errmsg, "TLS write retried with %zu bytes, %zu pending", len,
+             t->wr_pending);
+    return HMQ_ERR_ARG;
+  }
+  while (*n < len) {
+    /* After WANT_WRITE, mbedTLS has already encrypted the record and wants
+     * the very same call again (same length) to flush it. */
+    size_t chunk = t->wr_pending ? t->wr_pending : len - *n;
+    int ret = mbedtls_ssl_write(&t->ssl, buf + *n, chunk);
+    if (ret > 0) {
+      t->wr_pending = 0;
+      *n += (size_t)ret;
+      continue;
+    }
+    hmq_status st = io_error(t, ret, false);
+    if (st == HMQ_WANT_WRITE || st == HMQ_WANT_READ)
+      t->wr_pending = chunk;
+    return st;
+  }
+  return HMQ_OK;
+}
+
+size_t hmq_tls_pending(const hmq_tls *t) {
+  if (t->state != HMQ_TLS_OPEN || t->cfg.plain)
+    return 0;
+  size_t n = mbedtls_ssl_get_bytes_avail(&t->ssl);
+  /* A whole record may sit undecrypted in mbedTLS's input buffer; poll()
+   * would not wake for it. */
+  if (n == 0 && mbedtls_ssl_check_pending(&t->ssl))
+    n = 1;
+  return n;
+}
+
+void hmq_tls_close(hmq_tls *t) {
+  if (t->state == HMQ_TLS_OPEN && !t->cfg.plain)
+    (void)mbedtls_ssl_close_notify(&t->ssl); /* best effort, non-blocking */
+  hmq_net_close(t);
+  if (t->ready && !t->cfg.plain)
+    mbedtls_ssl_session_reset(&t->ssl);
+  t->state = HMQ_TLS_IDLE;
+  t->events = 0;
+  t->wr_pending = 0;
+  t->rd_err = HMQ_OK;
+}
