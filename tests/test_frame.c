@@ -278,7 +278,13 @@ static void check_cut(const cutter *c) {
 
 static void same_cut(const cutter *a, const cutter *b) {
   assert_int_equal(a->count, b->count);
-  assert_memory_equal(a->frames, b->frames, a->count * sizeof a->frames[0]);
+  for (size_t i = 0; i < a->count; i++) { /* field by field: padding may differ */
+    assert_int_equal(a->frames[i].type, b->frames[i].type);
+    assert_int_equal(a->frames[i].flags, b->frames[i].flags);
+    assert_int_equal(a->frames[i].header_len, b->frames[i].header_len);
+    assert_int_equal(a->frames[i].remaining, b->frames[i].remaining);
+    assert_int_equal(a->frames[i].total, b->frames[i].total);
+  }
   assert_memory_equal(a->offsets, b->offsets, a->count * sizeof a->offsets[0]);
 }
 
