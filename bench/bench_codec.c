@@ -244,6 +244,11 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench_codec: could not build the %d-byte PUBLISH\n", HMQ_BENCH_PACKET);
     return 1;
   }
+#if defined(__clang__)
+  printf("compiler: clang %s\n", __clang_version__);
+#elif defined(__GNUC__)
+  printf("compiler: gcc %s\n", __VERSION__);
+#endif
   printf("PUBLISH QoS 1, %d bytes: topic %zu bytes, JSON payload %zu bytes (%zu with the "
          "UTF-8 flag)\n",
          HMQ_BENCH_PACKET, sizeof topic - 1, pay_plain, pay_utf8);
