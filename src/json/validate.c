@@ -31,23 +31,28 @@ static int is_digit(char c) {
 }
 
 /* Bytes [from, to) must be: whitespace, optionally one `punct`, whitespace.
- * punct 0 means whitespace only. Returns the offset of the first wrong
- * byte, or `to` when the gap is fine (and punct, if wanted, was found). */
-static size_t check_gap(const char *js, size_t from, size_t to, char punct) {
+ * punct 0 means whitespace only. Returns GAP_OK, GAP_MISSING (punct wanted
+ * but absent) or GAP_EXTRA (a byte that does not belong), with *bad set to
+ * the offset of the offending position. */
+enum { GAP_OK, GAP_MISSING, GAP_EXTRA };
+
+static int gap_check(const char *js, size_t from, size_t to, char punct, size_t *bad) {
   size_t i = from;
   while (i < to && is_ws(js[i])) {
     i++;
   }
   if (punct) {
     if (i >= to || js[i] != punct) {
-      return i;
+      *bad = i;
+      return GAP_MISSING;
     }
     i++;
     while (i < to && is_ws(js[i])) {
       i++;
     }
   }
-  return i;
+  *bad = i;
+  return i == to ? GAP_OK : GAP_EXTRA;
 }
 
 static int literal_ok(const char *s, size_t n) {
@@ -128,7 +133,7 @@ hmq_status hmq_jtok_validate(const char *js, size_t len, const hmq_jtok *toks, s
     const hmq_jtok *t = &toks[i];
     size_t b = (size_t)t->start - (t->type == JSMN_STRING ? 1u : 0u);
     int p = t->parent;
-    int is_key = 0;
+    int is_key = 0, gap;
     char punct;
 
     /* Close every container that ends before this token begins. */
@@ -137,8 +142,7 @@ hmq_status hmq_jtok_validate(const char *js, size_t len, const hmq_jtok *toks, s
       if (prev == PREV_KEY) {
         FAIL("not JSON: key without a value", close);
       }
-      g = check_gap(js, pos, close, 0);
-      if (g != close) {
+      if (gap_check(js, pos, close, 0, &g) != GAP_OK) {
         FAIL("not JSON: unexpected ',' or ':' before a closing bracket", g);
       }
       pos = close + 1;
@@ -149,11 +153,11 @@ hmq_status hmq_jtok_validate(const char *js, size_t len, const hmq_jtok *toks, s
       FAIL("not JSON: data after the top-level value", b);
     }
     punct = prev == PREV_KEY ? ':' : prev == PREV_VALUE ? ',' : 0;
-    g = check_gap(js, pos, b, punct);
-    if (g != b) {
-      FAIL(punct == ':'   ? "not JSON: expected ':' after a key"
-           : punct == ',' ? "not JSON: expected ',' between values"
-                          : "not JSON: unexpected character",
+    gap = gap_check(js, pos, b, punct, &g);
+    if (gap != GAP_OK) {
+      FAIL(gap == GAP_EXTRA ? "not JSON: unexpected character"
+           : punct == ':'   ? "not JSON: expected ':' after a key"
+                            : "not JSON: expected ',' between values",
            g);
     }
 
@@ -204,16 +208,14 @@ hmq_status hmq_jtok_validate(const char *js, size_t len, const hmq_jtok *toks, s
     if (prev == PREV_KEY) {
       FAIL("not JSON: key without a value", close);
     }
-    g = check_gap(js, pos, close, 0);
-    if (g != close) {
+    if (gap_check(js, pos, close, 0, &g) != GAP_OK) {
       FAIL("not JSON: unexpected ',' or ':' before a closing bracket", g);
     }
     pos = close + 1;
     prev = PREV_VALUE;
     open = outer(toks, open);
   }
-  g = check_gap(js, pos, len, 0);
-  if (g != len) {
+  if (gap_check(js, pos, len, 0, &g) != GAP_OK) {
     FAIL("not JSON: data after the top-level value", g);
   }
   return HMQ_OK;
