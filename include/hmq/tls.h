@@ -82,6 +82,7 @@ typedef struct hmq_tls {
   hmq_status rd_err; /* error seen after a partial read; returned next call */
   size_t wr_pending; /* length of an mbedtls_ssl_write to repeat, 0 = none */
   char errmsg[512];
+  char peer_names[200]; /* names in the server's certificate (for messages) */
   int suites[HMQ_TLS_MAX_SUITES];
   mbedtls_entropy_context entropy;
   mbedtls_ctr_drbg_context drbg;

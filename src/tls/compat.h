@@ -64,6 +64,18 @@ static inline int hmq_mbed_is_retry(int ret) {
 #endif
 }
 
+/* True once the handshake has gone past sending our Certificate message:
+ * a server that hangs up or alerts from then on is refusing that
+ * certificate (or the proof of its key). The state is a public field in
+ * 2.28 and private in 3.x; the enum values keep their names. */
+static inline int hmq_mbed_sent_client_cert(const mbedtls_ssl_context *ssl) {
+#if HMQ_MBED3
+  return ssl->MBEDTLS_PRIVATE(state) > MBEDTLS_SSL_CLIENT_CERTIFICATE;
+#else
+  return ssl->state > MBEDTLS_SSL_CLIENT_CERTIFICATE;
+#endif
+}
+
 /* Subject Alternative Names of a certificate, for error messages. */
 static inline const mbedtls_x509_sequence *hmq_mbed_crt_san(const mbedtls_x509_crt *crt) {
   return &crt->subject_alt_names;

@@ -64,6 +64,35 @@ hmq_status hmq_tls_connect(hmq_tls *t, uint64_t now_ms) {
   return hmq_tls_step(t, now_ms); /* opens the first socket */
 }
 
+/* Names the certificate carries (DNS SANs, else its subject), for the
+ * name-mismatch message. */
+static void cert_names(const mbedtls_x509_crt *peer, char *out, size_t cap) {
+  out[0] = '\0';
+  size_t used = 0;
+  for (const mbedtls_x509_sequence *s = hmq_mbed_crt_san(peer); s && s->buf.p && used + 4 < cap;
+       s = s->next) {
+    if (s->buf.tag != (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 2)) /* dNSName, RFC 5280 4.2.1.6 */
+      continue;
+    int k = snprintf(out + used, cap - used, "%s%.*s", used ? ", " : "", (int)s->buf.len,
+                     (const char *)s->buf.p);
+    if (k < 0)
+      break;
+    used += (size_t)k < cap - used ? (size_t)k : cap - used - 1;
+  }
+  if (used == 0 && mbedtls_x509_dn_gets(out, cap, &peer->subject) < 0)
+    out[0] = '\0';
+}
+
+/* Verification callback: changes no verdict, only remembers the names of
+ * the server's own certificate (depth 0), because after a failed handshake
+ * mbedTLS no longer hands out the peer certificate. */
+static int on_verify(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags) {
+  (void)flags;
+  if (depth == 0)
+    cert_names(crt, ((hmq_tls *)ctx)->peer_names, sizeof((hmq_tls *)ctx)->peer_names);
+  return 0;
+}
+
 static hmq_status start_handshake(hmq_tls *t) {
   if (t->cfg.plain) {
     t->state = HMQ_TLS_OPEN;
@@ -82,6 +111,8 @@ static hmq_status start_handshake(hmq_tls *t) {
     return fail(t, HMQ_ERR_TLS);
   }
   mbedtls_ssl_set_bio(&t->ssl, t, bio_send, bio_recv, NULL);
+  mbedtls_ssl_set_verify(&t->ssl, on_verify, t);
+  t->peer_names[0] = '\0';
   t->state = HMQ_TLS_HANDSHAKE;
   return HMQ_WANT_WRITE;
 }
@@ -125,28 +156,6 @@ static hmq_status step_tcp(hmq_tls *t, uint64_t now_ms) {
   return fail(t, st == HMQ_OK ? HMQ_ERR_CONNECT : st);
 }
 
-/* Names the certificate carries (DNS SANs, else its subject), for the
- * name-mismatch message. */
-static void cert_names(const hmq_tls *t, char *out, size_t cap) {
-  const mbedtls_x509_crt *peer = mbedtls_ssl_get_peer_cert(&t->ssl);
-  out[0] = '\0';
-  if (!peer)
-    return;
-  size_t used = 0;
-  for (const mbedtls_x509_sequence *s = hmq_mbed_crt_san(peer); s && s->buf.p && used + 4 < cap;
-       s = s->next) {
-    if (s->buf.tag != (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 2)) /* dNSName, RFC 5280 4.2.1.6 */
-      continue;
-    int k = snprintf(out + used, cap - used, "%s%.*s", used ? ", " : "", (int)s->buf.len,
-                     (const char *)s->buf.p);
-    if (k < 0)
-      break;
-    used += (size_t)k < cap - used ? (size_t)k : cap - used - 1;
-  }
-  if (used == 0 && mbedtls_x509_dn_gets(out, cap, &peer->subject) < 0)
-    out[0] = '\0';
-}
-
 static hmq_status handshake_error(hmq_tls *t, int ret) {
   const char *name = t->cfg.server_name ? t->cfg.server_name : t->cfg.host;
   char e[160];
@@ -166,11 +175,9 @@ static hmq_status handshake_error(hmq_tls *t, int ret) {
       return fail(t, HMQ_ERR_CERT_EXPIRED);
     }
     if (flags & MBEDTLS_X509_BADCERT_CN_MISMATCH) {
-      char names[200];
-      cert_names(t, names, sizeof names);
       snprintf(t->errmsg, sizeof t->errmsg,
                "server certificate is for '%s', not for the expected name '%s'",
-               names[0] ? names : "?", name);
+               t->peer_names[0] ? t->peer_names : "?", name);
       return fail(t, HMQ_ERR_CERT_NAME);
     }
     char info[200];
@@ -179,16 +186,21 @@ static hmq_status handshake_error(hmq_tls *t, int ret) {
     snprintf(t->errmsg, sizeof t->errmsg, "server certificate rejected: %s", info);
     return fail(t, HMQ_ERR_CERT_UNTRUSTED);
   }
-  /* A fatal alert once our certificate went out is, in practice, the server
-   * refusing it (unknown_ca, bad_certificate, certificate_required). */
-  if (ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE && t->cfg.cert_file) {
+  bool hung_up = ret == MBEDTLS_ERR_SSL_CONN_EOF || ret == MBEDTLS_ERR_NET_CONN_RESET ||
+                 ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY;
+  /* An alert or a hang-up once our certificate went out is, in practice,
+   * the server refusing it (unknown_ca, bad_certificate; mosquitto just
+   * closes). */
+  if ((ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE || hung_up) && t->cfg.cert_file &&
+      hmq_mbed_sent_client_cert(&t->ssl)) {
     snprintf(t->errmsg, sizeof t->errmsg,
-             "server %s:%u rejected our client certificate '%s' (TLS alert during handshake)",
-             t->cfg.host, (unsigned)t->cfg.port, t->cfg.cert_file);
+             "server %s:%u rejected our client certificate '%s' (%s after we sent it; is it "
+             "signed by a CA the server trusts?)",
+             t->cfg.host, (unsigned)t->cfg.port, t->cfg.cert_file,
+             hung_up ? "connection closed" : "TLS alert");
     return fail(t, HMQ_ERR_CLIENT_CERT);
   }
-  if (ret == MBEDTLS_ERR_SSL_CONN_EOF || ret == MBEDTLS_ERR_NET_CONN_RESET ||
-      ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {
+  if (hung_up) {
     snprintf(t->errmsg, sizeof t->errmsg, "server %s:%u closed the connection during the handshake",
              t->cfg.host, (unsigned)t->cfg.port);
     return fail(t, HMQ_ERR_CLOSED);
