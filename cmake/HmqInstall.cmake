@@ -68,5 +68,12 @@ if(PKG_CONFIG_FOUND)
     set(HMQ_PC_LIBS_PRIVATE "")
   endif()
 endif()
+# <hmq/tls.h> needs the mbedTLS headers; name their directory unless it is
+# the compiler's default.
+set(HMQ_PC_EXTRA_CFLAGS "")
+if(MBEDTLS_INCLUDE_DIR AND NOT MBEDTLS_INCLUDE_DIR IN_LIST CMAKE_C_IMPLICIT_INCLUDE_DIRECTORIES
+   AND NOT HMQ_PC_MBEDTLS_FOUND)
+  set(HMQ_PC_EXTRA_CFLAGS " -I${MBEDTLS_INCLUDE_DIR}")
+endif()
 configure_file(${CMAKE_CURRENT_LIST_DIR}/hmq.pc.in ${PROJECT_BINARY_DIR}/hmq.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/hmq.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
