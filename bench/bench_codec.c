@@ -41,11 +41,11 @@
 #endif
 
 static volatile int counting;
-static unsigned long n_alloc;
-static unsigned long n_free;
 
 #if defined(__GLIBC__) && !defined(HMQ_BENCH_NO_INTERPOSE)
 #define HMQ_BENCH_COUNTS 1
+static unsigned long n_alloc;
+static unsigned long n_free;
 /* glibc's own entry points: forwarding to them avoids dlsym(), which itself
  * allocates while the interposer is being set up. */
 extern void *__libc_malloc(size_t n);
