@@ -383,7 +383,7 @@ int hmq_opts_parse(hmq_opts *o, int argc, char *const *argv, char *err, size_t e
       d = find_long(a + 2, len);
       snprintf(flag, sizeof flag, "--%.*s", (int)(len > 40 ? 40 : len), a + 2);
       if (!d)
-        return usage_fail(err, errlen, "unknown option '%s' (see hmq --help)", flag);
+        return usage_fail(err, errlen, "unknown option '%s'", flag);
       if (eq) {
         if (!d->has_arg)
           return usage_fail(err, errlen, "%s takes no value", flag);
@@ -393,7 +393,7 @@ int hmq_opts_parse(hmq_opts *o, int argc, char *const *argv, char *err, size_t e
       d = find_short(a[1]);
       snprintf(flag, sizeof flag, "-%c", a[1]);
       if (!d)
-        return usage_fail(err, errlen, "unknown option '%s' (see hmq --help)", flag);
+        return usage_fail(err, errlen, "unknown option '%s'", flag);
       if (a[2] != '\0') {
         if (!d->has_arg)
           return usage_fail(err, errlen, "%s takes no value (options cannot be grouped: '%s')",

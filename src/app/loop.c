@@ -1,0 +1,404 @@
+/*
+ * hmq program: the main loop (see loop.h for the commit policy).
+ *
+ * Why "nothing more to read right now" is the main commit trigger: the
+ * broker keeps a bounded window of unacknowledged QoS 1 messages in flight
+ * and sends the next ones only after PUBACKs (MQTT 5.0 4.9, flow control).
+ * When the socket runs dry the broker is waiting for us, so every further
+ * moment without a commit is lost throughput. We find out without private
+ * state: while messages are pending, poll() runs with a zero timeout, and a
+ * poll that reports no readable socket (and no link with buffered work)
+ * means drained.
+ */
+#include "loop.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static int sig_wr = -1;
+
+static void on_signal(int sig) {
+  unsigned char b = (unsigned char)sig;
+  int saved = errno;
+  if (write(sig_wr, &b, 1) < 0) {
+    /* pipe full: a signal of the same kind is already waiting */
+  }
+  errno = saved;
+}
+
+int hmq_loop_signals(void) {
+  int p[2];
+  struct sigaction sa;
+  if (pipe(p) != 0)
+    return -1;
+  fcntl(p[0], F_SETFL, O_NONBLOCK);
+  fcntl(p[1], F_SETFL, O_NONBLOCK);
+  fcntl(p[0], F_SETFD, FD_CLOEXEC);
+  fcntl(p[1], F_SETFD, FD_CLOEXEC);
+  sig_wr = p[1];
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL);
+  return p[0];
+}
+
+int hmq_loop_exit_code(hmq_status st) {
+  switch (st) {
+  case HMQ_ERR_ARG:
+  case HMQ_ERR_TLS:
+  case HMQ_ERR_CERT_UNTRUSTED:
+  case HMQ_ERR_CERT_EXPIRED:
+  case HMQ_ERR_CERT_NAME:
+  case HMQ_ERR_FILE:
+  case HMQ_ERR_PEM:
+  case HMQ_ERR_KEY_MISMATCH:
+  case HMQ_ERR_CLIENT_CERT:
+  case HMQ_ERR_DNS:
+    return HMQ_EXIT_CONFIG;
+  case HMQ_ERR_REFUSED:
+  case HMQ_ERR_SUBSCRIBE_REFUSED:
+  case HMQ_ERR_TAKEN_OVER:
+    return HMQ_EXIT_REFUSED;
+  default:
+    return HMQ_EXIT_RUNTIME;
+  }
+}
+
+static uint64_t wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void say(const hmq_loop *L, const char *fmt, const char *a, const char *b) {
+  if (!L->o->quiet)
+    fprintf(stderr, fmt, a, b);
+}
+
+/* Stop taking messages and shut down with `code`. The first reason wins. */
+static void stop(hmq_loop *L, int code, int no_commit) {
+  if (!L->stopping) {
+    L->exit_code = code;
+    L->stopping = 1;
+  }
+  if (no_commit)
+    L->no_commit = 1;
+}
+
+/* Make pending messages durable and release their PUBACKs. A failure stops
+ * everything without acking (deliver.h contract): the broker keeps those
+ * messages and sends them again. */
+static int commit(hmq_loop *L) {
+  if (!L->d || L->no_commit)
+    return -1;
+  while (hmq_deliver_pending(L->d) > 0) {
+    size_t n = 0, i;
+    hmq_status st = hmq_deliver_commit(L->d, L->acks, L->acks_cap, &n);
+    if (st != HMQ_OK) {
+      fprintf(stderr, "hmq: output failed, nothing more is acknowledged: %s\n",
+              hmq_deliver_error(L->d));
+      stop(L, HMQ_EXIT_SINK, 1);
+      L->exit_code = HMQ_EXIT_SINK;
+      return -1;
+    }
+    for (i = 0; i < n; i++) {
+      uint64_t s = L->acks[i];
+      size_t li = (size_t)(s & ((1u << HMQ_LOOP_LINK_BITS) - 1));
+      uint64_t seq = s >> HMQ_LOOP_LINK_BITS;
+      /* seq 0: a QoS 0 message, nothing to acknowledge */
+      if (seq != 0 && li < L->n && hmq_link_ack(L->links[li], seq) != HMQ_OK && L->o->debug)
+        fprintf(stderr, "hmq: [%zu] ack of seq %llu refused (connection changed)\n", li,
+                (unsigned long long)seq);
+    }
+    if (n == 0)
+      break;
+  }
+  return 0;
+}
+
+static void on_publish(hmq_loop *L, size_t li, const hmq_link_event *ev) {
+  const hmq_publish *p = &ev->mqtt.publish;
+  uint64_t seq = (ev->mqtt.seq << HMQ_LOOP_LINK_BITS) | li;
+  hmq_status st;
+  if (L->stopping || !L->d)
+    return; /* not taken, not acked: the broker sends it again */
+  for (;;) {
+    st = hmq_deliver_message(L->d, seq, p->topic.ptr, p->topic.len, p->payload.ptr, p->payload.len,
+                             p->dup, wall_ms());
+    if (st != HMQ_ERR_FULL)
+      break;
+    if (commit(L) != 0)
+      return;
+  }
+  if (st != HMQ_OK) {
+    fprintf(stderr, "hmq: output failed, nothing more is acknowledged: %s\n",
+            hmq_deliver_error(L->d));
+    stop(L, HMQ_EXIT_SINK, 1);
+    return;
+  }
+  /* -C: only messages actually written count; stop taking more at once so
+   * exactly N lines (messages) reach the output. */
+  if (L->o->count && hmq_deliver_stats(L->d)->written >= L->o->count)
+    stop(L, HMQ_EXIT_OK, 0);
+}
+
+static void on_suback(hmq_loop *L, size_t li, const hmq_link_event *ev) {
+  const hmq_suback *s = &ev->mqtt.suback;
+  size_t i;
+  for (i = 0; i < s->reasons.len && i < L->o->topic_count; i++) {
+    uint8_t r = s->reasons.ptr[i];
+    char line[HMQ_OPT_TOPIC + 160];
+    if (r >= 0x80) {
+      snprintf(line, sizeof line, "subscription to '%s' refused by the broker: 0x%02X %s",
+               L->o->topics[i], r, hmq_reason_str(HMQ_PKT_SUBACK, r));
+      fprintf(stderr, "hmq: [%s] %s\n", L->ids[li], line);
+      stop(L, HMQ_EXIT_REFUSED, 0);
+    } else if (r < L->o->qos) {
+      snprintf(line, sizeof line, "subscription to '%s' granted with QoS %u only", L->o->topics[i],
+               r);
+      say(L, "hmq: [%s] warning: %s\n", L->ids[li], line);
+    } else if (L->o->debug) {
+      fprintf(stderr, "hmq: [%s] subscribed to '%s' (QoS %u)\n", L->ids[li], L->o->topics[i], r);
+    }
+  }
+}
+
+static void on_connack(hmq_loop *L, size_t li, const hmq_link_event *ev, uint64_t now) {
+  const hmq_connack *c = &ev->mqtt.connack;
+  hmq_link *l = L->links[li];
+  if (L->o->verbose || L->o->debug)
+    fprintf(stderr, "hmq: [%s] connected to %s:%u (%s)\n", L->ids[li], L->o->host,
+            (unsigned)L->o->port, c->session_present ? "session resumed" : "new session");
+  if (!c->session_present && L->o->persist && l->n_connects > 1)
+    say(L, "hmq: [%s] warning: %s\n", L->ids[li],
+        "the broker had no session for us after a reconnect: what it queued for the old one "
+        "is gone");
+  if (L->o->timeout_s && !L->timeout_at)
+    L->timeout_at = now + (uint64_t)L->o->timeout_s * 1000u; /* as mosquitto_sub: from CONNACK */
+  if (L->o->end_session && ++L->connacks == L->n)
+    stop(L, HMQ_EXIT_OK, 0);
+}
+
+static void on_event(hmq_loop *L, size_t li, const hmq_link_event *ev, uint64_t now) {
+  const char *msg = ev->msg ? ev->msg : "";
+  switch (ev->type) {
+  case HMQ_LINK_EV_MQTT:
+    switch (ev->mqtt.type) {
+    case HMQ_EV_PUBLISH:
+      on_publish(L, li, ev);
+      break;
+    case HMQ_EV_CONNACK:
+      on_connack(L, li, ev, now);
+      break;
+    case HMQ_EV_SUBACK:
+      on_suback(L, li, ev);
+      break;
+    case HMQ_EV_DISCONNECT:
+      if (L->o->debug)
+        fprintf(stderr, "hmq: [%s] server DISCONNECT 0x%02X %s\n", L->ids[li],
+                ev->mqtt.disconnect.reason,
+                hmq_reason_str(HMQ_PKT_DISCONNECT, ev->mqtt.disconnect.reason));
+      break;
+    default:
+      break;
+    }
+    break;
+  case HMQ_LINK_EV_UP:
+    if (L->o->debug)
+      fprintf(stderr, "hmq: [%s] transport up, CONNECT sent\n", L->ids[li]);
+    break;
+  case HMQ_LINK_EV_DOWN:
+    if (ev->final) {
+      fprintf(stderr, "hmq: [%s] %s\n", L->ids[li], msg);
+      if (!L->closing)
+        stop(L, hmq_loop_exit_code(ev->status), 0);
+    } else if (!L->closing) {
+      say(L, "hmq: [%s] connection lost: %s; reconnecting\n", L->ids[li], msg);
+    }
+    break;
+  case HMQ_LINK_EV_TAKEN_OVER:
+    /* Loud: someone else uses our client id; each of us keeps kicking the
+     * other off. After three in one run we give up rather than ping-pong. */
+    L->takeovers++;
+    fprintf(stderr,
+            "hmq: [%s] SESSION TAKEN OVER: another client connected with our client id "
+            "(DISCONNECT 0x8E). Every instance needs its own client id / --state-dir. %s\n",
+            L->ids[li], msg);
+    if (L->takeovers >= 3 && !L->closing) {
+      fprintf(stderr, "hmq: taken over %llu times, giving up\n", (unsigned long long)L->takeovers);
+      stop(L, HMQ_EXIT_REFUSED, 0);
+    }
+    break;
+  case HMQ_LINK_EV_RETRY:
+    if (L->o->debug)
+      fprintf(stderr, "hmq: [%s] %s\n", L->ids[li], msg);
+    break;
+  default:
+    break;
+  }
+}
+
+static void on_signals(hmq_loop *L) {
+  unsigned char b[16];
+  ssize_t k, i;
+  while ((k = read(L->sig_fd, b, sizeof b)) > 0) {
+    for (i = 0; i < k; i++) {
+      if (b[i] == SIGHUP) {
+        if (L->d && hmq_deliver_reopen(L->d) != HMQ_OK)
+          say(L, "hmq: %s%s\n", "reopen failed: ", hmq_deliver_error(L->d));
+        else if (L->o->verbose)
+          fprintf(stderr, "hmq: output reopened\n");
+      } else {
+        if (L->o->verbose)
+          fprintf(stderr, "hmq: signal %d: finishing\n", (int)b[i]);
+        stop(L, HMQ_EXIT_OK, 0);
+      }
+    }
+  }
+}
+
+static void print_stats(hmq_loop *L, uint64_t now) {
+  hmq_stats *s;
+  char line[512];
+  size_t i;
+  uint64_t inflight = 0, reconnects = 0;
+  if (!L->o->stats_s || !L->d || now < L->next_stats)
+    return;
+  L->next_stats = now + (uint64_t)L->o->stats_s * 1000u;
+  s = hmq_deliver_stats(L->d);
+  for (i = 0; i < L->n; i++) {
+    hmq_link *l = L->links[i];
+    inflight += hmq_client_inflight(hmq_link_client(l));
+    reconnects += l->n_connects > 1 ? l->n_connects - 1 : 0;
+  }
+  s->in_flight = inflight;
+  s->reconnects = reconnects;
+  hmq_stats_line(s, wall_ms(), line, sizeof line);
+  fprintf(stderr, "%s\n", line);
+}
+
+/* Window full on some link: the broker cannot send more until we ack. */
+static int window_full(const hmq_loop *L) {
+  size_t i;
+  for (i = 0; i < L->n; i++)
+    if (hmq_client_inflight(hmq_link_client(L->links[i])) >= L->receive_max)
+      return 1;
+  return 0;
+}
+
+static int all_done(const hmq_loop *L) {
+  size_t i;
+  for (i = 0; i < L->n; i++)
+    if (hmq_link_get_state(L->links[i]) != HMQ_LINK_DONE)
+      return 0;
+  return 1;
+}
+
+static void begin_close(hmq_loop *L, uint64_t now) {
+  size_t i;
+  if (!L->no_commit)
+    commit(L);
+  /* The engine writes every released PUBACK before the DISCONNECT, and the
+   * link waits (bounded) until DISCONNECT has left: so with -C the acks of
+   * all N messages are on the wire before we exit. Reason 0x00 keeps the
+   * session (MQTT 5.0 3.14.2.1). */
+  for (i = 0; i < L->n; i++)
+    hmq_link_close(L->links[i], 0x00, now);
+  L->closing = 1;
+}
+
+int hmq_loop_run(hmq_loop *L) {
+  struct pollfd pfd[HMQ_OPT_CONN_MAX + 1];
+  hmq_link_event ev;
+  size_t i;
+  for (;;) {
+    uint64_t now = hmq_now_ms(), wake = UINT64_MAX;
+    int tmo, rc, busy = 0, readable = 0;
+    size_t pending = L->d ? hmq_deliver_pending(L->d) : 0;
+
+    if (L->stopping && !L->closing)
+      begin_close(L, now);
+    if (L->closing && all_done(L))
+      break;
+    if (!L->closing && all_done(L)) {
+      stop(L, L->exit_code ? L->exit_code : HMQ_EXIT_RUNTIME, 0);
+      break;
+    }
+    for (i = 0; i < L->n; i++) {
+      short events;
+      int fd;
+      uint64_t dl = hmq_link_deadline(L->links[i]);
+      hmq_link_poll_fd(L->links[i], &fd, &events);
+      pfd[i].fd = fd;
+      pfd[i].events = events;
+      pfd[i].revents = 0;
+      if (dl <= now)
+        busy = 1;
+      if (dl < wake)
+        wake = dl;
+    }
+    pfd[L->n].fd = L->sig_fd;
+    pfd[L->n].events = POLLIN;
+    pfd[L->n].revents = 0;
+    if (L->timeout_at && L->timeout_at < wake)
+      wake = L->timeout_at;
+    if (L->o->stats_s && L->d && L->next_stats < wake)
+      wake = L->next_stats;
+    if (pending > 0 && !L->closing) {
+      uint64_t due = hmq_deliver_oldest_ms(L->d) + L->o->max_delay_ms;
+      uint64_t wnow = wall_ms();
+      uint64_t left = due > wnow ? due - wnow : 0;
+      if (now + left < wake)
+        wake = now + left;
+    }
+    if (busy || wake <= now)
+      tmo = 0;
+    else if (wake == UINT64_MAX || wake - now > 1000)
+      tmo = 1000;
+    else
+      tmo = (int)(wake - now);
+    /* Pending messages: only look, never sleep (see the top of this file). */
+    if (pending > 0 && !L->closing)
+      tmo = 0;
+    rc = poll(pfd, L->n + 1, tmo);
+    if (rc < 0 && errno != EINTR) {
+      fprintf(stderr, "hmq: poll: %s\n", strerror(errno));
+      stop(L, HMQ_EXIT_RUNTIME, 0);
+      continue;
+    }
+    now = hmq_now_ms();
+    if (rc > 0 && (pfd[L->n].revents & POLLIN))
+      on_signals(L);
+    for (i = 0; i < L->n; i++) {
+      short re = pfd[i].fd >= 0 ? pfd[i].revents : 0;
+      if (re & (POLLIN | POLLHUP | POLLERR))
+        readable = 1;
+      hmq_link_step(L->links[i], re, now);
+      while (hmq_link_next_event(L->links[i], now, &ev) == HMQ_OK)
+        on_event(L, i, &ev, now);
+    }
+    if (L->d && !L->closing && hmq_deliver_pending(L->d) > 0) {
+      uint64_t oldest = hmq_deliver_oldest_ms(L->d);
+      int drained = pending > 0 && !readable && !busy;
+      if (drained || window_full(L) || wall_ms() >= oldest + L->o->max_delay_ms)
+        commit(L);
+    }
+    if (L->timeout_at && now >= L->timeout_at && !L->stopping) {
+      say(L, "hmq: %s%s\n", "Timed out", "");
+      stop(L, HMQ_EXIT_TIMEOUT, 0);
+    }
+    print_stats(L, now);
+  }
+  if (L->d && !L->no_commit)
+    commit(L); /* nothing to ack any more; makes the output complete */
+  return L->exit_code;
+}

@@ -1,0 +1,62 @@
+/*
+ * hmq program: the main poll loop over N links, the delivery pipeline and a
+ * signal self-pipe.
+ *
+ * Commit policy (the contract with deliver.h): commit when no socket has
+ * anything more to read right now, when a link's in-flight window (our
+ * Receive Maximum) is full, or when the oldest pending message is older than
+ * --max-delay-ms; never on a timer alone. After a successful commit every
+ * returned seq is acked on its link; the engine sends the PUBACKs in arrival
+ * order on the next step.
+ */
+#ifndef HMQ_APP_LOOP_H
+#define HMQ_APP_LOOP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hmq/link.h"
+
+#include "deliver.h"
+#include "options.h"
+
+/* Seqs handed to the delivery pipeline carry the link index in their low
+ * bits so one pipeline can serve several links. */
+#define HMQ_LOOP_LINK_BITS 6
+
+typedef struct hmq_loop {
+  const hmq_opts *o;
+  hmq_deliver *d; /* NULL for --end-session */
+  hmq_link **links;
+  char (*ids)[HMQ_OPT_ID]; /* client id of each link, for messages */
+  size_t n;
+  int sig_fd;           /* read end of the signal self-pipe */
+  uint16_t receive_max; /* our Receive Maximum: the per-link window */
+  /* run state */
+  int stopping;  /* take no new messages; commit, ack, close */
+  int no_commit; /* stopping after a delivery failure: ack nothing more */
+  int closing;   /* hmq_link_close() called on every link */
+  int exit_code;
+  uint64_t timeout_at; /* -W deadline (monotonic), 0 = none */
+  uint64_t next_stats; /* monotonic */
+  uint64_t takeovers;
+  size_t connacks; /* --end-session: links that got a CONNACK */
+  uint64_t *acks;  /* commit output, allocated once */
+  size_t acks_cap;
+} hmq_loop;
+
+/* Run until -C is reached, -W expires, a signal stops us, --end-session is
+ * done, or a fatal error. The links must have been started. Returns the
+ * process exit code (HMQ_EXIT_*). */
+int hmq_loop_run(hmq_loop *L);
+
+/* Create the self-pipe and install SIGINT/SIGTERM/SIGHUP handlers that
+ * write into it. Returns the read end, or -1 with errno set. */
+int hmq_loop_signals(void);
+
+/* Map a link failure status to an exit code: TLS/certificate/file problems
+ * give HMQ_EXIT_CONFIG, refusals HMQ_EXIT_REFUSED, anything else
+ * HMQ_EXIT_RUNTIME. */
+int hmq_loop_exit_code(hmq_status st);
+
+#endif

@@ -1,0 +1,231 @@
+/*
+ * hmq program entry: options → bundle → checks → state dir → delivery
+ * pipeline → N links → loop. Every failure before the loop maps to one of
+ * the documented exit codes (options.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hmq/link.h"
+
+#include "bundle.h"
+#include "deliver.h"
+#include "instance.h"
+#include "loop.h"
+#include "options.h"
+
+/* Maximum Packet Size we announce (MQTT 5.0 3.1.2.11.4). Generous on
+ * purpose: the server silently drops a PUBLISH larger than this and counts
+ * it as delivered (HM-FACTS), so a small value loses data without a trace.
+ * Envelopes are ~1-2 KB; bulk arrays can be far larger. */
+#define MAX_PACKET (4u * 1024u * 1024u)
+/* Receive Maximum we announce: 65535, the most a server can ever have in
+ * flight with 16-bit packet ids; the broker's own window (e.g. 50) then
+ * decides (see TIPS.md). */
+#define RECEIVE_MAX 65535u
+#define TX_CAP      (512u * 1024u) /* CONNECT/SUBSCRIBE + up to 65535 4-byte PUBACKs */
+#define ALIAS_MAX   16u
+#define ALIAS_CAP   (ALIAS_MAX * (HMQ_OPT_TOPIC + 2u))
+
+static hmq_opts opts;
+
+static void print_warnings(const hmq_opts *o) {
+  size_t i;
+  if (o->quiet)
+    return;
+  for (i = 0; i < o->warn_count; i++)
+    fprintf(stderr, "hmq: warning: %s\n", o->warn[i]);
+  if (o->warn_count == HMQ_OPT_WARN_MAX)
+    fprintf(stderr, "hmq: warning: (more warnings not shown)\n");
+}
+
+static int usage_error(const char *msg) {
+  fprintf(stderr, "hmq: %s\nTry 'hmq --help' for more information.\n", msg);
+  return HMQ_EXIT_USAGE;
+}
+
+static int open_delivery(hmq_deliver *d, const hmq_opts *o, const char *state_dir) {
+  hmq_deliver_config dc;
+  char err[512] = "";
+  memset(&dc, 0, sizeof dc);
+  dc.sink = o->out[0] ? HMQ_SINK_FILE : o->exec_cmd[0] ? HMQ_SINK_EXEC : HMQ_SINK_STDOUT;
+  dc.out_path = o->out;
+  dc.exec_cmd = o->exec_cmd;
+  if (hmq_format_from_name(o->format, &dc.format) != 0)
+    return usage_error("--format: unknown format");
+  dc.dead_path = o->dead_letter;
+  dc.state_dir = state_dir;
+  dc.dedupe_capacity = o->dedupe;
+  dc.max_message = MAX_PACKET;
+  dc.max_pending = (size_t)RECEIVE_MAX * o->connections;
+  dc.verbose = o->verbose;
+  dc.log = stderr;
+  if (hmq_deliver_open(d, &dc, err, sizeof err) != HMQ_OK) {
+    fprintf(stderr, "hmq: %s\n", err[0] ? err : hmq_deliver_error(d));
+    return HMQ_EXIT_SINK;
+  }
+  return HMQ_EXIT_OK;
+}
+
+int main(int argc, char **argv) {
+  static hmq_instance inst;
+  static hmq_deliver deliver;
+  static hmq_loop L;
+  char err[1024] = "";
+  hmq_client_config *ccfg;
+  hmq_client_mem *mem;
+  hmq_link **links;
+  hmq_link_config lcfg;
+  hmq_sub_filter subs[HMQ_OPT_TOPICS_MAX];
+  char(*ids)[HMQ_OPT_ID];
+  size_t i, n;
+  int rc;
+
+  hmq_opts_init(&opts);
+  if (hmq_opts_parse(&opts, argc, argv, err, sizeof err) != HMQ_EXIT_OK)
+    return usage_error(err);
+  if (opts.help) {
+    hmq_opts_usage(stdout);
+    return HMQ_EXIT_OK;
+  }
+  if (opts.version) {
+    printf("hmq %s\n", HMQ_VERSION_STRING);
+    return HMQ_EXIT_OK;
+  }
+  if (hmq_bundle_apply(&opts, err, sizeof err) != HMQ_EXIT_OK) {
+    print_warnings(&opts);
+    fprintf(stderr, "hmq: %s\n", err);
+    return HMQ_EXIT_CONFIG;
+  }
+  rc = hmq_opts_finish(&opts, err, sizeof err);
+  print_warnings(&opts);
+  if (rc != HMQ_EXIT_OK)
+    return usage_error(err);
+  if (hmq_instance_open(&inst, &opts, err, sizeof err) != HMQ_EXIT_OK) {
+    fprintf(stderr, "hmq: %s\n", err);
+    return HMQ_EXIT_CONFIG;
+  }
+  n = opts.connections;
+  if (opts.verbose)
+    fprintf(stderr, "hmq: client id %s%s, topic %s, state dir %s\n", opts.client_id,
+            n > 1 ? "-1.." : "", opts.topic_count ? opts.topics[0] : "-", inst.dir);
+
+  if (!opts.end_session && (rc = open_delivery(&deliver, &opts, inst.dir)) != HMQ_EXIT_OK) {
+    hmq_instance_close(&inst);
+    return rc;
+  }
+
+  /* Startup allocations only: nothing below is freed and re-made per
+   * message. */
+  links = calloc(n, sizeof *links);
+  ccfg = calloc(n, sizeof *ccfg);
+  mem = calloc(n, sizeof *mem);
+  ids = calloc(n, sizeof *ids);
+  L.acks_cap = 4096;
+  L.acks = calloc(L.acks_cap, sizeof *L.acks);
+  if (!links || !ccfg || !mem || !ids || !L.acks) {
+    fprintf(stderr, "hmq: out of memory\n");
+    return HMQ_EXIT_RUNTIME;
+  }
+  memset(subs, 0, sizeof subs);
+  for (i = 0; i < opts.topic_count; i++) {
+    subs[i].filter = hmq_str_c(opts.topics[i]);
+    subs[i].qos = (uint8_t)opts.qos;
+  }
+  hmq_link_config_default(&lcfg);
+  lcfg.tls.host = opts.host;
+  lcfg.tls.port = opts.port;
+  lcfg.tls.plain = opts.plain != 0;
+  lcfg.tls.ca_file = opts.plain ? NULL : opts.cafile;
+  lcfg.tls.cert_file = opts.plain ? NULL : opts.cert;
+  lcfg.tls.key_file = opts.plain ? NULL : opts.key;
+  lcfg.seed = (uint64_t)getpid() ^ (uint64_t)time(NULL) << 16;
+
+  for (i = 0; i < n; i++) {
+    if (n > 1)
+      snprintf(ids[i], HMQ_OPT_ID, "%.200s-%zu", opts.client_id, i + 1);
+    else
+      snprintf(ids[i], HMQ_OPT_ID, "%s", opts.client_id);
+    hmq_client_config_default(&ccfg[i]);
+    ccfg[i].client_id = hmq_str_c(ids[i]);
+    ccfg[i].keep_alive = opts.keepalive;
+    ccfg[i].receive_max = RECEIVE_MAX;
+    ccfg[i].max_packet_size = MAX_PACKET;
+    ccfg[i].topic_alias_max = ALIAS_MAX;
+    if (opts.end_session) {
+      /* MQTT 5.0 3.1.2.4 / 3.1.2.11.2: Clean Start 1 discards the old
+       * session, expiry 0 lets the new one end at our DISCONNECT. */
+      ccfg[i].clean_start = 1;
+      ccfg[i].session_expiry = 0;
+      ccfg[i].subs = NULL;
+      ccfg[i].sub_count = 0;
+    } else {
+      ccfg[i].clean_start = opts.persist ? 0 : 1;
+      ccfg[i].session_expiry = opts.session_expiry;
+      ccfg[i].subs = subs;
+      ccfg[i].sub_count = opts.topic_count;
+    }
+    mem[i].rx_cap = MAX_PACKET;
+    mem[i].rx = malloc(mem[i].rx_cap);
+    mem[i].tx_cap = TX_CAP;
+    mem[i].tx = malloc(mem[i].tx_cap);
+    mem[i].slots_cap = RECEIVE_MAX;
+    mem[i].slots = calloc(mem[i].slots_cap, sizeof *mem[i].slots);
+    mem[i].alias_cap = ALIAS_CAP;
+    mem[i].alias = malloc(mem[i].alias_cap);
+    links[i] = calloc(1, sizeof **links);
+    if (!mem[i].rx || !mem[i].tx || !mem[i].slots || !mem[i].alias || !links[i]) {
+      fprintf(stderr, "hmq: out of memory\n");
+      return HMQ_EXIT_RUNTIME;
+    }
+    lcfg.seed += i;
+    hmq_link_init(links[i], &lcfg, &ccfg[i], &mem[i]);
+  }
+
+  L.sig_fd = hmq_loop_signals();
+  if (L.sig_fd < 0) {
+    perror("hmq: signal pipe");
+    return HMQ_EXIT_RUNTIME;
+  }
+  for (i = 0; i < n; i++) {
+    hmq_status st = hmq_link_start(links[i], hmq_now_ms());
+    if (st != HMQ_OK) {
+      fprintf(stderr, "hmq: %s\n",
+              hmq_link_errmsg(links[i])[0] ? hmq_link_errmsg(links[i]) : hmq_status_str(st));
+      rc = hmq_loop_exit_code(st);
+      goto out;
+    }
+  }
+  L.o = &opts;
+  L.d = opts.end_session ? NULL : &deliver;
+  L.links = links;
+  L.ids = ids;
+  L.n = n;
+  L.receive_max = RECEIVE_MAX;
+  L.next_stats = hmq_now_ms() + (uint64_t)opts.stats_s * 1000u;
+  rc = hmq_loop_run(&L);
+  if (opts.end_session && rc == HMQ_EXIT_OK && !opts.quiet)
+    fprintf(stderr, "hmq: session of %s ended\n", opts.client_id);
+
+out:
+  for (i = 0; i < n; i++) {
+    hmq_link_free(links[i]);
+    free(links[i]);
+    free(mem[i].rx);
+    free(mem[i].tx);
+    free(mem[i].slots);
+    free(mem[i].alias);
+  }
+  free(links);
+  free(ccfg);
+  free(mem);
+  free(ids);
+  free(L.acks);
+  if (!opts.end_session)
+    hmq_deliver_close(&deliver);
+  hmq_instance_close(&inst);
+  return rc;
+}
