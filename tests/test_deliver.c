@@ -1,0 +1,902 @@
+/*
+ * Delivery pipeline: formats byte for byte, dedupe within a batch and across
+ * restarts (clean and kill -9), dead-letter lines and their default paths,
+ * an exec child that dies, logrotate reopen, ack order, data age.
+ *
+ * Everything real: files in a fresh directory under the test's working
+ * directory, a real /bin/sh child for --exec, a real SIGKILL for crashes.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "app/sink.c"
+#include "app/stats.c"
+#include "app/dedupe_store.c"
+#include "app/deliver.c"
+#include "app/deliver_open.c"
+#include "json_samples.h"
+
+#define NOW   1755014873000ull /* 2025-08-12T16:07:53.000Z: 5 s after the samples' readings */
+#define TOPIC "live/level13/app"
+
+static char g_dir[64];
+static char g_path[256];
+
+static const char *path(const char *name) {
+  snprintf(g_path, sizeof g_path, "%s/%s", g_dir, name);
+  return g_path;
+}
+
+static int setup(void **state) {
+  (void)state;
+  snprintf(g_dir, sizeof g_dir, "dlvtest-XXXXXX");
+  assert_non_null(mkdtemp(g_dir));
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+  assert_int_equal(system(cmd), 0);
+  return 0;
+}
+
+static size_t slurp_file(const char *p, char *buf, size_t cap) {
+  FILE *f = fopen(p, "rb");
+  if (!f)
+    return 0;
+  size_t n = fread(buf, 1, cap - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  return n;
+}
+
+static size_t count_str(const char *hay, const char *needle) {
+  size_t n = 0;
+  for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+    n++;
+  return n;
+}
+
+/* A compact envelope (so the envelope format must reproduce it exactly). */
+static const char *env_msg(const char *id) {
+  static char b[512];
+  snprintf(b, sizeof b,
+           "{\"version\":2,\"application_id\":\"app\",\"message_id\":\"%s\",\"vin\":\"VIN1\","
+           "\"data\":{\"diagnostics\":{\"speed\":[{\"data\":{\"unit\":\"kilometers_per_hour\","
+           "\"value\":42},\"timestamp\":\"2025-08-12T16:07:48.000Z\"}]}}}",
+           id);
+  return b;
+}
+
+static hmq_deliver_config file_cfg(hmq_format fmt, int with_state) {
+  hmq_deliver_config c;
+  memset(&c, 0, sizeof c);
+  c.sink = HMQ_SINK_FILE;
+  c.format = fmt;
+  static char out[256], state[256];
+  snprintf(out, sizeof out, "%s/out.ndjson", g_dir);
+  snprintf(state, sizeof state, "%s/state", g_dir);
+  c.out_path = out;
+  c.state_dir = with_state ? state : NULL;
+  c.dedupe_capacity = 1000;
+  c.max_message = 64 * 1024;
+  return c;
+}
+
+static void open_ok(hmq_deliver *d, const hmq_deliver_config *c) {
+  char err[256];
+  hmq_status st = hmq_deliver_open(d, c, err, sizeof err);
+  if (st != HMQ_OK)
+    fail_msg("open: %s (%s)", err, hmq_status_name(st));
+}
+
+static void put(hmq_deliver *d, uint64_t seq, const char *payload) {
+  assert_int_equal(hmq_deliver_message(d, seq, TOPIC, strlen(TOPIC), (const uint8_t *)payload,
+                                       strlen(payload), 0, NOW),
+                   HMQ_OK);
+}
+
+static size_t commit(hmq_deliver *d, uint64_t *seqs, size_t cap) {
+  size_t n = 99;
+  assert_int_equal(hmq_deliver_commit(d, seqs, cap, &n), HMQ_OK);
+  return n;
+}
+
+/* --- formats ------------------------------------------------------------ */
+
+static void test_envelope_format_compacts_exactly(void **state) {
+  (void)state;
+  hmq_deliver d;
+  hmq_deliver_config c = file_cfg(HMQ_FORMAT_ENVELOPE, 0);
+  open_ok(&d, &c);
+  put(&d, 7, HMQ_SEED_EXAMPLE);
+  put(&d, 8, env_msg("B1"));
+  uint64_t seqs[4];
+  assert_int_equal(commit(&d, seqs, 4), 2);
+  assert_int_equal(seqs[0], 7);
+  assert_int_equal(seqs[1], 8);
+  hmq_deliver_close(&d);
+  char buf[4096], want[2048];
+  slurp_file(path("out.ndjson"), buf, sizeof buf);
+  snprintf(want, sizeof want,
+           "{\"version\":2,\"application_id\":\"00000000-0000-0000-0000-000000000000\","
+           "\"message_id\":\"" HMQ_SEED_MESSAGE_ID "\",\"vin\":\"EXV10000000\",\"data\":{"
+           "\"diagnostics\":{\"odometer\":[{\"data\":{\"unit\":\"kilometers\",\"value\":19201."
+           "01}}]},\"vehicle_location\":{\"altitude\":[{\"data\":{\"unit\":\"meters\",\"value\""
+           ":63},\"timestamp\":\"2025-08-12T16:07:48.000Z\"}],\"coordinates\":[{\"data\":{\""
+           "latitude\":11.572,\"longitude\":8.487},\"timestamp\":\"2025-08-12T16:07:48.000Z\"}]"
+           "}}}\n%s\n",
+           env_msg("B1"));
+  assert_string_equal(buf, want);
+  /* the dead-letter file exists beside --out and is empty */
+  struct stat st;
+  assert_int_equal(stat(path("out.ndjson.dead"), &st), 0);
+  assert_int_equal(st.st_size, 0);
+}
+
+static void test_flat_format_one_line_per_entry(void **state) {
+  (void)state;
+  hmq_deliver d;
+  hmq_deliver_config c = file_cfg(HMQ_FORMAT_FLAT, 0);
+  open_ok(&d, &c);
+  put(&d, 1, HMQ_SEED_EXAMPLE);
+  put(&d, 2,
+      "{\"version\":3,\"message_id\":\"F1\",\"vin\":\"V2\",\"data\":{\"doors\":{\"locks\":["
+      "{\"failure\":{\"reason\":\"privacy_mode_active\",\"description\":\"off\"},"
+      "\"timestamp\":\"2025-08-12T16:07:50Z\"},"
+      "{\"availability\":{\"rate_limit\":{\"value\":1,\"unit\":\"times_per_second\"}}}]}}}");
+  uint64_t seqs[4];
+  assert_int_equal(commit(&d, seqs, 4), 2);
+  hmq_deliver_close(&d);
+  char buf[4096];
+  slurp_file(path("out.ndjson"), buf, sizeof buf);
+  const char *want =
+      "{\"vin\":\"EXV10000000\",\"message_id\":\"" HMQ_SEED_MESSAGE_ID "\",\"capability\":"
+      "\"diagnostics\",\"property\":\"odometer\",\"timestamp\":null,\"data\":{\"unit\":"
+      "\"kilometers\",\"value\":19201.01}}\n"
+      "{\"vin\":\"EXV10000000\",\"message_id\":\"" HMQ_SEED_MESSAGE_ID "\",\"capability\":"
+      "\"vehicle_location\",\"property\":\"altitude\",\"timestamp\":\"2025-08-12T16:07:48.000Z\","
+      "\"data\":{\"unit\":\"meters\",\"value\":63}}\n"
+      "{\"vin\":\"EXV10000000\",\"message_id\":\"" HMQ_SEED_MESSAGE_ID "\",\"capability\":"
+      "\"vehicle_location\",\"property\":\"coordinates\",\"timestamp\":\"2025-08-12T16:07:48."
+      "000Z\",\"data\":{\"latitude\":11.572,\"longitude\":8.487}}\n"
+      "{\"vin\":\"V2\",\"message_id\":\"F1\",\"capability\":\"doors\",\"property\":\"locks\","
+      "\"timestamp\":\"2025-08-12T16:07:50Z\",\"failure\":{\"reason\":\"privacy_mode_active\","
+      "\"description\":\"off\"}}\n"
+      "{\"vin\":\"V2\",\"message_id\":\"F1\",\"capability\":\"doors\",\"property\":\"locks\","
+      "\"timestamp\":null,\"availability\":{\"rate_limit\":{\"value\":1,\"unit\":"
+      "\"times_per_second\"}}}\n";
+  assert_string_equal(buf, want);
+  assert_int_equal(d.stats.written, 2);
+  assert_int_equal(d.stats.lines, 5);
+}
+
+static void test_raw_format_and_newline_dead_letter(void **state) {
+  (void)state;
+  hmq_deliver d;
+  hmq_deliver_config c = file_cfg(HMQ_FORMAT_RAW, 0);
+  open_ok(&d, &c);
+  const char *spaced = "{ \"message_id\" : \"R1\", \"vin\":\"V\", \"data\":{} }";
+  put(&d, 1, spaced);
+  put(&d, 2, HMQ_SEED_EXAMPLE); /* pretty-printed: has newlines */
+  uint64_t seqs[4];
+  assert_int_equal(commit(&d, seqs, 4), 2);
+  assert_int_equal(seqs[0], 1);
+  assert_int_equal(seqs[1], 2);
+  hmq_deliver_close(&d);
+  char buf[8192], want[8192];
+  slurp_file(path("out.ndjson"), buf, sizeof buf);
+  snprintf(want, sizeof want, "%s\n", spaced);
+  assert_string_equal(buf, want);
+  slurp_file(path("out.ndjson.dead"), buf, sizeof buf);
+  assert_non_null(strstr(buf, "{\"reason\":\"payload contains a newline: cannot be written as "
+                              "one raw line\",\"topic\":\"" TOPIC "\",\"payload\":\"{\\n  "
+                              "\\\"version\\\": 2,\\n"));
+  assert_non_null(strstr(buf, "\\n}\\n\",\"received_ms\":1755014873000}\n"));
+  assert_int_equal(count_str(buf, "\n"), 1);
+  assert_int_equal(d.stats.invalid, 1);
+}
+
+/* --- dead letters --------------------------------------------------------- */
+
+static void test_dead_letter_lines_exact(void **state) {
+  (void)state;
+  hmq_deliver d;
+  hmq_deliver_config c = file_cfg(HMQ_FORMAT_ENVELOPE, 0);
+  open_ok(&d, &c);
+  static const uint8_t nul[] = "{\"message_id\":\"N\0\",\"vin\":\"V\",\"data\":{}}";
+  static const uint8_t latin1[] = {'{', 0xE9, '}'};
+#define S(x)                                                                                       \
+  { (const uint8_t *)(x), sizeof(x) - 1 }
+  struct {
+    const uint8_t *p;
+    size_t n;
+  } bad[] = {
+      S("not json"),
+      S("{\"vin\":\"V\",\"data\":{}}"),
+      S("{\"message_id\":\"M\",\"data\":{}}"),
+      S("{\"message_id\":\"M\",\"vin\":\"V\",\"data\":[]}"),
+      S("{\"message_id\":\"M\",\"message_id\":\"M2\",\"vin\":\"V\",\"data\":{}}"),
+      {nul, sizeof nul - 1},
+      {latin1, sizeof latin1},
+  };
+#undef S
+  size_t nbad = sizeof bad / sizeof bad[0];
+  for (size_t i = 0; i < nbad; i++)
+    assert_int_equal(hmq_deliver_message(&d, 100 + i, "t/\"q\"", 5, bad[i].p, bad[i].n, 0, 42),
+                     HMQ_OK);
+  put(&d, 200, env_msg("GOOD"));
+  uint64_t seqs[16];
+  assert_int_equal(commit(&d, seqs, 16), nbad + 1);
+  for (size_t i = 0; i < nbad; i++)
+    assert_int_equal(seqs[i], 100 + i);
+  assert_int_equal(seqs[nbad], 200);
+  assert_int_equal(d.stats.invalid, nbad);
+  assert_int_equal(d.stats.written, 1);
+  hmq_deliver_close(&d);
+
+  char buf[8192];
+  slurp_file(path("out.ndjson.dead"), buf, sizeof buf);
+  /* reason (the parser's), topic, payload escaped (NUL as \u0000; not UTF-8:
+   * base64), arrival time; one line each */
+  const char *want =
+      "{\"reason\":\"not JSON: invalid character\",\"topic\":\"t/\\\"q\\\"\",\"payload\":\"not "
+      "json\",\"received_ms\":42}\n"
+      "{\"reason\":\"message_id missing\",\"topic\":\"t/\\\"q\\\"\",\"payload\":\"{\\\"vin\\\":"
+      "\\\"V\\\",\\\"data\\\":{}}\",\"received_ms\":42}\n"
+      "{\"reason\":\"vin missing\",\"topic\":\"t/\\\"q\\\"\",\"payload\":\"{\\\"message_id\\\":"
+      "\\\"M\\\",\\\"data\\\":{}}\",\"received_ms\":42}\n"
+      "{\"reason\":\"data is not an object\",\"topic\":\"t/\\\"q\\\"\",\"payload\":\"{\\\"message_"
+      "id\\\":\\\"M\\\",\\\"vin\\\":\\\"V\\\",\\\"data\\\":[]}\",\"received_ms\":42}\n"
+      "{\"reason\":\"duplicate key: message_id\",\"topic\":\"t/\\\"q\\\"\",\"payload\":\"{\\\"mes"
+      "sage_id\\\":\\\"M\\\",\\\"message_id\\\":\\\"M2\\\",\\\"vin\\\":\\\"V\\\",\\\"data\\\":{}}"
+      "\","
+      "\"received_ms\":42}\n"
+      "{\"reason\":\"payload contains a NUL byte\",\"topic\":\"t/\\\"q\\\"\",\"payload\":\"{\\\"m"
+      "essage_id\\\":\\\"N\\u0000\\\",\\\"vin\\\":\\\"V\\\",\\\"data\\\":{}}\",\"received_ms\":42}"
+      "\n"
+      "{\"reason\":\"not JSON: invalid character\",\"topic\":\"t/\\\"q\\\"\",\"payload_base64\":"
+      "\"e+l9\",\"received_ms\":42}\n";
+  assert_string_equal(buf, want);
+  slurp_file(path("out.ndjson"), buf, sizeof buf);
+  assert_int_equal(count_str(buf, "\n"), 1);
+}
+
+/* Dead letters of a stdout sink go to stderr, unless a path is given. */
+static void test_dead_letter_stderr_default_and_explicit_path(void **state) {
+  (void)state;
+  fflush(stdout);
+  fflush(stderr);
+  int save1 = dup(1), save2 = dup(2);
+  int o = open(path("stdout.txt"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  int e = open(path("stderr.txt"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  assert_true(o > 2 && e > 2);
+  dup2(o, 1);
+  dup2(e, 2);
+  hmq_deliver d;
+  hmq_deliver_config c;
+  memset(&c, 0, sizeof c);
+  c.dedupe_capacity = 10;
+  c.max_message = 4096;
+  char err[256];
+  hmq_status st = hmq_deliver_open(&d, &c, err, sizeof err);
+  if (st == HMQ_OK) {
+    put(&d, 1, env_msg("S1"));
+    put(&d, 2, "garbage");
+    uint64_t seqs[4];
+    (void)commit(&d, seqs, 4);
+    hmq_deliver_close(&d);
+  }
+  dup2(save1, 1);
+  dup2(save2, 2);
+  close(save1);
+  close(save2);
+  close(o);
+  close(e);
+  assert_int_equal(st, HMQ_OK);
+  char buf[4096], want[1024];
+  slurp_file(path("stdout.txt"), buf, sizeof buf);
+  snprintf(want, sizeof want, "%s\n", env_msg("S1"));
+  assert_string_equal(buf, want);
+  slurp_file(path("stderr.txt"), buf, sizeof buf);
+  assert_non_null(strstr(buf, "\",\"topic\":\"" TOPIC "\",\"payload\":\"garbage\",\"received_ms\":"
+                              "1755014873000}\n"));
+
+  /* explicit --dead-letter path */
+  hmq_deliver_config c2 = file_cfg(HMQ_FORMAT_ENVELOPE, 0);
+  char dl[256];
+  snprintf(dl, sizeof dl, "%s/elsewhere.dead", g_dir);
+  c2.dead_path = dl;
+  open_ok(&d, &c2);
+  put(&d, 3, "[1,2]");
+  uint64_t seqs[4];
+  assert_int_equal(commit(&d, seqs, 4), 1);
+  hmq_deliver_close(&d);
+  slurp_file(dl, buf, sizeof buf);
+  assert_non_null(strstr(buf, "\"payload\":\"[1,2]\""));
+  struct stat sb;
+  assert_int_equal(stat(path("out.ndjson.dead"), &sb), -1);
+}
+
+/* --- dedupe --------------------------------------------------------------- */
+
+static void test_dedupe_within_batch_still_acked(void **state) {
+  (void)state;
+  hmq_deliver d;
+  hmq_deliver_config c = file_cfg(HMQ_FORMAT_ENVELOPE, 0);
+  open_ok(&d, &c);
+  put(&d, 1, env_msg("A"));
+  put(&d, 2, env_msg("A"));
+  put(&d, 3, env_msg("B"));
+  assert_int_equal(hmq_deliver_message(&d, 4, TOPIC, strlen(TOPIC), (const uint8_t *)env_msg("B"),
+                                       strlen(env_msg("B")), 1, NOW),
+                   HMQ_OK);
+  assert_int_equal(hmq_deliver_pending(&d), 4);
+  uint64_t seqs[8];
+  assert_int_equal(commit(&d, seqs, 8), 4);
+  for (int i = 0; i < 4; i++)
+    assert_int_equal(seqs[i], (uint64_t)i + 1);
+  /* across batches too */
+  put(&d, 5, env_msg("A"));
+  assert_int_equal(commit(&d, seqs, 8), 1);
+  assert_int_equal(seqs[0], 5);
+  assert_int_equal(d.stats.duplicates, 3);
+  assert_int_equal(d.stats.written, 2);
+  assert_int_equal(hmq_deliver_pending(&d), 0);
+  hmq_deliver_close(&d);
+  char buf[4096], want[1024];
+  slurp_file(path("out.ndjson"), buf, sizeof buf);
+  snprintf(want, sizeof want, "%s\n", env_msg("A"));
+  size_t la = strlen(want);
+  assert_memory_equal(buf, want, la);
+  snprintf(want, sizeof want, "%s\n", env_msg("B"));
+  assert_string_equal(buf + la, want);
+}
+
+static void test_dedupe_survives_clean_restart(void **state) {
+  (void)state;
+  hmq_deliver d;
+  hmq_deliver_config c = file_cfg(HMQ_FORMAT_FLAT, 1);
+  uint64_t seqs[8];
+  open_ok(&d, &c);
+  put(&d, 1, env_msg("A"));
+  put(&d, 2, env_msg("B"));
+  assert_int_equal(commit(&d, seqs, 8), 2);
+  hmq_deliver_close(&d);
+
+  open_ok(&d, &c);
+  assert_int_equal(d.store.restored, 2);
+  assert_int_equal(d.store.scanned, 0); /* the log covered the whole file */
+  put(&d, 3, env_msg("B"));
+  put(&d, 4, env_msg("C"));
+  put(&d, 5, env_msg("A"));
+  assert_int_equal(commit(&d, seqs, 8), 3);
+  assert_int_equal(d.stats.duplicates, 2);
+  hmq_deliver_close(&d);
+  char buf[4096];
+  slurp_file(path("out.ndjson"), buf, sizeof buf);
+  assert_int_equal(count_str(buf, "\n"), 3);
+  assert_int_equal(count_str(buf, "\"message_id\":\"A\""), 1);
+  assert_int_equal(count_str(buf, "\"message_id\":\"B\""), 1);
+  assert_int_equal(count_str(buf, "\"message_id\":\"C\""), 1);
+}
+
+/* A child process writes and commits, then dies by SIGKILL at `point`. */
+static void crash_child(int point) {
+  fflush(NULL);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    hmq_deliver d;
+    hmq_deliver_config c = file_cfg(HMQ_FORMAT_ENVELOPE, 1);
+    char err[256];
+    uint64_t seqs[8];
+    size_t n;
+    if (hmq_deliver_open(&d, &c, err, sizeof err) != HMQ_OK)
+      _exit(10);
+    const char *ids[] = {"A", "B", "C", "D"};
+    for (int i = 0; i < 4; i++) {
+      const char *m = env_msg(ids[i]);
+      if (hmq_deliver_message(&d, (uint64_t)i, TOPIC, strlen(TOPIC), (const uint8_t *)m, strlen(m),
+                              0, NOW) != HMQ_OK)
+        _exit(11);
+      if (i == 1 && (hmq_deliver_commit(&d, seqs, 8, &n) != HMQ_OK || n != 2))
+        _exit(12);
+    }
+    hmq_deliver_test_crash(&d, point);
+    if (hmq_deliver_commit(&d, seqs, 8, &n) != HMQ_ERR_IO || n != 0)
+      _exit(13);
+    raise(SIGKILL);
+    _exit(14);
+  }
+  int ws = 0;
+  assert_int_equal(waitpid(pid, &ws, 0), pid);
+  assert_true(WIFSIGNALED(ws));
+  assert_int_equal(WTERMSIG(ws), SIGKILL);
+}
+
+/* The redelivery after the crash: the broker sends C and D again (never
+ * acked) plus a new E. */
+static void redeliver_after_crash(hmq_deliver *d) {
+  hmq_deliver_config c = file_cfg(HMQ_FORMAT_ENVELOPE, 1);
+  uint64_t seqs[8];
+  open_ok(d, &c);
+  put(d, 12, env_msg("C"));
+  put(d, 13, env_msg("D"));
+  put(d, 14, env_msg("E"));
+  put(d, 15, env_msg("A"));
+  assert_int_equal(commit(d, seqs, 8), 4);
+  assert_int_equal(seqs[0], 12);
+  assert_int_equal(seqs[3], 15);
+}
+
+static void test_kill9_after_sink_sync_not_rewritten(void **state) {
+  (void)state;
+  crash_child(HMQ_DELIVER_CRASH_AFTER_SINK_SYNC);
+  char buf[4096];
+  slurp_file(path("out.ndjson"), buf, sizeof buf);
+  assert_int_equal(count_str(buf, "\n"), 4); /* C and D reached the file, the log has A, B */
+  hmq_deliver d;
+  redeliver_after_crash(&d);
+  assert_int_equal(d.store.restored, 2);
+  assert_int_equal(d.store.scanned, 2); /* C and D found in the file after the logged offset */
+  assert_int_equal(d.stats.duplicates, 3);
+  assert_int_equal(d.stats.written, 1);
+  hmq_deliver_close(&d);
+  slurp_file(path("out.ndjson"), buf, sizeof buf);
+  assert_int_equal(count_str(buf, "\n"), 5);
+  const char *ids[] = {"\"A\"", "\"B\"", "\"C\"", "\"D\"", "\"E\""};
+  for (int i = 0; i < 5; i++)
+    assert_int_equal(count_str(buf, ids[i]), 1);
+  /* and a third start: everything is known from the log now */
+  hmq_deliver_config c = file_cfg(HMQ_FORMAT_ENVELOPE, 1);
+  open_ok(&d, &c);
+  assert_int_equal(d.store.restored, 5);
+  assert_int_equal(d.store.scanned, 0);
+  hmq_deliver_close(&d);
+}
+
+static void test_kill9_before_sink_rewrites_lost_batch(void **state) {
+  (void)state;
+  crash_child(HMQ_DELIVER_CRASH_BEFORE_SINK);
+  char buf[4096];
+  slurp_file(path("out.ndjson"), buf, sizeof buf);
+  assert_int_equal(count_str(buf, "\n"), 2); /* C, D died in the user buffer */
+  hmq_deliver d;
+  redeliver_after_crash(&d);
+  assert_int_equal(d.stats.duplicates, 1);
+  assert_int_equal(d.stats.written, 3);
+  hmq_deliver_close(&d);
+  slurp_file(path("out.ndjson"), buf, sizeof buf);
+  assert_int_equal(count_str(buf, "\n"), 5);
+  const char *ids[] = {"\"A\"", "\"B\"", "\"C\"", "\"D\"", "\"E\""};
+  for (int i = 0; i < 5; i++)
+    assert_int_equal(count_str(buf, ids[i]), 1);
+}
+
+/* A line torn by a crash mid-write must not count as delivered, and the
+ * next line must not be glued onto it. */
+static void test_torn_last_line_is_not_a_delivery(void **state) {
+  (void)state;
+  hmq_deliver d;
+  hmq_deliver_config c = file_cfg(HMQ_FORMAT_ENVELOPE, 1);
+  uint64_t seqs[8];
+  open_ok(&d, &c);
+  put(&d, 1, env_msg("A"));
+  assert_int_equal(commit(&d, seqs, 8), 1);
+  hmq_deliver_close(&d);
+  FILE *f = fopen(path("out.ndjson"), "ab");
+  const char *torn = env_msg("T");
+  fwrite(torn, 1, 60, f); /* message_id "T" is inside the torn piece */
+  fclose(f);
+  open_ok(&d, &c);
+  assert_int_equal(d.store.scanned, 0);
+  put(&d, 2, env_msg("T"));
+  assert_int_equal(commit(&d, seqs, 8), 1);
+  assert_int_equal(d.stats.written, 1);
+  hmq_deliver_close(&d);
+  char buf[4096], want[2048];
+  slurp_file(path("out.ndjson"), buf, sizeof buf);
+  assert_int_equal(count_str(buf, "\n"), 3);
+  snprintf(want, sizeof want, "%.60s\n%s\n", torn, env_msg("T"));
+  assert_non_null(strstr(buf, want));
+  /* restart again: the torn piece stays ignored, T is known */
+  open_ok(&d, &c);
+  assert_int_equal(d.store.scanned, 0);
+  assert_int_equal(hmq_dedupe_contains(&d.set, hmq_dedupe_hash("T", 1)), 1);
+  hmq_deliver_close(&d);
+}
+
+/* Past twice the capacity the log is folded into the snapshot; the oldest
+ * ids are forgotten first, the newest survive a restart. */
+static void test_dedupe_log_compaction_bounded(void **state) {
+  (void)state;
+  hmq_deliver d;
+  hmq_deliver_config c = file_cfg(HMQ_FORMAT_ENVELOPE, 1);
+  c.dedupe_capacity = 4;
+  uint64_t seqs[8];
+  char id[16];
+  open_ok(&d, &c);
+  for (int i = 0; i < 40; i++) {
+    snprintf(id, sizeof id, "ID%02d", i);
+    put(&d, (uint64_t)i, env_msg(id));
+    assert_int_equal(commit(&d, seqs, 8), 1);
+    assert_true(d.store.log_hashes <= 8);
+  }
+  hmq_deliver_close(&d);
+  struct stat sb;
+  assert_int_equal(stat(path("state/dedupe.snap"), &sb), 0);
+  assert_int_equal(stat(path("state/dedupe.log"), &sb), 0);
+  assert_true(sb.st_size <= 10 * (32 + 8 + 8));
+  open_ok(&d, &c);
+  put(&d, 100, env_msg("ID39")); /* newest: remembered */
+  put(&d, 101, env_msg("ID36"));
+  put(&d, 102, env_msg("ID00")); /* oldest: forgotten, written again */
+  assert_int_equal(commit(&d, seqs, 8), 3);
+  assert_int_equal(d.stats.duplicates, 2);
+  assert_int_equal(d.stats.written, 1);
+  hmq_deliver_close(&d);
+}
+
+/* A corrupt tail of the dedupe log (crash mid-append) is cut off; the
+ * records before it still count. */
+static void test_dedupe_log_torn_record(void **state) {
+  (void)state;
+  hmq_deliver d;
+  hmq_deliver_config c = file_cfg(HMQ_FORMAT_ENVELOPE, 1);
+  uint64_t seqs[8];
+  open_ok(&d, &c);
+  put(&d, 1, env_msg("A"));
+  assert_int_equal(commit(&d, seqs, 8), 1);
+  hmq_deliver_close(&d);
+  struct stat sb;
+  assert_int_equal(stat(path("state/dedupe.log"), &sb), 0);
+  off_t good = sb.st_size;
+  FILE *f = fopen(path("state/dedupe.log"), "ab");
+  fwrite("HMQB\x05\0\0\0garbage", 1, 15, f);
+  fclose(f);
+  open_ok(&d, &c);
+  assert_int_equal(d.store.restored, 1);
+  assert_int_equal(stat(path("state/dedupe.log"), &sb), 0);
+  assert_true(sb.st_size >= good);
+  put(&d, 2, env_msg("A"));
+  assert_int_equal(commit(&d, seqs, 8), 1);
+  assert_int_equal(d.stats.duplicates, 1);
+  hmq_deliver_close(&d);
+}
+
+static void test_line_id_finder(void **state) {
+  (void)state;
+  const char *id;
+  size_t n;
+  const char *l1 = "{\"vin\":\"a\\\"message_id\\\":\\\"x\",\"message_id\":\"M1\",\"k\":1}";
+  assert_int_equal(hmq_dstore_line_id(l1, strlen(l1), &id, &n), 0);
+  assert_int_equal(n, 2);
+  assert_memory_equal(id, "M1", 2);
+  const char *l2 = " { \"data\" : {\"message_id\":\"inner\"} , \"message_id\" : \"M\\u0032\" }";
+  assert_int_equal(hmq_dstore_line_id(l2, strlen(l2), &id, &n), 0);
+  assert_int_equal(n, 7);
+  assert_memory_equal(id, "M\\u0032", 7);
+  const char *bad[] = {"",
+                       "[]",
+                       "{\"message_id\":5}",
+                       "{\"message_id\":\"",
+                       "{\"a\":[1,2]}",
+                       "{\"message_id\":\"\"}",
+                       "{\"a\":\"b\""};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    assert_int_equal(hmq_dstore_line_id(bad[i], strlen(bad[i]), &id, &n), -1);
+}
+
+/* --- exec sink ------------------------------------------------------------ */
+
+static hmq_deliver_config exec_cfg(const char *cmd) {
+  hmq_deliver_config c;
+  memset(&c, 0, sizeof c);
+  c.sink = HMQ_SINK_EXEC;
+  c.exec_cmd = cmd;
+  c.dedupe_capacity = 100;
+  c.max_message = 4096;
+  return c;
+}
+
+static void test_exec_sink_child_reads_lines(void **state) {
+  (void)state;
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "cat > '%s/exec.out'", g_dir);
+  hmq_deliver d;
+  hmq_deliver_config c = exec_cfg(cmd);
+  open_ok(&d, &c);
+  put(&d, 1, env_msg("X1"));
+  put(&d, 2, env_msg("X2"));
+  uint64_t seqs[4];
+  assert_int_equal(commit(&d, seqs, 4), 2);
+  hmq_deliver_close(&d); /* EOF: cat finishes and is reaped */
+  char buf[2048], want[2048];
+  slurp_file(path("exec.out"), buf, sizeof buf);
+  int k = snprintf(want, sizeof want, "%s\n", env_msg("X1"));
+  snprintf(want + k, sizeof want - (size_t)k, "%s\n", env_msg("X2"));
+  assert_string_equal(buf, want);
+}
+
+/* Block until the child has exited, without reaping it. */
+static void wait_exit(pid_t pid) {
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  assert_int_equal(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT), 0);
+}
+
+static void test_exec_child_exits_commit_fails(void **state) {
+  (void)state;
+  hmq_deliver d;
+  hmq_deliver_config c = exec_cfg("exit 3");
+  open_ok(&d, &c);
+  wait_exit(d.out.child);
+  put(&d, 1, env_msg("E1"));
+  uint64_t seqs[4] = {0};
+  size_t n = 99;
+  hmq_status st = hmq_deliver_commit(&d, seqs, 4, &n);
+  assert_int_equal(st, HMQ_ERR_CLOSED);
+  assert_int_equal(n, 0);
+  assert_non_null(strstr(hmq_deliver_error(&d), "exited with status 3"));
+  /* sticky: nothing more is taken or returned */
+  assert_int_equal(hmq_deliver_message(&d, 2, TOPIC, 5, (const uint8_t *)"x", 1, 0, NOW),
+                   HMQ_ERR_CLOSED);
+  assert_int_equal(hmq_deliver_commit(&d, seqs, 4, &n), HMQ_ERR_CLOSED);
+  assert_int_equal(n, 0);
+  hmq_deliver_close(&d);
+}
+
+/* The child takes one line and quits: the first batch is acked, the next
+ * one is not. */
+static void test_exec_child_dies_mid_stream(void **state) {
+  (void)state;
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "head -n 1 > '%s/head.out'", g_dir);
+  hmq_deliver d;
+  hmq_deliver_config c = exec_cfg(cmd);
+  open_ok(&d, &c);
+  put(&d, 1, env_msg("H1"));
+  uint64_t seqs[4];
+  assert_int_equal(commit(&d, seqs, 4), 1);
+  assert_int_equal(seqs[0], 1);
+  wait_exit(d.out.child);
+  put(&d, 2, env_msg("H2"));
+  put(&d, 3, env_msg("H3"));
+  size_t n = 99;
+  assert_int_equal(hmq_deliver_commit(&d, seqs, 4, &n), HMQ_ERR_CLOSED);
+  assert_int_equal(n, 0);
+  hmq_deliver_close(&d);
+  char buf[1024], want[1024];
+  slurp_file(path("head.out"), buf, sizeof buf);
+  snprintf(want, sizeof want, "%s\n", env_msg("H1"));
+  assert_string_equal(buf, want);
+}
+
+/* --- SIGHUP reopen ---------------------------------------------------------- */
+
+static void test_reopen_after_rename(void **state) {
+  (void)state;
+  hmq_deliver d;
+  hmq_deliver_config c = file_cfg(HMQ_FORMAT_ENVELOPE, 1);
+  uint64_t seqs[8];
+  open_ok(&d, &c);
+  put(&d, 1, env_msg("R1"));
+  assert_int_equal(commit(&d, seqs, 8), 1);
+  put(&d, 2, env_msg("R2")); /* buffered when the rotation happens */
+  put(&d, 3, "bad");
+  char old[256], olddead[256];
+  snprintf(old, sizeof old, "%s/out.ndjson.1", g_dir);
+  snprintf(olddead, sizeof olddead, "%s/out.ndjson.dead.1", g_dir);
+  assert_int_equal(rename(path("out.ndjson"), old), 0);
+  assert_int_equal(rename(path("out.ndjson.dead"), olddead), 0);
+  assert_int_equal(hmq_deliver_reopen(&d), HMQ_OK);
+  put(&d, 4, env_msg("R3"));
+  put(&d, 5, "worse");
+  assert_int_equal(commit(&d, seqs, 8), 4);
+  assert_int_equal(seqs[0], 2);
+  assert_int_equal(seqs[3], 5);
+  hmq_deliver_close(&d);
+  char buf[4096], want[1024];
+  slurp_file(old, buf, sizeof buf);
+  assert_int_equal(count_str(buf, "\n"), 2);
+  assert_non_null(strstr(buf, "\"R1\""));
+  assert_non_null(strstr(buf, "\"R2\""));
+  slurp_file(path("out.ndjson"), buf, sizeof buf);
+  snprintf(want, sizeof want, "%s\n", env_msg("R3"));
+  assert_string_equal(buf, want);
+  slurp_file(olddead, buf, sizeof buf);
+  assert_non_null(strstr(buf, "\"payload\":\"bad\""));
+  slurp_file(path("out.ndjson.dead"), buf, sizeof buf);
+  assert_non_null(strstr(buf, "\"payload\":\"worse\""));
+  /* after a restart all three are known (log + rescan of the new file) */
+  open_ok(&d, &c);
+  put(&d, 6, env_msg("R1"));
+  put(&d, 7, env_msg("R2"));
+  put(&d, 8, env_msg("R3"));
+  assert_int_equal(commit(&d, seqs, 8), 3);
+  assert_int_equal(d.stats.duplicates, 3);
+  hmq_deliver_close(&d);
+}
+
+/* --- ack order, limits -------------------------------------------------------- */
+
+static void test_seqs_in_arrival_order_partial_cap(void **state) {
+  (void)state;
+  hmq_deliver d;
+  hmq_deliver_config c = file_cfg(HMQ_FORMAT_ENVELOPE, 0);
+  c.max_pending = 5;
+  open_ok(&d, &c);
+  const uint64_t in[5] = {900, 17, 18, 3, 1000};
+  put(&d, in[0], env_msg("O1"));
+  put(&d, in[1], "junk");
+  put(&d, in[2], env_msg("O1"));
+  put(&d, in[3], env_msg("O2"));
+  assert_int_equal(hmq_deliver_oldest_ms(&d), NOW);
+  put(&d, in[4], env_msg("O3"));
+  assert_int_equal(hmq_deliver_message(&d, 5, TOPIC, 5, (const uint8_t *)"x", 1, 0, NOW),
+                   HMQ_ERR_FULL);
+  assert_int_equal(d.stats.received, 5);
+  uint64_t seqs[8];
+  assert_int_equal(commit(&d, seqs, 2), 2);
+  assert_int_equal(seqs[0], 900);
+  assert_int_equal(seqs[1], 17);
+  assert_int_equal(hmq_deliver_pending(&d), 3);
+  put(&d, 6, env_msg("O4"));
+  assert_int_equal(commit(&d, seqs, 8), 4);
+  assert_int_equal(seqs[0], 18);
+  assert_int_equal(seqs[1], 3);
+  assert_int_equal(seqs[2], 1000);
+  assert_int_equal(seqs[3], 6);
+  assert_int_equal(hmq_deliver_oldest_ms(&d), 0);
+  assert_int_equal(d.stats.commits, 2);
+  hmq_deliver_close(&d);
+}
+
+static void test_open_errors(void **state) {
+  (void)state;
+  hmq_deliver d;
+  char err[256];
+  hmq_deliver_config c = file_cfg(HMQ_FORMAT_ENVELOPE, 0);
+  c.out_path = "no-such-dir-hmq/x/out.ndjson";
+  assert_int_equal(hmq_deliver_open(&d, &c, err, sizeof err), HMQ_ERR_FILE);
+  assert_non_null(strstr(err, "no-such-dir-hmq/x/out.ndjson"));
+  hmq_deliver_close(&d);
+  c = file_cfg(HMQ_FORMAT_ENVELOPE, 0);
+  c.format = (hmq_format)9;
+  assert_int_equal(hmq_deliver_open(&d, &c, err, sizeof err), HMQ_ERR_ARG);
+  hmq_deliver_close(&d);
+  hmq_deliver zero;
+  memset(&zero, 0, sizeof zero);
+  hmq_deliver_close(&zero);
+  hmq_format f = HMQ_FORMAT_RAW;
+  assert_int_equal(hmq_format_from_name("flat", &f), 0);
+  assert_int_equal(f, HMQ_FORMAT_FLAT);
+  assert_int_equal(hmq_format_from_name("xml", &f), -1);
+  assert_int_equal(f, HMQ_FORMAT_FLAT);
+}
+
+/* --- stats ------------------------------------------------------------------- */
+
+static void test_stats_percentiles(void **state) {
+  (void)state;
+  hmq_stats s;
+  hmq_stats_init(&s, 1000);
+  assert_int_equal(hmq_stats_age_pct(&s, 50), 0);
+  for (int i = 1; i <= 100; i++)
+    hmq_stats_age(&s, i);
+  uint64_t p50 = hmq_stats_age_pct(&s, 50), p99 = hmq_stats_age_pct(&s, 99);
+  assert_true(p50 >= 50 && p50 <= 50 * 9 / 8);
+  assert_true(p99 >= 99 && p99 <= 99 * 9 / 8);
+  assert_int_equal(hmq_stats_age_pct(&s, 100), 103);
+  /* exact below 8 ms, bounded error up to days */
+  hmq_stats_init(&s, 0);
+  hmq_stats_age(&s, 5);
+  assert_int_equal(hmq_stats_age_pct(&s, 50), 5);
+  const int64_t big[] = {1000, 65432, 3600000, 86400000LL * 30};
+  for (size_t i = 0; i < 4; i++) {
+    hmq_stats_init(&s, 0);
+    hmq_stats_age(&s, big[i]);
+    uint64_t v = hmq_stats_age_pct(&s, 99);
+    assert_true(v >= (uint64_t)big[i] && v <= (uint64_t)big[i] * 9 / 8);
+  }
+  hmq_stats_init(&s, 0);
+  hmq_stats_age(&s, -50);
+  assert_int_equal(s.age_future, 1);
+  assert_int_equal(hmq_stats_age_pct(&s, 50), 0);
+
+  /* the line, and the interval reset */
+  hmq_stats_init(&s, 10000);
+  s.received = 500;
+  s.written = 480;
+  s.duplicates = 15;
+  s.invalid = 5;
+  s.in_flight = 10;
+  s.reconnects = 1;
+  for (int i = 0; i < 99; i++)
+    hmq_stats_age(&s, 800);
+  hmq_stats_age(&s, 20000);
+  char line[256];
+  hmq_stats_line(&s, 12000, line, sizeof line);
+  assert_string_equal(line, "hmq: received=500 written=480 dup=15 invalid=5 warn=0 rate=250.0/s "
+                            "inflight=10 reconnects=1 age_p50=831ms age_p99=831ms");
+  s.received = 600;
+  hmq_stats_line(&s, 14000, line, sizeof line);
+  assert_non_null(strstr(line, "rate=50.0/s"));
+  assert_non_null(strstr(line, "age_p50=- age_p99=-"));
+}
+
+/* Data age of a delivered message = now minus its newest reading. */
+static void test_deliver_data_age_and_warnings(void **state) {
+  (void)state;
+  hmq_deliver d;
+  hmq_deliver_config c = file_cfg(HMQ_FORMAT_ENVELOPE, 0);
+  FILE *log = tmpfile();
+  assert_non_null(log);
+  c.verbose = 1;
+  c.log = log;
+  open_ok(&d, &c);
+  put(&d, 1, HMQ_SEED_EXAMPLE); /* newest reading 16:07:48.000Z, now 16:07:53.000Z */
+  assert_int_equal(d.stats.age_count, 1);
+  uint64_t age = hmq_stats_age_pct(&d.stats, 50);
+  assert_true(age >= 5000 && age <= 5000 * 9 / 8);
+  assert_int_equal(d.stats.warnings, 0);
+  put(&d, 2,
+      "{\"version\":7,\"message_id\":\"W1\",\"vin\":\"V\",\"data\":{\"a\":{\"b\":[{\"timestamp\":"
+      "\"yesterday\"}]}}}");
+  assert_int_equal(d.stats.warnings, 1);
+  assert_int_equal(d.stats.written, 2);
+  uint64_t seqs[4];
+  assert_int_equal(commit(&d, seqs, 4), 2);
+  hmq_deliver_close(&d);
+  char buf[1024];
+  rewind(log);
+  size_t n = fread(buf, 1, sizeof buf - 1, log);
+  buf[n] = 0;
+  fclose(log);
+  assert_non_null(strstr(buf, "hmq: warning: topic " TOPIC " message_id W1: "));
+  assert_int_equal(count_str(buf, "\n"), 1);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_envelope_format_compacts_exactly, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_flat_format_one_line_per_entry, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_raw_format_and_newline_dead_letter, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_dead_letter_lines_exact, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_dead_letter_stderr_default_and_explicit_path, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_dedupe_within_batch_still_acked, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_dedupe_survives_clean_restart, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_kill9_after_sink_sync_not_rewritten, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_kill9_before_sink_rewrites_lost_batch, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_torn_last_line_is_not_a_delivery, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_dedupe_log_compaction_bounded, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_dedupe_log_torn_record, setup, teardown),
+      cmocka_unit_test(test_line_id_finder),
+      cmocka_unit_test_setup_teardown(test_exec_sink_child_reads_lines, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_exec_child_exits_commit_fails, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_exec_child_dies_mid_stream, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_reopen_after_rename, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_seqs_in_arrival_order_partial_cap, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+      cmocka_unit_test(test_stats_percentiles),
+      cmocka_unit_test_setup_teardown(test_deliver_data_age_and_warnings, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
