@@ -1,0 +1,406 @@
+/*
+ * Dedupe persistence: snapshot + append-only commit log in the state dir.
+ *
+ * Why a log written after the sink's fdatasync: the broker redelivers every
+ * message we did not PUBACK (MQTT 5.0 4.4, persistent session), and after a
+ * restart we must drop those already in the sink — but never drop one that
+ * is not. So an id may only become persistent once the line carrying it is
+ * durable: the log record is written and synced strictly after the sink.
+ * The window between the two syncs is covered by rescanning the sink file
+ * from the position the last record gives.
+ */
+#include "app/dedupe_store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define REC_HEAD  32u
+#define REC_MAGIC "HMQB"
+/* With no usable record, how much of the sink file's end to rescan. */
+#define SCAN_LIMIT ((uint64_t)64 * 1024 * 1024)
+
+static void put_u64(uint8_t *p, uint64_t v) {
+  for (int i = 0; i < 8; i++)
+    p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_u64(const uint8_t *p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; i--)
+    v = (v << 8) | p[i];
+  return v;
+}
+
+static char *join(const char *dir, const char *name) {
+  size_t a = strlen(dir), b = strlen(name);
+  char *p = malloc(a + b + 2);
+  if (p) {
+    memcpy(p, dir, a);
+    p[a] = '/';
+    memcpy(p + a + 1, name, b + 1);
+  }
+  return p;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n) {
+  while (n > 0) {
+    ssize_t k = write(fd, p, n);
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k <= 0)
+      return -1;
+    p += k;
+    n -= (size_t)k;
+  }
+  return 0;
+}
+
+static int sync_fd(int fd) {
+  while (fdatasync(fd) != 0) {
+    if (errno != EINTR)
+      return -1;
+  }
+  return 0;
+}
+
+/* Read a whole small file into a fresh buffer (open-time only). */
+static uint8_t *slurp(int fd, size_t *len) {
+  struct stat st;
+  *len = 0;
+  if (fstat(fd, &st) != 0 || st.st_size < 0)
+    return NULL;
+  size_t n = (size_t)st.st_size;
+  uint8_t *b = malloc(n ? n : 1);
+  if (!b)
+    return NULL;
+  size_t got = 0;
+  while (got < n) {
+    ssize_t k = pread(fd, b + got, n - got, (off_t)got);
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k <= 0)
+      break;
+    got += (size_t)k;
+  }
+  *len = got;
+  return b;
+}
+
+static void load_snapshot(hmq_dstore *s, hmq_dedupe *set) {
+  int fd = open(s->snap_path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return;
+  size_t n;
+  uint8_t *b = slurp(fd, &n);
+  close(fd);
+  if (b)
+    (void)hmq_dedupe_import(set, b, n); /* damaged: ignored, the log still helps */
+  free(b);
+}
+
+/* Replay the log's records into the set; returns the length of the valid
+ * prefix (a torn or corrupt tail is cut off by the caller). */
+static uint64_t replay(hmq_dstore *s, hmq_dedupe *set, const uint8_t *b, size_t n) {
+  size_t at = 0;
+  while (n - at >= REC_HEAD + 8) {
+    const uint8_t *r = b + at;
+    if (memcmp(r, REC_MAGIC, 4) != 0)
+      break;
+    uint64_t count =
+        (uint64_t)r[4] | (uint64_t)r[5] << 8 | (uint64_t)r[6] << 16 | (uint64_t)r[7] << 24;
+    if (count > (n - at - REC_HEAD - 8) / 8)
+      break;
+    size_t body = REC_HEAD + (size_t)count * 8;
+    if (get_u64(r + body) != hmq_dedupe_hash((const char *)r, body))
+      break;
+    for (uint64_t i = 0; i < count; i++)
+      (void)hmq_dedupe_insert(set, get_u64(r + REC_HEAD + i * 8));
+    s->has_pos = 1;
+    s->dev = get_u64(r + 8);
+    s->ino = get_u64(r + 16);
+    s->off = get_u64(r + 24);
+    s->log_hashes += count;
+    at += body + 8;
+  }
+  return at;
+}
+
+hmq_status hmq_dstore_open(hmq_dstore *s, const char *dir, hmq_dedupe *set, size_t max_batch,
+                           char *err, size_t errlen) {
+  memset(s, 0, sizeof *s);
+  s->fd = -1;
+  if (!dir || !*dir)
+    return HMQ_OK;
+  if (max_batch < 1024)
+    max_batch = 1024;
+  s->rec_max = max_batch;
+  s->rec_cap = REC_HEAD + 8 * max_batch + 8;
+  s->exp_cap = 20 + 8 * set->capacity; /* hmq_dedupe_export of a full set */
+  s->log_path = join(dir, "dedupe.log");
+  s->snap_path = join(dir, "dedupe.snap");
+  s->tmp_path = join(dir, "dedupe.snap.tmp");
+  s->rec = malloc(s->rec_cap);
+  s->exp = malloc(s->exp_cap);
+  if (!s->log_path || !s->snap_path || !s->tmp_path || !s->rec || !s->exp) {
+    snprintf(err, errlen, "out of memory");
+    hmq_dstore_close(s);
+    return HMQ_ERR_IO;
+  }
+  (void)mkdir(dir, 0700);
+  s->fd = open(s->log_path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (s->fd < 0) {
+    snprintf(err, errlen, "cannot open %s: %s", s->log_path, strerror(errno));
+    hmq_dstore_close(s);
+    return HMQ_ERR_FILE;
+  }
+  load_snapshot(s, set);
+  size_t n;
+  uint8_t *b = slurp(s->fd, &n);
+  if (!b) {
+    snprintf(err, errlen, "cannot read %s: %s", s->log_path, strerror(errno));
+    hmq_dstore_close(s);
+    return HMQ_ERR_IO;
+  }
+  s->log_size = replay(s, set, b, n);
+  free(b);
+  if (s->log_size != n) {
+    /* A crash mid-append left a partial record: drop it so new records
+     * follow the last good one. */
+    if (ftruncate(s->fd, (off_t)s->log_size) != 0 || sync_fd(s->fd) != 0) {
+      snprintf(err, errlen, "cannot repair %s: %s", s->log_path, strerror(errno));
+      hmq_dstore_close(s);
+      return HMQ_ERR_IO;
+    }
+  }
+  s->restored = set->count;
+  return HMQ_OK;
+}
+
+static hmq_status write_record(hmq_dstore *s, size_t n, uint64_t dev, uint64_t ino, uint64_t off) {
+  uint8_t *r = s->rec;
+  memcpy(r, REC_MAGIC, 4);
+  r[4] = (uint8_t)n;
+  r[5] = (uint8_t)(n >> 8);
+  r[6] = (uint8_t)(n >> 16);
+  r[7] = (uint8_t)(n >> 24);
+  put_u64(r + 8, dev);
+  put_u64(r + 16, ino);
+  put_u64(r + 24, off);
+  size_t body = REC_HEAD + n * 8;
+  put_u64(r + body, hmq_dedupe_hash((const char *)r, body));
+  if (write_all(s->fd, r, body + 8) != 0 || sync_fd(s->fd) != 0)
+    return HMQ_ERR_IO;
+  s->log_size += body + 8;
+  s->log_hashes += n;
+  s->has_pos = 1;
+  s->dev = dev;
+  s->ino = ino;
+  s->off = off;
+  return HMQ_OK;
+}
+
+/* Rewrite: snapshot of the whole set, then a log holding only the sink
+ * position. A crash between the rename and the truncate only replays ids
+ * the snapshot already has. */
+static hmq_status compact(hmq_dstore *s, const hmq_dedupe *set) {
+  size_t len;
+  if (hmq_dedupe_export(set, s->exp, s->exp_cap, &len) != HMQ_OK)
+    return HMQ_OK; /* cannot happen with exp sized for capacity; keep the log */
+  int fd = open(s->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return HMQ_ERR_IO;
+  int bad = write_all(fd, s->exp, len) != 0 || sync_fd(fd) != 0;
+  bad |= close(fd) != 0;
+  if (bad || rename(s->tmp_path, s->snap_path) != 0)
+    return HMQ_ERR_IO;
+  if (ftruncate(s->fd, 0) != 0)
+    return HMQ_ERR_IO;
+  s->log_size = 0;
+  s->log_hashes = 0;
+  return write_record(s, 0, s->dev, s->ino, s->off);
+}
+
+hmq_status hmq_dstore_append(hmq_dstore *s, const hmq_dedupe *set, const uint64_t *h, size_t n,
+                             uint64_t dev, uint64_t ino, uint64_t off) {
+  if (s->fd < 0)
+    return HMQ_OK;
+  if (n > s->rec_max)
+    return HMQ_ERR_ARG;
+  if (n == 0 && s->has_pos && s->dev == dev && s->ino == ino && s->off == off)
+    return HMQ_OK; /* nothing new: no write, no sync */
+  for (size_t i = 0; i < n; i++)
+    put_u64(s->rec + REC_HEAD + i * 8, h[i]);
+  hmq_status st = write_record(s, n, dev, ino, off);
+  if (st != HMQ_OK)
+    return st;
+  if (set->capacity > 0 && s->log_hashes > 2 * (uint64_t)set->capacity)
+    return compact(s, set);
+  return HMQ_OK;
+}
+
+/* --- finding the message_id of a sink line (our own output) ------------ */
+
+static size_t skip_ws(const char *p, size_t i, size_t n) {
+  while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
+    i++;
+  return i;
+}
+
+/* i at an opening quote; returns the index after the closing quote, or n. */
+static size_t skip_string(const char *p, size_t i, size_t n) {
+  for (i++; i < n; i++) {
+    if (p[i] == '\\')
+      i++;
+    else if (p[i] == '"')
+      return i + 1;
+  }
+  return n;
+}
+
+/* Skip one value (string, object, array or scalar). */
+static size_t skip_value(const char *p, size_t i, size_t n) {
+  if (i < n && p[i] == '"')
+    return skip_string(p, i, n);
+  size_t depth = 0;
+  while (i < n) {
+    char c = p[i];
+    if (c == '"') {
+      i = skip_string(p, i, n);
+      continue;
+    }
+    if (c == '{' || c == '[') {
+      depth++;
+    } else if (c == '}' || c == ']') {
+      if (depth == 0)
+        return i;
+      if (--depth == 0)
+        return i + 1;
+    } else if (c == ',' && depth == 0) {
+      return i;
+    }
+    i++;
+  }
+  return n;
+}
+
+int hmq_dstore_line_id(const char *p, size_t n, const char **id, size_t *id_len) {
+  size_t i = skip_ws(p, 0, n);
+  if (i >= n || p[i] != '{')
+    return -1;
+  i++;
+  for (;;) {
+    i = skip_ws(p, i, n);
+    if (i >= n || p[i] != '"')
+      return -1;
+    size_t k0 = i + 1;
+    i = skip_string(p, i, n);
+    if (i >= n)
+      return -1;
+    size_t klen = i - 1 - k0;
+    i = skip_ws(p, i, n);
+    if (i >= n || p[i] != ':')
+      return -1;
+    i = skip_ws(p, i + 1, n);
+    if (i >= n)
+      return -1;
+    if (klen == 10 && memcmp(p + k0, "message_id", 10) == 0) {
+      if (p[i] != '"')
+        return -1;
+      size_t end = skip_string(p, i, n);
+      if (end > n || p[end - 1] != '"' || end - 1 <= i + 1)
+        return -1;
+      *id = p + i + 1;
+      *id_len = end - 1 - (i + 1);
+      return 0;
+    }
+    i = skip_ws(p, skip_value(p, i, n), n);
+    if (i >= n || p[i] != ',')
+      return -1;
+    i++;
+  }
+}
+
+hmq_status hmq_dstore_scan(hmq_dstore *s, hmq_dedupe *set, int fd, uint64_t dev, uint64_t ino,
+                           uint64_t scan_end, uint64_t record_off, uint8_t *buf, size_t cap) {
+  if (s->fd < 0)
+    return HMQ_OK;
+  uint64_t start;
+  int skip_first = 0;
+  if (s->has_pos && s->dev == dev && s->ino == ino && s->off <= scan_end) {
+    start = s->off;
+  } else {
+    /* Unknown position (no record, another file, or this one truncated):
+     * bounded rescan of the end of the file. */
+    start = scan_end > SCAN_LIMIT ? scan_end - SCAN_LIMIT : 0;
+    skip_first = start > 0;
+  }
+  size_t nh = 0, fill = 0;
+  int skipping = skip_first; /* inside a line whose start we did not see */
+  uint64_t pos = start;
+  while (pos < scan_end) {
+    size_t want = cap - fill;
+    if ((uint64_t)want > scan_end - pos)
+      want = (size_t)(scan_end - pos);
+    ssize_t k = pread(fd, buf + fill, want, (off_t)pos);
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k <= 0)
+      return HMQ_ERR_IO;
+    pos += (uint64_t)k;
+    fill += (size_t)k;
+    size_t at = 0;
+    for (;;) {
+      uint8_t *nl = memchr(buf + at, '\n', fill - at);
+      if (!nl)
+        break;
+      size_t end = (size_t)(nl - buf);
+      const char *id;
+      size_t id_len;
+      if (!skipping && hmq_dstore_line_id((const char *)buf + at, end - at, &id, &id_len) == 0) {
+        uint64_t h = hmq_dedupe_hash(id, id_len);
+        if (!hmq_dedupe_insert(set, h)) {
+          put_u64(s->rec + REC_HEAD + nh * 8, h);
+          s->scanned++;
+          if (++nh == s->rec_max) {
+            /* Interim record keeps the old position: the scan is not done. */
+            if (write_record(s, nh, dev, ino, start) != HMQ_OK)
+              return HMQ_ERR_IO;
+            nh = 0;
+          }
+        }
+      }
+      skipping = 0;
+      at = end + 1;
+    }
+    if (at == 0 && fill == cap) {
+      skipping = 1; /* a line longer than the buffer: not ours to parse */
+      fill = 0;
+    } else {
+      memmove(buf, buf + at, fill - at);
+      fill -= at;
+    }
+  }
+  /* Whatever is left in buf has no newline: a line torn by a crash. It is
+   * not counted; the caller has ended it so it stays a separate line. */
+  return write_record(s, nh, dev, ino, record_off);
+}
+
+void hmq_dstore_close(hmq_dstore *s) {
+  if (!s)
+    return;
+  if (s->fd >= 0)
+    close(s->fd);
+  s->fd = -1;
+  free(s->log_path);
+  free(s->snap_path);
+  free(s->tmp_path);
+  free(s->rec);
+  free(s->exp);
+  s->log_path = s->snap_path = s->tmp_path = NULL;
+  s->rec = s->exp = NULL;
+}

@@ -1,0 +1,80 @@
+/*
+ * hmq program: the dedupe set made to survive restarts.
+ *
+ * Two files in the state dir:
+ *   dedupe.snap  a hmq_dedupe_export() image (written to a temp file,
+ *                fdatasync'd, renamed into place);
+ *   dedupe.log   append-only commit records written after the sink's
+ *                fdatasync: the hashes of the ids the commit made durable
+ *                and where the sink file stood (device, inode, size).
+ * Record layout (little endian): "HMQB", u32 count, u64 dev, u64 ino,
+ * u64 offset, count x u64 hash, u64 checksum (hmq_dedupe_hash of all the
+ * record's bytes before it). A torn or corrupt tail (a crash mid-append) is
+ * cut off at open; everything before it is trusted.
+ *
+ * When the log holds more than twice the set's capacity of hashes, the set
+ * is exported into dedupe.snap and the log restarts with one record holding
+ * only the sink position.
+ */
+#ifndef HMQ_APP_DEDUPE_STORE_H
+#define HMQ_APP_DEDUPE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hmq/dedupe.h"
+
+typedef struct hmq_dstore {
+  int fd;          /* dedupe.log, -1 when not persisting */
+  char *log_path;  /* owned */
+  char *snap_path; /* owned */
+  char *tmp_path;  /* owned */
+  uint8_t *rec;    /* record buffer (owned) */
+  size_t rec_cap;  /* bytes */
+  size_t rec_max;  /* hashes one record holds */
+  uint8_t *exp;    /* export buffer for compaction (owned) */
+  size_t exp_cap;
+  uint64_t log_hashes; /* hashes in the log since the last snapshot */
+  uint64_t log_size;   /* bytes of valid records in the log */
+  int has_pos;         /* a record gave the sink position below */
+  uint64_t dev, ino, off;
+  size_t restored; /* ids restored at open (snapshot + log) */
+  size_t scanned;  /* ids added from the sink file scan */
+} hmq_dstore;
+
+/* Open (create) the store in `dir`, restore its ids into `set` (oldest
+ * first), and cut a torn tail off the log. `max_batch` is the most hashes
+ * one append will carry. Returns HMQ_OK, HMQ_ERR_FILE (dir or files
+ * unusable, err says which) or HMQ_ERR_IO. A missing or damaged snapshot is
+ * not an error (the log still restores what it holds). */
+hmq_status hmq_dstore_open(hmq_dstore *s, const char *dir, hmq_dedupe *set, size_t max_batch,
+                           char *err, size_t errlen);
+
+/* Add the message_ids of the complete lines of the sink file `fd` (read
+ * with pread) from the last recorded offset up to `scan_end`, when the
+ * store's last record names this file (dev, ino) and the offset is not past
+ * scan_end; otherwise (no record, another file, a truncated file) the last
+ * 64 MiB before scan_end. A final piece without a newline (a line torn by a
+ * crash) is ignored. Ids found are inserted into `set` and logged, the last
+ * record carrying `record_off` as the new position. `buf`/`cap` is scratch
+ * memory (longer lines are skipped). No-op without a state dir. Returns
+ * HMQ_OK or HMQ_ERR_IO. */
+hmq_status hmq_dstore_scan(hmq_dstore *s, hmq_dedupe *set, int fd, uint64_t dev, uint64_t ino,
+                           uint64_t scan_end, uint64_t record_off, uint8_t *buf, size_t cap);
+
+/* Append one commit record (n <= max_batch hashes, sink position) and
+ * fdatasync the log; compact into the snapshot when the log has grown past
+ * twice the set's capacity. No-op without a state dir. Returns HMQ_OK or
+ * HMQ_ERR_IO. */
+hmq_status hmq_dstore_append(hmq_dstore *s, const hmq_dedupe *set, const uint64_t *h, size_t n,
+                             uint64_t dev, uint64_t ino, uint64_t off);
+
+/* Find the top-level "message_id" string of one JSON object line (envelope,
+ * flat or raw line) and return its raw bytes between the quotes. Returns 0,
+ * or -1 when there is none. */
+int hmq_dstore_line_id(const char *line, size_t len, const char **id, size_t *id_len);
+
+/* Close the files and free. Safe on a zeroed or closed store. */
+void hmq_dstore_close(hmq_dstore *s);
+
+#endif

@@ -1,0 +1,443 @@
+/*
+ * The delivery pipeline: envelope -> dedupe -> format -> sink -> commit.
+ *
+ * Why acks wait for the commit: a QoS 1 PUBACK tells the server it may
+ * forget the message (MQTT 5.0 4.3.2); the server then never sends it
+ * again. So a seq is handed back for acking only after the line holding
+ * the message is durable (file: fdatasync; exec: taken by the pipe of a
+ * live child). Bad payloads are still acknowledged normally, after their
+ * dead-letter line is durable (MQTT-4.5.0-2: the receiver must accept a
+ * PUBLISH it was sent; a failure PUBACK on a shared subscription would make
+ * the server drop the message for good).
+ */
+#include "app/deliver.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define LINE_SLACK 4096u /* flat line overhead: its keys and null (= deliver_open.c) */
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static hmq_status
+set_err(hmq_deliver *d, hmq_status st, const char *fmt, ...) {
+  if (d->err == HMQ_OK) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(d->errmsg, sizeof d->errmsg, fmt, ap);
+    va_end(ap);
+    d->err = st;
+  }
+  return d->err;
+}
+
+static hmq_status sink_err(hmq_deliver *d, hmq_sink *s, const char *what) {
+  char b[400];
+  hmq_sink_describe(s, b, sizeof b);
+  return set_err(d, s->err != HMQ_OK ? s->err : HMQ_ERR_IO, "%s: %s", what, b);
+}
+
+int hmq_format_from_name(const char *name, hmq_format *f) {
+  static const char *const names[] = {"envelope", "flat", "raw"};
+  for (int i = 0; name && i < 3; i++) {
+    if (strcmp(name, names[i]) == 0) {
+      *f = (hmq_format)i;
+      return 0;
+    }
+  }
+  return -1;
+}
+
+hmq_stats *hmq_deliver_stats(hmq_deliver *d) {
+  return &d->stats;
+}
+
+const char *hmq_deliver_error(const hmq_deliver *d) {
+  return d->errmsg;
+}
+
+void hmq_deliver_test_crash(hmq_deliver *d, int point) {
+  d->crash = point;
+}
+
+size_t hmq_deliver_pending(const hmq_deliver *d) {
+  return d->pend_count;
+}
+
+uint64_t hmq_deliver_oldest_ms(const hmq_deliver *d) {
+  return d->pend_count ? d->arrived[d->pend_head] : 0;
+}
+
+/* --- JSON string output for dead-letter lines ---------------------------- */
+
+/* Length of the valid UTF-8 sequence at p (RFC 3629: no overlongs, no
+ * surrogates, nothing above U+10FFFF), 0 when invalid. */
+static size_t utf8_seq(const uint8_t *p, size_t n) {
+  uint8_t c = p[0];
+  if (c < 0x80)
+    return 1;
+  size_t len;
+  uint32_t cp;
+  if (c >= 0xC2 && c <= 0xDF) {
+    len = 2;
+    cp = c & 0x1F;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    len = 3;
+    cp = c & 0x0F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    len = 4;
+    cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (n < len)
+    return 0;
+  for (size_t i = 1; i < len; i++) {
+    if ((p[i] & 0xC0) != 0x80)
+      return 0;
+    cp = (cp << 6) | (p[i] & 0x3F);
+  }
+  if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+      (cp >= 0xD800 && cp <= 0xDFFF))
+    return 0;
+  return len;
+}
+
+static int utf8_valid(const uint8_t *p, size_t n) {
+  for (size_t i = 0; i < n;) {
+    size_t k = utf8_seq(p + i, n - i);
+    if (k == 0)
+      return 0;
+    i += k;
+  }
+  return 1;
+}
+
+/* Small staging buffer so escaping costs one memcpy per ~256 bytes. */
+typedef struct out_buf {
+  hmq_sink *s;
+  char b[512];
+  size_t n;
+} out_buf;
+
+static void ob_flush(out_buf *o) {
+  if (o->n)
+    (void)hmq_sink_write(o->s, o->b, o->n); /* errors are sticky in the sink */
+  o->n = 0;
+}
+
+static void ob_put(out_buf *o, const char *p, size_t n) {
+  if (o->n + n > sizeof o->b)
+    ob_flush(o);
+  if (n > sizeof o->b) {
+    (void)hmq_sink_write(o->s, p, n);
+    return;
+  }
+  memcpy(o->b + o->n, p, n);
+  o->n += n;
+}
+
+/* JSON string body (RFC 8259 section 7): quote, backslash and control
+ * characters escaped, valid UTF-8 passed through. */
+static void ob_escaped(out_buf *o, const uint8_t *p, size_t n) {
+  static const char hex[] = "0123456789abcdef";
+  for (size_t i = 0; i < n; i++) {
+    uint8_t c = p[i];
+    char e[6];
+    if (c == '"' || c == '\\') {
+      e[0] = '\\';
+      e[1] = (char)c;
+      ob_put(o, e, 2);
+    } else if (c == '\n') {
+      ob_put(o, "\\n", 2);
+    } else if (c == '\r') {
+      ob_put(o, "\\r", 2);
+    } else if (c == '\t') {
+      ob_put(o, "\\t", 2);
+    } else if (c < 0x20 || c == 0x7F) {
+      e[0] = '\\';
+      e[1] = 'u';
+      e[2] = '0';
+      e[3] = '0';
+      e[4] = hex[c >> 4];
+      e[5] = hex[c & 15];
+      ob_put(o, e, 6);
+    } else {
+      ob_put(o, (const char *)&p[i], 1);
+    }
+  }
+}
+
+static void ob_base64(out_buf *o, const uint8_t *p, size_t n) {
+  static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  for (size_t i = 0; i < n; i += 3) {
+    uint32_t v = (uint32_t)p[i] << 16;
+    if (i + 1 < n)
+      v |= (uint32_t)p[i + 1] << 8;
+    if (i + 2 < n)
+      v |= p[i + 2];
+    char e[4] = {tab[(v >> 18) & 63], tab[(v >> 12) & 63], i + 1 < n ? tab[(v >> 6) & 63] : '=',
+                 i + 2 < n ? tab[v & 63] : '='};
+    ob_put(o, e, 4);
+  }
+}
+
+/* One dead-letter line: {"reason":…,"topic":…,"payload":…,"received_ms":…}.
+ * A payload that is not UTF-8 cannot be a JSON string without loss, so it
+ * goes as "payload_base64" instead. */
+static hmq_status dead_letter(hmq_deliver *d, const char *reason, const char *topic,
+                              size_t topic_len, const uint8_t *payload, size_t len,
+                              uint64_t now_ms) {
+  out_buf o;
+  char num[32];
+  o.s = &d->dead;
+  o.n = 0;
+  ob_put(&o, "{\"reason\":\"", 11);
+  ob_escaped(&o, (const uint8_t *)reason, strlen(reason));
+  ob_put(&o, "\",\"topic\":\"", 11);
+  ob_escaped(&o, (const uint8_t *)topic, topic_len);
+  if (utf8_valid(payload, len)) {
+    ob_put(&o, "\",\"payload\":\"", 13);
+    ob_escaped(&o, payload, len);
+  } else {
+    ob_put(&o, "\",\"payload_base64\":\"", 20);
+    ob_base64(&o, payload, len);
+  }
+  int k = snprintf(num, sizeof num, "\",\"received_ms\":%llu}\n", (unsigned long long)now_ms);
+  ob_put(&o, num, (size_t)k);
+  ob_flush(&o);
+  d->stats.invalid++;
+  d->dead_dirty = 1;
+  if (d->dead.err != HMQ_OK)
+    return sink_err(d, &d->dead, "dead-letter");
+  return HMQ_OK;
+}
+
+/* --- formats --------------------------------------------------------------- */
+
+static hmq_status write_envelope(hmq_deliver *d, const hmq_envelope *env, size_t len) {
+  uint8_t *p;
+  size_t room, n = 0;
+  hmq_status st = hmq_sink_reserve(&d->out, len + 1, &p, &room);
+  if (st != HMQ_OK)
+    return st;
+  st = hmq_json_compact(env, (char *)p, room - 1, &n);
+  if (st != HMQ_OK)
+    return st;
+  p[n] = '\n';
+  hmq_sink_advance(&d->out, n + 1);
+  d->stats.lines++;
+  return HMQ_OK;
+}
+
+static hmq_status write_flat(hmq_deliver *d, const hmq_envelope *env, size_t len) {
+  hmq_entries it;
+  hmq_entry e;
+  hmq_entries_begin(&it, env);
+  while (hmq_entries_next(&it, &e) == HMQ_OK) {
+    if (e.warnings & HMQ_ENTRY_SKIPPED)
+      continue;
+    uint8_t *p;
+    size_t room, n = 0;
+    hmq_status st = hmq_sink_reserve(&d->out, len + LINE_SLACK, &p, &room);
+    if (st != HMQ_OK)
+      return st;
+    st = hmq_format_flat(env, &e, (char *)p, room - 1, &n);
+    if (st != HMQ_OK)
+      return st;
+    p[n] = '\n';
+    hmq_sink_advance(&d->out, n + 1);
+    d->stats.lines++;
+  }
+  return HMQ_OK;
+}
+
+static hmq_status write_raw(hmq_deliver *d, const uint8_t *payload, size_t len) {
+  hmq_status st = hmq_sink_write(&d->out, payload, len);
+  if (st == HMQ_OK)
+    st = hmq_sink_write(&d->out, "\n", 1);
+  d->stats.lines++;
+  return st;
+}
+
+/* Walk the entries once for the data age (newest reading) and warnings. */
+static unsigned survey(hmq_deliver *d, const hmq_envelope *env, uint64_t now_ms) {
+  hmq_entries it;
+  hmq_entry e;
+  int64_t newest = 0;
+  int have = 0;
+  hmq_entries_begin(&it, env);
+  while (hmq_entries_next(&it, &e) == HMQ_OK) {
+    if (e.ts_valid && (!have || e.ts_ms > newest)) {
+      newest = e.ts_ms;
+      have = 1;
+    }
+  }
+  if (have)
+    hmq_stats_age(&d->stats, (int64_t)now_ms - newest);
+  return it.warnings;
+}
+
+static void log_warning(hmq_deliver *d, const hmq_envelope *env, unsigned entry_warn,
+                        const char *topic, size_t topic_len) {
+  char why[384];
+  size_t n = 0;
+  (void)hmq_envelope_describe(env, why, 256, NULL);
+  n = strlen(why);
+  for (unsigned bit = 1; bit <= HMQ_ENTRY_WARN_DUP_KEY && n < sizeof why; bit <<= 1) {
+    if (entry_warn & bit) {
+      int k = snprintf(why + n, sizeof why - n, "%s%s", n ? "; " : "", hmq_entry_warning_str(bit));
+      n = k > 0 && (size_t)k < sizeof why - n ? n + (size_t)k : sizeof why - 1;
+    }
+  }
+  fprintf(d->log ? d->log : stderr, "hmq: warning: topic %.*s message_id %.*s: %s\n",
+          (int)(topic_len > 200 ? 200 : topic_len), topic,
+          (int)(env->message_id.len > 80 ? 80 : env->message_id.len), env->message_id.ptr, why);
+}
+
+hmq_status hmq_deliver_message(hmq_deliver *d, uint64_t seq, const char *topic, size_t topic_len,
+                               const uint8_t *payload, size_t len, int dup_flag, uint64_t now_ms) {
+  (void)dup_flag; /* dedupe is by message_id: DUP says nothing reliable */
+  if (!d->open)
+    return HMQ_ERR_STATE;
+  if (d->err != HMQ_OK)
+    return d->err;
+  if (!payload && len)
+    return HMQ_ERR_ARG;
+  if (!topic)
+    topic_len = 0;
+  if (d->pend_count == d->pend_cap)
+    return HMQ_ERR_FULL;
+  size_t slot = (d->pend_head + d->pend_count) % d->pend_cap;
+  d->seqs[slot] = seq;
+  d->arrived[slot] = now_ms;
+  d->pend_count++;
+  d->stats.received++;
+
+  hmq_envelope env;
+  hmq_status st = hmq_envelope_parse(
+      &d->parser, (const char *)(payload ? payload : (const uint8_t *)""), len, &env);
+  if (st != HMQ_OK) {
+    char why[300];
+    (void)hmq_envelope_describe(&env, why, sizeof why, NULL);
+    if (!why[0])
+      snprintf(why, sizeof why, "%s", hmq_status_str(st));
+    return dead_letter(d, why, topic, topic_len, payload, len, now_ms);
+  }
+  uint64_t h = hmq_dedupe_hash(env.message_id.ptr, env.message_id.len);
+  if (hmq_dedupe_contains(&d->set, h)) {
+    d->stats.duplicates++;
+    return HMQ_OK;
+  }
+  unsigned entry_warn = survey(d, &env, now_ms);
+  if (env.warnings || entry_warn) {
+    d->stats.warnings++;
+    if (d->verbose)
+      log_warning(d, &env, entry_warn, topic, topic_len);
+  }
+  if (d->format == HMQ_FORMAT_RAW) {
+    if (memchr(payload, '\n', len))
+      return dead_letter(d, "payload contains a newline: cannot be written as one raw line", topic,
+                         topic_len, payload, len, now_ms);
+    st = write_raw(d, payload, len);
+  } else if (len + LINE_SLACK > d->out.cap) {
+    return dead_letter(d, "payload larger than the sink buffer (raise the maximum message size)",
+                       topic, topic_len, payload, len, now_ms);
+  } else if (d->format == HMQ_FORMAT_FLAT) {
+    st = write_flat(d, &env, len);
+  } else {
+    st = write_envelope(d, &env, len);
+  }
+  if (st != HMQ_OK) {
+    if (d->out.err != HMQ_OK)
+      return sink_err(d, &d->out, "output");
+    return set_err(d, st, "formatting message_id %.*s: %s",
+                   (int)(env.message_id.len > 80 ? 80 : env.message_id.len), env.message_id.ptr,
+                   hmq_status_str(st));
+  }
+  (void)hmq_dedupe_insert(&d->set, h);
+  d->staged[d->staged_count++] = h;
+  d->out_dirty = 1;
+  d->stats.written++;
+  return HMQ_OK;
+}
+
+/* Make everything written so far durable, in the order that keeps the
+ * dedupe log from ever naming a line that is not on disk: dead-letter, sink,
+ * then the log. */
+static hmq_status sync_all(hmq_deliver *d) {
+  if (d->err != HMQ_OK)
+    return d->err;
+  if (d->crash == HMQ_DELIVER_CRASH_BEFORE_SINK)
+    return set_err(d, HMQ_ERR_IO, "simulated crash before the sink write");
+  if (d->dead_dirty) {
+    if (hmq_sink_commit(&d->dead) != HMQ_OK)
+      return sink_err(d, &d->dead, "dead-letter");
+    d->dead_dirty = 0;
+  }
+  if (d->out_dirty || hmq_sink_buffered(&d->out)) {
+    if (hmq_sink_commit(&d->out) != HMQ_OK)
+      return sink_err(d, &d->out, "output");
+    d->out_dirty = 0;
+  } else if (d->out.kind == HMQ_SINK_EXEC && hmq_sink_commit(&d->out) != HMQ_OK) {
+    return sink_err(d, &d->out, "output"); /* a dead child fails even an empty batch */
+  }
+  if (d->crash == HMQ_DELIVER_CRASH_AFTER_SINK_SYNC)
+    return set_err(d, HMQ_ERR_IO, "simulated crash after the sink sync");
+  int file = d->out.kind == HMQ_SINK_FILE;
+  if (hmq_dstore_append(&d->store, &d->set, d->staged, d->staged_count, file ? d->out.dev : 0,
+                        file ? d->out.ino : 0, file ? d->out.size : 0) != HMQ_OK)
+    return set_err(d, HMQ_ERR_IO, "dedupe log %s: %s", d->store.log_path, strerror(errno));
+  d->staged_count = 0;
+  return HMQ_OK;
+}
+
+hmq_status hmq_deliver_commit(hmq_deliver *d, uint64_t *seqs_out, size_t cap, size_t *n_out) {
+  if (n_out)
+    *n_out = 0;
+  if (!d->open)
+    return HMQ_ERR_STATE;
+  if (!n_out || (cap && !seqs_out))
+    return HMQ_ERR_ARG;
+  hmq_status st = sync_all(d);
+  if (st != HMQ_OK)
+    return st;
+  d->stats.commits++;
+  size_t n = d->pend_count < cap ? d->pend_count : cap;
+  for (size_t i = 0; i < n; i++) {
+    seqs_out[i] = d->seqs[d->pend_head];
+    d->pend_head = (d->pend_head + 1) % d->pend_cap;
+  }
+  d->pend_count -= n;
+  *n_out = n;
+  return HMQ_OK;
+}
+
+hmq_status hmq_deliver_reopen(hmq_deliver *d) {
+  char err[300];
+  if (!d->open)
+    return HMQ_ERR_STATE;
+  hmq_status st = sync_all(d);
+  if (st != HMQ_OK)
+    return st;
+  if (d->dead.kind == HMQ_SINK_FILE && hmq_sink_reopen(&d->dead, err, sizeof err) != HMQ_OK) {
+    if (d->dead.err != HMQ_OK)
+      return sink_err(d, &d->dead, "dead-letter");
+    fprintf(d->log ? d->log : stderr, "hmq: reopen: %s\n", err);
+  }
+  if (d->out.kind != HMQ_SINK_FILE)
+    return HMQ_OK;
+  st = hmq_sink_reopen(&d->out, err, sizeof err);
+  if (st != HMQ_OK && d->out.err != HMQ_OK)
+    return sink_err(d, &d->out, "output");
+  if (st != HMQ_OK)
+    fprintf(d->log ? d->log : stderr, "hmq: reopen: %s (still writing to the old file)\n", err);
+  /* Record the new file, so a restart rescans it from here. */
+  if (hmq_dstore_append(&d->store, &d->set, NULL, 0, d->out.dev, d->out.ino, d->out.size) != HMQ_OK)
+    return set_err(d, HMQ_ERR_IO, "dedupe log %s: %s", d->store.log_path, strerror(errno));
+  return st == HMQ_OK ? HMQ_OK : HMQ_ERR_FILE;
+}

@@ -1,0 +1,158 @@
+/*
+ * hmq program: the delivery pipeline.
+ *
+ *   payload -> envelope parse -> dedupe -> format -> sink (batched)
+ *           \-> dead-letter (invalid envelopes, lines that cannot be written)
+ *   commit  -> dead-letter sync, sink sync (ONE fdatasync per batch),
+ *              dedupe log append + fdatasync -> seqs that may now be acked
+ *
+ * Contract with the loop (app-cli), 2026-11-25:
+ *   - hmq_deliver_message() for every inbound QoS 1 PUBLISH; the seq is opaque
+ *     here (encode a connection index in it if you run several links) and
+ *     comes back from hmq_deliver_commit() once the message is durable.
+ *   - Commit when the socket has nothing more to read, when
+ *     hmq_deliver_pending() reaches the in-flight window, or when
+ *     hmq_deliver_oldest_ms() is older than --max-delay-ms; then ack every
+ *     returned seq, in the order returned (arrival order).
+ *   - Every message is acked normally after its commit: written, duplicate
+ *     (dropped) and dead-lettered alike. Never a failure PUBACK.
+ *   - Any error from message/commit is fatal for delivery: exit WITHOUT
+ *     acking anything not returned by a successful commit (exit code
+ *     HMQ_EXIT_SINK). hmq_deliver_error() has the one-line reason.
+ *   - now_ms is wall-clock time (CLOCK_REALTIME, ms since the Unix epoch):
+ *     it dates the data age statistics as well as the pending messages.
+ *
+ * Memory: everything is allocated in hmq_deliver_open(); the per-message
+ * path allocates nothing. Not thread-safe; one hmq_deliver may be shared by
+ * several connections driven from one loop.
+ */
+#ifndef HMQ_APP_DELIVER_H
+#define HMQ_APP_DELIVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "hmq/dedupe.h"
+#include "hmq/envelope.h"
+#include "app/dedupe_store.h"
+#include "app/sink.h"
+#include "app/stats.h"
+
+typedef enum hmq_format {
+  HMQ_FORMAT_ENVELOPE = 0, /* the envelope as one compact NDJSON line (default) */
+  HMQ_FORMAT_FLAT,         /* one NDJSON line per data entry */
+  HMQ_FORMAT_RAW           /* payload bytes as received, one per line */
+} hmq_format;
+
+typedef struct hmq_deliver_config {
+  hmq_sink_kind sink;     /* HMQ_SINK_STDOUT (default), HMQ_SINK_FILE or HMQ_SINK_EXEC */
+  const char *out_path;   /* FILE: --out path */
+  const char *exec_cmd;   /* EXEC: --exec command, run with /bin/sh -c */
+  hmq_format format;      /* default HMQ_FORMAT_ENVELOPE */
+  const char *dead_path;  /* NULL or "": <out>.dead for FILE, stderr otherwise */
+  const char *state_dir;  /* NULL or "": dedupe not persisted */
+  size_t dedupe_capacity; /* ids remembered; 0: 1,000,000 */
+  size_t buffer_size;     /* sink batch buffer; 0: 256 KiB (raised to hold max_message) */
+  size_t max_message;     /* largest payload expected; 0: 1 MiB (bigger ones still work in
+                             raw, and are dead-lettered as too big otherwise) */
+  size_t max_pending;     /* messages between commits; 0: 65535 */
+  int verbose;            /* 1: log warnings (one line each) to `log` */
+  FILE *log;              /* NULL: stderr */
+} hmq_deliver_config;
+
+/* Test hooks (hmq_deliver_test_crash): stop a commit at a point a kill -9
+ * could hit, leaving the files exactly as a dead process would. */
+#define HMQ_DELIVER_CRASH_NONE            0
+#define HMQ_DELIVER_CRASH_BEFORE_SINK     1 /* batch still in the user buffer */
+#define HMQ_DELIVER_CRASH_AFTER_SINK_SYNC 2 /* sink synced, dedupe log not written */
+
+typedef struct hmq_deliver {
+  hmq_format format;
+  int verbose;
+  FILE *log;
+  hmq_sink out;
+  hmq_sink dead;
+  int dead_dirty; /* dead-letter bytes not yet committed */
+  int out_dirty;  /* sink bytes not yet committed */
+  hmq_envelope_parser parser;
+  void *tok_mem;
+  hmq_dedupe set;
+  void *set_mem;
+  hmq_dstore store; /* dedupe persistence (store.fd < 0: none) */
+  /* pending: arrival order ring of (seq, arrival time) */
+  uint64_t *seqs;
+  uint64_t *arrived;
+  size_t pend_cap, pend_head, pend_count;
+  /* hashes of ids written since the last commit, for the dedupe log */
+  uint64_t *staged;
+  size_t staged_count;
+  hmq_stats stats;
+  hmq_status err; /* sticky */
+  char errmsg[512];
+  int crash; /* HMQ_DELIVER_CRASH_* */
+  int open;
+} hmq_deliver;
+
+/* Parse a --format name ("envelope", "flat", "raw") into *f. Returns 0, or
+ * -1 for an unknown name (*f unchanged). */
+int hmq_format_from_name(const char *name, hmq_format *f);
+
+/* Open the pipeline: sinks, dead-letter, dedupe set, and (with a state dir)
+ * the dedupe log, restoring the set from it and, for a file sink, from the
+ * part of --out written after the last logged commit. Allocates all memory
+ * once. Returns HMQ_OK, HMQ_ERR_ARG (bad config), HMQ_ERR_FILE (a path could
+ * not be opened, the state dir is locked by another hmq), HMQ_ERR_IO; the
+ * reason is in errbuf. On failure d is closed (hmq_deliver_close is safe). */
+hmq_status hmq_deliver_open(hmq_deliver *d, const hmq_deliver_config *cfg, char *errbuf,
+                            size_t errlen);
+
+/* Take one message: parse, dedupe, format and write it (buffered) to the
+ * sink, or to the dead-letter file when it is invalid; remember seq as
+ * pending. topic/payload are only read during the call. dup_flag is only
+ * informative (dedupe is by message_id). Returns HMQ_OK (whatever the
+ * message's fate: written, duplicate or dead-lettered), HMQ_ERR_FULL (max_pending
+ * messages are pending: commit first; nothing was taken) or a sticky sink
+ * error (HMQ_ERR_IO, HMQ_ERR_CLOSED; stop, ack nothing more). */
+hmq_status hmq_deliver_message(hmq_deliver *d, uint64_t seq, const char *topic, size_t topic_len,
+                               const uint8_t *payload, size_t len, int dup_flag, uint64_t now_ms);
+
+/* Messages taken but not yet returned by a commit. */
+size_t hmq_deliver_pending(const hmq_deliver *d);
+
+/* Arrival time (now_ms of hmq_deliver_message) of the oldest pending
+ * message, 0 when none is pending. */
+uint64_t hmq_deliver_oldest_ms(const hmq_deliver *d);
+
+/* Make every pending message durable (dead-letter sync, sink write + ONE
+ * fdatasync, dedupe log append + fdatasync) and hand back up to `cap` of
+ * their seqs in arrival order in seqs_out (*n_out = how many). Seqs beyond
+ * cap stay pending (already durable) and come first next time. Returns
+ * HMQ_OK, or a sticky error (HMQ_ERR_IO, HMQ_ERR_CLOSED when an exec child
+ * has exited) with *n_out = 0: then exit without acking. */
+hmq_status hmq_deliver_commit(hmq_deliver *d, uint64_t *seqs_out, size_t cap, size_t *n_out);
+
+/* SIGHUP: commit-safe reopen of --out and of a dead-letter file by path
+ * (logrotate renamed them). Buffered lines go to the old file first and the
+ * dedupe log records the switch. No-op for stdout / exec. Returns HMQ_OK or
+ * an error as hmq_deliver_commit (HMQ_ERR_FILE when the path cannot be
+ * opened again: writing continues into the old file). */
+hmq_status hmq_deliver_reopen(hmq_deliver *d);
+
+/* Counters and data age; the loop sets in_flight/reconnects and prints
+ * hmq_stats_line() every --stats seconds. Valid until hmq_deliver_close. */
+hmq_stats *hmq_deliver_stats(hmq_deliver *d);
+
+/* One-line reason of the last error (open or sticky), "" when none. */
+const char *hmq_deliver_error(const hmq_deliver *d);
+
+/* Release everything. What was not committed is NOT written (the broker
+ * will send it again); commit first on a clean shutdown. Safe on a zeroed
+ * or closed object, and after any error. */
+void hmq_deliver_close(hmq_deliver *d);
+
+/* Test hook: make the next commit stop at `point` (HMQ_DELIVER_CRASH_*) and
+ * fail with HMQ_ERR_IO, as if the process had been killed there. */
+void hmq_deliver_test_crash(hmq_deliver *d, int point);
+
+#endif

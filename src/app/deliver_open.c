@@ -1,0 +1,147 @@
+/*
+ * The delivery pipeline's setup and teardown: every buffer the per-message
+ * path uses is allocated here, once, and the dedupe set is rebuilt from the
+ * state dir and the end of the sink file.
+ */
+#include "app/deliver.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEFAULT_DEDUPE  1000000u
+#define DEFAULT_MESSAGE (1024u * 1024u)
+#define DEFAULT_PENDING 65535u
+#define DEFAULT_BUFFER  (256u * 1024u)
+#define DEAD_BUFFER     (64u * 1024u)
+#define LINE_SLACK      4096u
+/* The stream's envelopes take one token per ~9 bytes; 1 per 6 leaves room
+ * for denser documents before they are dead-lettered as too big. */
+#define BYTES_PER_TOKEN 6u
+
+static uint64_t wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static hmq_status fail(hmq_deliver *d, hmq_status st, char *errbuf, size_t errlen,
+                       const char *msg) {
+  if (errbuf && errlen)
+    snprintf(errbuf, errlen, "%s", msg);
+  snprintf(d->errmsg, sizeof d->errmsg, "%s", msg);
+  hmq_deliver_close(d);
+  return st;
+}
+
+/* A line torn by a crash (no final newline) is ended, so the next line does
+ * not glue onto it; then the dedupe set learns the ids of the lines written
+ * after the last logged commit. */
+static hmq_status recover_file(hmq_deliver *d, char *msg, size_t msglen) {
+  uint64_t size = d->out.size;
+  if (size > 0) {
+    char last = '\n';
+    if (pread(d->out.fd, &last, 1, (off_t)(size - 1)) != 1) {
+      snprintf(msg, msglen, "cannot read %s: %s", d->out.arg, strerror(errno));
+      return HMQ_ERR_IO;
+    }
+    if (last != '\n') {
+      if (hmq_sink_write(&d->out, "\n", 1) != HMQ_OK || hmq_sink_commit(&d->out) != HMQ_OK) {
+        hmq_sink_describe(&d->out, msg, msglen);
+        return HMQ_ERR_IO;
+      }
+    }
+  }
+  if (d->store.fd < 0)
+    return HMQ_OK;
+  hmq_status st = hmq_dstore_scan(&d->store, &d->set, d->out.fd, d->out.dev, d->out.ino, size,
+                                  d->out.size, d->out.buf, d->out.cap);
+  if (st != HMQ_OK)
+    snprintf(msg, msglen, "rescanning %s for committed ids: %s", d->out.arg, strerror(errno));
+  return st;
+}
+
+hmq_status hmq_deliver_open(hmq_deliver *d, const hmq_deliver_config *cfg, char *errbuf,
+                            size_t errlen) {
+  char msg[512];
+  if (!d)
+    return HMQ_ERR_ARG;
+  memset(d, 0, sizeof *d);
+  d->out.fd = d->dead.fd = d->store.fd = -1;
+  d->open = 1;
+  if (!cfg || (unsigned)cfg->format > HMQ_FORMAT_RAW ||
+      (cfg->sink != HMQ_SINK_STDOUT && cfg->sink != HMQ_SINK_FILE && cfg->sink != HMQ_SINK_EXEC))
+    return fail(d, HMQ_ERR_ARG, errbuf, errlen, "invalid delivery configuration");
+  d->format = cfg->format;
+  d->verbose = cfg->verbose;
+  d->log = cfg->log;
+  size_t dedupe = cfg->dedupe_capacity ? cfg->dedupe_capacity : DEFAULT_DEDUPE;
+  size_t maxmsg = cfg->max_message ? cfg->max_message : DEFAULT_MESSAGE;
+  size_t bufcap = cfg->buffer_size ? cfg->buffer_size : DEFAULT_BUFFER;
+  if (bufcap < maxmsg + LINE_SLACK)
+    bufcap = maxmsg + LINE_SLACK; /* one whole formatted message always fits */
+  d->pend_cap = cfg->max_pending ? cfg->max_pending : DEFAULT_PENDING;
+
+  size_t ntok = maxmsg / BYTES_PER_TOKEN + 256;
+  size_t setmem = hmq_dedupe_mem_size(dedupe);
+  d->tok_mem = malloc(ntok * HMQ_JSON_TOKEN_BYTES);
+  d->set_mem = setmem ? malloc(setmem) : NULL;
+  d->seqs = malloc(d->pend_cap * sizeof *d->seqs);
+  d->arrived = malloc(d->pend_cap * sizeof *d->arrived);
+  d->staged = malloc(d->pend_cap * sizeof *d->staged);
+  if (!d->tok_mem || !d->set_mem || !d->seqs || !d->arrived || !d->staged)
+    return fail(d, HMQ_ERR_IO, errbuf, errlen, "out of memory for the delivery buffers");
+  hmq_envelope_parser_init(&d->parser, d->tok_mem, ntok * HMQ_JSON_TOKEN_BYTES);
+  hmq_dedupe_init(&d->set, d->set_mem, setmem, dedupe);
+  hmq_stats_init(&d->stats, wall_ms());
+
+  const char *arg = cfg->sink == HMQ_SINK_FILE ? cfg->out_path : cfg->exec_cmd;
+  hmq_status st = hmq_sink_open(&d->out, cfg->sink, arg, bufcap, msg, sizeof msg);
+  if (st != HMQ_OK)
+    return fail(d, st, errbuf, errlen, msg);
+
+  /* Dead-letter: explicit path, else beside --out, else stderr (stdout and
+   * exec sinks carry data only). */
+  char dead_path[4096];
+  if (cfg->dead_path && *cfg->dead_path)
+    snprintf(dead_path, sizeof dead_path, "%s", cfg->dead_path);
+  else if (cfg->sink == HMQ_SINK_FILE)
+    snprintf(dead_path, sizeof dead_path, "%s.dead", cfg->out_path);
+  else
+    dead_path[0] = 0;
+  st = hmq_sink_open(&d->dead, dead_path[0] ? HMQ_SINK_FILE : HMQ_SINK_STDERR, dead_path,
+                     DEAD_BUFFER, msg, sizeof msg);
+  if (st != HMQ_OK)
+    return fail(d, st, errbuf, errlen, msg);
+
+  st = hmq_dstore_open(&d->store, cfg->state_dir, &d->set, d->pend_cap, msg, sizeof msg);
+  if (st != HMQ_OK)
+    return fail(d, st, errbuf, errlen, msg);
+  if (d->out.kind == HMQ_SINK_FILE && d->out.sync) {
+    st = recover_file(d, msg, sizeof msg);
+    if (st != HMQ_OK)
+      return fail(d, st, errbuf, errlen, msg);
+  }
+  if (errbuf && errlen)
+    errbuf[0] = 0;
+  return HMQ_OK;
+}
+
+void hmq_deliver_close(hmq_deliver *d) {
+  if (!d || !d->open)
+    return;
+  hmq_sink_close(&d->out);
+  hmq_sink_close(&d->dead);
+  hmq_dstore_close(&d->store);
+  free(d->tok_mem);
+  free(d->set_mem);
+  free(d->seqs);
+  free(d->arrived);
+  free(d->staged);
+  d->tok_mem = d->set_mem = NULL;
+  d->seqs = d->arrived = d->staged = NULL;
+  d->pend_count = d->staged_count = 0;
+  d->open = 0;
+}
