@@ -47,7 +47,7 @@ static char *join(const char *dir, const char *name) {
   return p;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n) {
+static int ds_write_all(int fd, const uint8_t *p, size_t n) {
   while (n > 0) {
     ssize_t k = write(fd, p, n);
     if (k < 0 && errno == EINTR)
@@ -60,7 +60,7 @@ static int write_all(int fd, const uint8_t *p, size_t n) {
   return 0;
 }
 
-static int sync_fd(int fd) {
+static int ds_sync(int fd) {
   while (fdatasync(fd) != 0) {
     if (errno != EINTR)
       return -1;
@@ -171,7 +171,7 @@ hmq_status hmq_dstore_open(hmq_dstore *s, const char *dir, hmq_dedupe *set, size
   if (s->log_size != n) {
     /* A crash mid-append left a partial record: drop it so new records
      * follow the last good one. */
-    if (ftruncate(s->fd, (off_t)s->log_size) != 0 || sync_fd(s->fd) != 0) {
+    if (ftruncate(s->fd, (off_t)s->log_size) != 0 || ds_sync(s->fd) != 0) {
       snprintf(err, errlen, "cannot repair %s: %s", s->log_path, strerror(errno));
       hmq_dstore_close(s);
       return HMQ_ERR_IO;
@@ -193,7 +193,7 @@ static hmq_status write_record(hmq_dstore *s, size_t n, uint64_t dev, uint64_t i
   put_u64(r + 24, off);
   size_t body = REC_HEAD + n * 8;
   put_u64(r + body, hmq_dedupe_hash((const char *)r, body));
-  if (write_all(s->fd, r, body + 8) != 0 || sync_fd(s->fd) != 0)
+  if (ds_write_all(s->fd, r, body + 8) != 0 || ds_sync(s->fd) != 0)
     return HMQ_ERR_IO;
   s->log_size += body + 8;
   s->log_hashes += n;
@@ -214,7 +214,7 @@ static hmq_status compact(hmq_dstore *s, const hmq_dedupe *set) {
   int fd = open(s->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0)
     return HMQ_ERR_IO;
-  int bad = write_all(fd, s->exp, len) != 0 || sync_fd(fd) != 0;
+  int bad = ds_write_all(fd, s->exp, len) != 0 || ds_sync(fd) != 0;
   bad |= close(fd) != 0;
   if (bad || rename(s->tmp_path, s->snap_path) != 0)
     return HMQ_ERR_IO;

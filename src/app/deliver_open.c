@@ -27,8 +27,8 @@ static uint64_t wall_ms(void) {
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static hmq_status fail(hmq_deliver *d, hmq_status st, char *errbuf, size_t errlen,
-                       const char *msg) {
+static hmq_status open_fail(hmq_deliver *d, hmq_status st, char *errbuf, size_t errlen,
+                            const char *msg) {
   if (errbuf && errlen)
     snprintf(errbuf, errlen, "%s", msg);
   snprintf(d->errmsg, sizeof d->errmsg, "%s", msg);
@@ -73,7 +73,7 @@ hmq_status hmq_deliver_open(hmq_deliver *d, const hmq_deliver_config *cfg, char 
   d->open = 1;
   if (!cfg || (unsigned)cfg->format > HMQ_FORMAT_RAW ||
       (cfg->sink != HMQ_SINK_STDOUT && cfg->sink != HMQ_SINK_FILE && cfg->sink != HMQ_SINK_EXEC))
-    return fail(d, HMQ_ERR_ARG, errbuf, errlen, "invalid delivery configuration");
+    return open_fail(d, HMQ_ERR_ARG, errbuf, errlen, "invalid delivery configuration");
   d->format = cfg->format;
   d->verbose = cfg->verbose;
   d->log = cfg->log;
@@ -92,7 +92,7 @@ hmq_status hmq_deliver_open(hmq_deliver *d, const hmq_deliver_config *cfg, char 
   d->arrived = malloc(d->pend_cap * sizeof *d->arrived);
   d->staged = malloc(d->pend_cap * sizeof *d->staged);
   if (!d->tok_mem || !d->set_mem || !d->seqs || !d->arrived || !d->staged)
-    return fail(d, HMQ_ERR_IO, errbuf, errlen, "out of memory for the delivery buffers");
+    return open_fail(d, HMQ_ERR_IO, errbuf, errlen, "out of memory for the delivery buffers");
   hmq_envelope_parser_init(&d->parser, d->tok_mem, ntok * HMQ_JSON_TOKEN_BYTES);
   hmq_dedupe_init(&d->set, d->set_mem, setmem, dedupe);
   hmq_stats_init(&d->stats, wall_ms());
@@ -100,7 +100,7 @@ hmq_status hmq_deliver_open(hmq_deliver *d, const hmq_deliver_config *cfg, char 
   const char *arg = cfg->sink == HMQ_SINK_FILE ? cfg->out_path : cfg->exec_cmd;
   hmq_status st = hmq_sink_open(&d->out, cfg->sink, arg, bufcap, msg, sizeof msg);
   if (st != HMQ_OK)
-    return fail(d, st, errbuf, errlen, msg);
+    return open_fail(d, st, errbuf, errlen, msg);
 
   /* Dead-letter: explicit path, else beside --out, else stderr (stdout and
    * exec sinks carry data only). */
@@ -114,15 +114,15 @@ hmq_status hmq_deliver_open(hmq_deliver *d, const hmq_deliver_config *cfg, char 
   st = hmq_sink_open(&d->dead, dead_path[0] ? HMQ_SINK_FILE : HMQ_SINK_STDERR, dead_path,
                      DEAD_BUFFER, msg, sizeof msg);
   if (st != HMQ_OK)
-    return fail(d, st, errbuf, errlen, msg);
+    return open_fail(d, st, errbuf, errlen, msg);
 
   st = hmq_dstore_open(&d->store, cfg->state_dir, &d->set, d->pend_cap, msg, sizeof msg);
   if (st != HMQ_OK)
-    return fail(d, st, errbuf, errlen, msg);
+    return open_fail(d, st, errbuf, errlen, msg);
   if (d->out.kind == HMQ_SINK_FILE && d->out.sync) {
     st = recover_file(d, msg, sizeof msg);
     if (st != HMQ_OK)
-      return fail(d, st, errbuf, errlen, msg);
+      return open_fail(d, st, errbuf, errlen, msg);
   }
   if (errbuf && errlen)
     errbuf[0] = 0;
