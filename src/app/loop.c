@@ -325,6 +325,10 @@ int hmq_loop_run(hmq_loop *L) {
     int tmo, rc, busy = 0, readable = 0;
     size_t pending = L->d ? hmq_deliver_pending(L->d) : 0;
 
+    /* Events can be queued outside a step (hmq_link_start, close). */
+    for (i = 0; i < L->n; i++)
+      while (hmq_link_next_event(L->links[i], now, &ev) == HMQ_OK)
+        on_event(L, i, &ev, now);
     if (L->stopping && !L->closing)
       begin_close(L, now);
     if (L->closing && all_done(L))
