@@ -117,5 +117,9 @@ int main(int argc, char **argv) {
     rc |= replay_path(argv[i], &count);
   }
   printf("replayed %zu inputs\n", count);
+  if (count == 0) {
+    fprintf(stderr, "replay: no inputs found\n");
+    return 1;
+  }
   return rc;
 }
