@@ -160,8 +160,8 @@ int hmq_opts_finish(hmq_opts *o, char *err, size_t errlen) {
     /* Queue while we are down: the reason --app-id exists. */
     o->persist = 1;
     if (o->topic_count == 0) {
-      snprintf(o->topics[0], HMQ_OPT_TOPIC, "$share/%s/%s/level13/%s/#", o->app_id, o->env,
-               o->app_id);
+      snprintf(o->topics[0], HMQ_OPT_TOPIC, "$share/%.100s/%.8s/level13/%.100s/#", o->app_id,
+               o->env, o->app_id);
       o->topic_count = 1;
     }
   }

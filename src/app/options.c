@@ -305,9 +305,11 @@ static int apply(hmq_opts *o, const opt_def *d, const char *flag, const char *v,
   case O_BUNDLE:
     return put(o->bundle, sizeof o->bundle, v, flag, err, el);
   case O_APP_ID:
-    if (v[0] == '\0' || strpbrk(v, "/#+ ") != NULL)
-      return usage_fail(
-          err, el, "%s: '%s' cannot be an application id (empty or contains / # + space)", flag, v);
+    if (v[0] == '\0' || strlen(v) > 100 || strpbrk(v, "/#+ ") != NULL)
+      return usage_fail(err, el,
+                        "%s: '%s' cannot be an application id (empty, over 100 characters, or "
+                        "contains / # + space)",
+                        flag, v);
     return put(o->app_id, sizeof o->app_id, v, flag, err, el);
   case O_ENV:
     if (strcmp(v, "sandbox") != 0 && strcmp(v, "live") != 0)
