@@ -92,7 +92,7 @@ typedef struct hmq_h_client {
   char ca[300], cert[300], key[300];
   uint8_t rx[64 * 1024];
   uint8_t tx[16 * 1024];
-  hmq_client_slot slots[256];
+  hmq_client_slot slots[65535]; /* receive maximum 65535: see TIPS.md */
   char alias[1024];
   bool auto_ack;     /* ack every PUBLISH right away (default true) */
   bool stop_reading; /* the driver skips this client (simulates a hang) */
@@ -101,6 +101,7 @@ typedef struct hmq_h_client {
   long received; /* PUBLISH events, duplicates included */
   long dups;     /* DUP flag set */
   long connacks, subacks, downs, retries, takeovers, ups;
+  bool session_present; /* of the last CONNACK */
   hmq_status last_down;
   uint8_t last_reason;
   bool last_final;
@@ -113,7 +114,8 @@ typedef struct hmq_h_client {
  * pki/client.key on b->port (plain = use b->plain_port without TLS),
  * server name "localhost", client id `id`, persistent session (clean start
  * 0, session expiry 300 s), QoS 1 subscription to `filter` (NULL: none),
- * keep alive 30 s, receive maximum 100. Adjust fields before
+ * keep alive 30 s, receive maximum 65535 (mosquitto 2.0.11 overruns smaller
+ * windows while draining a backlog). Adjust fields before
  * hmq_h_client_start(). */
 void hmq_h_client_init(hmq_h_client *c, const hmq_h_broker *b, const char *id, const char *filter,
                        bool plain);

@@ -31,7 +31,7 @@ void hmq_h_client_init(hmq_h_client *c, const hmq_h_broker *b, const char *id, c
   c->ccfg.keep_alive = 30;
   c->ccfg.clean_start = 0;
   c->ccfg.session_expiry = 300;
-  c->ccfg.receive_max = 100;
+  c->ccfg.receive_max = 65535;
   c->ccfg.topic_alias_max = 0;
   if (filter) {
     snprintf(c->filter, sizeof c->filter, "%s", filter);
@@ -83,6 +83,7 @@ static void on_event(hmq_h_client *c, const hmq_link_event *ev) {
   case HMQ_LINK_EV_MQTT:
     if (ev->mqtt.type == HMQ_EV_CONNACK) {
       c->connacks++;
+      c->session_present = ev->mqtt.connack.session_present != 0;
       c->last_connack_ms = now;
     } else if (ev->mqtt.type == HMQ_EV_SUBACK) {
       c->subacks++;

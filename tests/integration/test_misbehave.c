@@ -1,0 +1,367 @@
+/*
+ * A scripted misbehaving MQTT server of ours (plain TCP on 127.0.0.1, in
+ * this process): it accepts our CONNECT, sends CONNACK, answers SUBSCRIBE,
+ * then sends one broken thing. For each we check the DISCONNECT reason code
+ * our client sends (MQTT 5.0 4.13) and the status the link reports. Also
+ * the reconnect policy: takeover (0x8E), permanent and transient CONNACK
+ * refusals.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+
+typedef struct srv {
+  int lfd, cfd;
+  uint16_t port;
+  uint8_t rx[16384];
+  size_t rx_len;
+  uint8_t connack_reason;
+  const uint8_t *bad; /* bytes sent after SUBACK */
+  size_t bad_len;
+  bool close_after_bad;
+  int disc_reason; /* reason of the client's DISCONNECT, -1 = none yet */
+  int accepts;
+  int connects;
+} srv;
+
+static void srv_open(srv *s) {
+  memset(s, 0, sizeof *s);
+  s->cfd = -1;
+  s->disc_reason = -1;
+  s->lfd = socket(AF_INET, SOCK_STREAM, 0);
+  assert_true(s->lfd >= 0);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  assert_int_equal(bind(s->lfd, (struct sockaddr *)&a, sizeof a), 0);
+  assert_int_equal(listen(s->lfd, 4), 0);
+  assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&a, &len), 0);
+  s->port = ntohs(a.sin_port);
+  fcntl(s->lfd, F_SETFL, O_NONBLOCK);
+}
+
+static void srv_close_conn(srv *s) {
+  if (s->cfd >= 0)
+    close(s->cfd);
+  s->cfd = -1;
+  s->rx_len = 0;
+}
+
+static void srv_free(srv *s) {
+  srv_close_conn(s);
+  close(s->lfd);
+}
+
+static void srv_send(srv *s, const uint8_t *p, size_t n) {
+  size_t off = 0;
+  uint64_t end = hmq_h_now() + 2000;
+  while (off < n && hmq_h_now() < end) {
+    ssize_t k = send(s->cfd, p + off, n - off, MSG_NOSIGNAL);
+    if (k > 0)
+      off += (size_t)k;
+    else if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+      return;
+  }
+}
+
+static void srv_packet(srv *s, const uint8_t *pkt, const hmq_frame *f) {
+  uint8_t out[64];
+  size_t n = 0;
+  switch (f->type) {
+  case HMQ_PKT_CONNECT: {
+    s->connects++;
+    hmq_connack ca;
+    memset(&ca, 0, sizeof ca);
+    ca.reason = s->connack_reason;
+    assert_int_equal(hmq_encode_connack(out, sizeof out, &ca, &n), HMQ_OK);
+    srv_send(s, out, n);
+    if (s->connack_reason >= 0x80)
+      srv_close_conn(s); /* MQTT-3.2.2-7: close after a refusal */
+    break;
+  }
+  case HMQ_PKT_SUBSCRIBE: {
+    hmq_suback sa;
+    uint8_t granted = 1;
+    memset(&sa, 0, sizeof sa);
+    sa.type = HMQ_PKT_SUBACK;
+    sa.packet_id = (uint16_t)(pkt[f->header_len] << 8 | pkt[f->header_len + 1]);
+    sa.reasons.ptr = &granted;
+    sa.reasons.len = 1;
+    assert_int_equal(hmq_encode_suback(out, sizeof out, &sa, &n), HMQ_OK);
+    srv_send(s, out, n);
+    srv_send(s, s->bad, s->bad_len);
+    if (s->close_after_bad)
+      srv_close_conn(s);
+    break;
+  }
+  case HMQ_PKT_PINGREQ:
+    assert_int_equal(hmq_encode_pingresp(out, sizeof out, &n), HMQ_OK);
+    srv_send(s, out, n);
+    break;
+  case HMQ_PKT_DISCONNECT:
+    s->disc_reason = f->remaining == 0 ? 0 : pkt[f->header_len];
+    break;
+  default:
+    break;
+  }
+}
+
+/* Accept, read, answer. Never blocks. */
+static void srv_service(srv *s) {
+  if (s->cfd < 0) {
+    int fd = accept(s->lfd, NULL, NULL);
+    if (fd < 0)
+      return;
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    s->cfd = fd;
+    s->accepts++;
+  }
+  bool eof = false;
+  for (;;) {
+    ssize_t k = recv(s->cfd, s->rx + s->rx_len, sizeof s->rx - s->rx_len, 0);
+    if (k == 0)
+      eof = true;
+    if (k <= 0)
+      break;
+    s->rx_len += (size_t)k;
+  }
+  for (;;) {
+    hmq_frame f;
+    if (hmq_frame_peek(s->rx, s->rx_len, 0, &f, NULL) != HMQ_OK)
+      break;
+    srv_packet(s, s->rx, &f);
+    if (s->cfd < 0)
+      return;
+    memmove(s->rx, s->rx + f.total, s->rx_len - f.total);
+    s->rx_len -= f.total;
+  }
+  if (eof)
+    srv_close_conn(s);
+}
+
+typedef struct run {
+  srv *s;
+  hmq_h_client *c;
+  int mode; /* 0: until the client's DISCONNECT reached us; 1: until DOWN; 2: never */
+} run;
+
+static bool until(void *ctx) {
+  run *r = ctx;
+  srv_service(r->s);
+  if (r->mode == 0)
+    return r->s->disc_reason >= 0 && r->c->downs > 0;
+  if (r->mode == 1)
+    return r->c->downs > 0;
+  return false; /* just keep the server going */
+}
+
+static hmq_h_client *client_for(const srv *s) {
+  hmq_h_broker fake;
+  memset(&fake, 0, sizeof fake);
+  fake.plain_port = s->port;
+  hmq_h_client *c = calloc(1, sizeof *c);
+  assert_non_null(c);
+  hmq_h_client_init(c, &fake, "misbehave", "t/#", true);
+  c->ccfg.receive_max = 2;
+  c->ccfg.max_packet_size = 1024;
+  c->ccfg.topic_alias_max = 4;
+  c->ccfg.keep_alive = 0;
+  c->auto_ack = false; /* keep inbound QoS 1 in flight */
+  c->lcfg.backoff_initial_ms = 100;
+  return c;
+}
+
+/* Script one broken transmission and check our DISCONNECT and status. */
+static void expect_disconnect(const uint8_t *bad, size_t n, uint8_t want_reason,
+                              hmq_status want_status) {
+  srv s;
+  srv_open(&s);
+  s.bad = bad;
+  s.bad_len = n;
+  hmq_h_client *c = client_for(&s);
+  assert_int_equal(hmq_h_client_start(c), HMQ_OK);
+  run r = {&s, c, 0};
+  hmq_h_client *cs[1] = {c};
+  bool ok = hmq_h_run(cs, 1, 5000, until, &r);
+  fprintf(stderr, "  server saw DISCONNECT 0x%02X; link: %s (%s)\n", (unsigned)s.disc_reason,
+          hmq_status_name(c->last_down), c->last_msg);
+  assert_true(ok);
+  assert_int_equal(s.disc_reason, want_reason);
+  assert_int_equal(c->last_down, want_status);
+  assert_int_equal(c->last_reason, want_reason);
+  assert_false(c->last_final); /* protocol errors are retried */
+  hmq_link_free(&c->link);
+  free(c);
+  srv_free(&s);
+}
+
+static void test_remaining_length_five_bytes(void **state) {
+  (void)state;
+  static const uint8_t bad[] = {0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x01};
+  expect_disconnect(bad, sizeof bad, 0x81, HMQ_ERR_VARINT_TOO_LONG);
+}
+
+static void test_topic_alias_out_of_range(void **state) {
+  (void)state;
+  uint8_t buf[64];
+  size_t n = 0;
+  hmq_publish p;
+  memset(&p, 0, sizeof p);
+  p.topic = hmq_str_c("t/a");
+  p.props.present = HMQ_PROP_BIT(HMQ_PROP_TOPIC_ALIAS);
+  p.props.topic_alias = 5; /* we announced Topic Alias Maximum 4 */
+  p.payload.ptr = (const uint8_t *)"x";
+  p.payload.len = 1;
+  assert_int_equal(hmq_encode_publish(buf, sizeof buf, &p, &n), HMQ_OK);
+  expect_disconnect(buf, n, 0x94, HMQ_ERR_TOPIC_ALIAS);
+}
+
+static void test_publish_qos3(void **state) {
+  (void)state;
+  /* PUBLISH, flags QoS bits 11; topic "t/a", packet id 1, no properties. */
+  static const uint8_t bad[] = {0x36, 9, 0, 3, 't', '/', 'a', 0, 1, 0, 'x'};
+  expect_disconnect(bad, sizeof bad, 0x81, HMQ_ERR_QOS_INVALID);
+}
+
+static void test_more_inflight_than_receive_maximum(void **state) {
+  (void)state;
+  uint8_t buf[128];
+  size_t off = 0;
+  for (uint16_t id = 1; id <= 3; id++) { /* our Receive Maximum is 2 */
+    hmq_publish p;
+    size_t n = 0;
+    memset(&p, 0, sizeof p);
+    p.qos = 1;
+    p.packet_id = id;
+    p.topic = hmq_str_c("t/a");
+    p.payload.ptr = (const uint8_t *)"x";
+    p.payload.len = 1;
+    assert_int_equal(hmq_encode_publish(buf + off, sizeof buf - off, &p, &n), HMQ_OK);
+    off += n;
+  }
+  expect_disconnect(buf, off, 0x93, HMQ_ERR_RECEIVE_MAX);
+}
+
+static void test_oversize_packet(void **state) {
+  (void)state;
+  static uint8_t buf[2100];
+  static uint8_t payload[2000];
+  size_t n = 0;
+  hmq_publish p;
+  memset(&p, 0, sizeof p);
+  p.topic = hmq_str_c("t/a");
+  p.payload.ptr = payload;
+  p.payload.len = sizeof payload; /* we announced Maximum Packet Size 1024 */
+  assert_int_equal(hmq_encode_publish(buf, sizeof buf, &p, &n), HMQ_OK);
+  expect_disconnect(buf, n, 0x95, HMQ_ERR_PACKET_TOO_LARGE);
+}
+
+static void test_takeover_is_reported_and_retried(void **state) {
+  (void)state;
+  srv s;
+  srv_open(&s);
+  uint8_t disc[8];
+  size_t n = 0;
+  hmq_disconnect d;
+  memset(&d, 0, sizeof d);
+  d.reason = 0x8E;
+  assert_int_equal(hmq_encode_disconnect(disc, sizeof disc, &d, &n), HMQ_OK);
+  s.bad = disc;
+  s.bad_len = n;
+  s.close_after_bad = true;
+  hmq_h_client *c = client_for(&s);
+  assert_int_equal(hmq_h_client_start(c), HMQ_OK);
+  run r = {&s, c, 1};
+  hmq_h_client *cs[1] = {c};
+  assert_true(hmq_h_run(cs, 1, 5000, until, &r));
+  fprintf(stderr, "  %s\n", c->last_msg);
+  assert_int_equal(c->takeovers, 1);
+  assert_int_equal(c->last_down, HMQ_ERR_TAKEN_OVER);
+  assert_int_equal(c->last_reason, 0x8E);
+  assert_false(c->last_final);
+  assert_int_equal(c->link.n_takeovers, 1);
+  assert_int_equal(hmq_link_get_state(&c->link), HMQ_LINK_BACKOFF);
+  /* It comes back (the counted takeover repeats). */
+  r.mode = 1;
+  c->downs = 0;
+  assert_true(hmq_h_run(cs, 1, 5000, until, &r));
+  assert_true(s.connects >= 2);
+  assert_int_equal(c->link.n_takeovers, 2);
+  hmq_link_free(&c->link);
+  free(c);
+  srv_free(&s);
+}
+
+static void connack_refusal(uint8_t reason, bool want_final) {
+  srv s;
+  srv_open(&s);
+  s.connack_reason = reason;
+  hmq_h_client *c = client_for(&s);
+  assert_int_equal(hmq_h_client_start(c), HMQ_OK);
+  run r = {&s, c, 1};
+  hmq_h_client *cs[1] = {c};
+  assert_true(hmq_h_run(cs, 1, 5000, until, &r));
+  fprintf(stderr, "  CONNACK 0x%02X: %s%s\n", reason, c->last_msg, c->last_final ? " (final)" : "");
+  assert_int_equal(c->last_down, HMQ_ERR_REFUSED);
+  assert_int_equal(c->last_reason, reason);
+  assert_int_equal(c->last_final, want_final);
+  /* Give a retry loop the chance to show itself. */
+  hmq_h_run(cs, 1, 1000, until, &(run){&s, c, 2});
+  if (want_final) {
+    assert_int_equal(s.connects, 1);
+    assert_int_equal(hmq_link_get_state(&c->link), HMQ_LINK_DONE);
+  } else {
+    assert_true(s.connects >= 2);
+  }
+  hmq_link_free(&c->link);
+  free(c);
+  srv_free(&s);
+}
+
+static void test_connack_not_authorized_is_final(void **state) {
+  (void)state;
+  connack_refusal(0x87, true);
+}
+
+static void test_connack_bad_client_id_is_final(void **state) {
+  (void)state;
+  connack_refusal(0x85, true);
+}
+
+static void test_connack_server_busy_is_retried(void **state) {
+  (void)state;
+  connack_refusal(0x89, false);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_remaining_length_five_bytes),
+      cmocka_unit_test(test_topic_alias_out_of_range),
+      cmocka_unit_test(test_publish_qos3),
+      cmocka_unit_test(test_more_inflight_than_receive_maximum),
+      cmocka_unit_test(test_oversize_packet),
+      cmocka_unit_test(test_takeover_is_reported_and_retried),
+      cmocka_unit_test(test_connack_not_authorized_is_final),
+      cmocka_unit_test(test_connack_bad_client_id_is_final),
+      cmocka_unit_test(test_connack_server_busy_is_retried),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
