@@ -20,7 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define HMQ_SINK_DEFAULT_BUF (256u * 1024u)
+#define HMQ_SINK_DEFAULT_BUF    (256u * 1024u)
+#define HMQ_SINK_CLOSE_GRACE_MS 5000u
 
 static hmq_status sink_fail(hmq_sink *s, hmq_status st, int err_no) {
   if (s->err == HMQ_OK) {
@@ -95,6 +96,10 @@ static int start_child(hmq_sink *s, char *err, size_t errlen) {
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGPIPE, SIG_DFL);
+    /* Own process group: a stuck command and its children can be ended
+     * together at close. Ctrl-C still reaches hmq, which then closes the
+     * pipe, and the command sees a clean EOF. */
+    (void)setpgid(0, 0);
     if (dup2(p[0], 0) < 0)
       _exit(127);
     execl("/bin/sh", "sh", "-c", s->arg, (char *)NULL);
@@ -303,18 +308,21 @@ void hmq_sink_close(hmq_sink *s) {
     close(s->fd);
   s->fd = -1;
   if (s->kind == HMQ_SINK_EXEC && s->child > 0) {
-    /* EOF on its stdin should end the child; give it a bounded time, then
-     * ask harder, so close never hangs on a stuck command. */
-    for (int i = 0; i < 200 && !child_gone(s); i++) {
+    /* EOF on its stdin should end the child; give it a bounded time to
+     * finish its work, then end its whole process group (the shell and what
+     * it started), so close never hangs on a stuck command. */
+    unsigned grace = s->close_grace_ms ? s->close_grace_ms : HMQ_SINK_CLOSE_GRACE_MS;
+    int sig = SIGTERM;
+    for (unsigned waited = 0; !child_gone(s); waited += 10) {
+      if (waited >= grace) {
+        kill(-s->child, sig);
+        kill(s->child, sig);
+        sig = SIGKILL;
+        waited = 0;
+        grace = 2000;
+      }
       struct timespec ts = {0, 10 * 1000 * 1000};
       nanosleep(&ts, NULL);
-    }
-    if (s->child > 0) {
-      kill(s->child, SIGTERM);
-      int st = 0;
-      (void)waitpid(s->child, &st, 0);
-      s->child_status = st;
-      s->child = 0;
     }
   }
   free(s->buf);

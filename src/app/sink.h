@@ -33,12 +33,14 @@ typedef enum hmq_sink_kind {
 
 typedef struct hmq_sink {
   hmq_sink_kind kind;
-  int fd;           /* -1 when closed */
-  int sync;         /* 1: fdatasync at commit (regular file) */
-  pid_t child;      /* exec: the shell's pid, 0 when none/reaped */
-  int child_status; /* exec: wait status once reaped */
-  char *arg;        /* file path or command (owned copy) */
-  uint8_t *buf;     /* user-space batch buffer (owned) */
+  int fd;                  /* -1 when closed */
+  int sync;                /* 1: fdatasync at commit (regular file) */
+  pid_t child;             /* exec: the shell's pid, 0 when none/reaped */
+  int child_status;        /* exec: wait status once reaped */
+  unsigned close_grace_ms; /* exec: wait this long for the child to exit after EOF
+                              at close before SIGTERM (0: 5000) */
+  char *arg;               /* file path or command (owned copy) */
+  uint8_t *buf;            /* user-space batch buffer (owned) */
   size_t cap;
   size_t len;
   uint64_t dev; /* file: identity of the open file (st_dev, st_ino) */
@@ -86,8 +88,10 @@ hmq_status hmq_sink_reopen(hmq_sink *s, char *err, size_t errlen);
 size_t hmq_sink_buffered(const hmq_sink *s);
 
 /* Close without writing what is still buffered (the caller commits first
- * when it wants that). EXEC: closes the pipe and reaps the child. Safe on a
- * zeroed or already closed sink. */
+ * when it wants that). EXEC: closes the pipe (the child sees EOF), waits up
+ * to close_grace_ms for it to exit, then sends SIGTERM (and 2 s later
+ * SIGKILL) to its process group, and reaps it. Safe on a zeroed or already
+ * closed sink. */
 void hmq_sink_close(hmq_sink *s);
 
 /* Short description of the sticky error ("write out.ndjson: No space left on
