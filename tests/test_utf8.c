@@ -132,6 +132,25 @@ static void invalid_classes(void **state) {
   }
 }
 
+/* A length that ends inside a sequence is truncated even when the bytes
+ * after `len` would complete it: the check must never look past len. */
+static void truncated_by_length(void **state) {
+  (void)state;
+  static const char *const seqs[] = {"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x9a\x97"};
+  for (size_t i = 0; i < N(seqs); i++) {
+    size_t n = strlen(seqs[i]);
+    for (size_t cut = 1; cut < n; cut++) {
+      char buf[32];
+      memset(buf, 'x', sizeof buf);
+      memcpy(buf + 9, seqs[i], n); /* after one fast-path word */
+      if (hmq_utf8_check(seqs[i], cut) != HMQ_ERR_UTF8_INVALID ||
+          hmq_utf8_check(buf, 9 + cut) != HMQ_ERR_UTF8_INVALID) {
+        fail_msg("sequence %zu cut at %zu accepted", i, cut);
+      }
+    }
+  }
+}
+
 /* Every high byte value in every position of an 8-byte word must leave the
  * fast path: a word check that let one through would accept bad input. */
 static void fast_path_catches_every_byte(void **state) {
@@ -189,8 +208,11 @@ static void all_code_points(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(valid_sequences), cmocka_unit_test(nul_is_its_own_error),
-      cmocka_unit_test(invalid_classes), cmocka_unit_test(fast_path_catches_every_byte),
+      cmocka_unit_test(valid_sequences),
+      cmocka_unit_test(nul_is_its_own_error),
+      cmocka_unit_test(invalid_classes),
+      cmocka_unit_test(truncated_by_length),
+      cmocka_unit_test(fast_path_catches_every_byte),
       cmocka_unit_test(all_code_points),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
