@@ -412,7 +412,9 @@ static inline size_t matrix_bytes(const prop_matrix *m, const prop_case *c, uint
   memcpy(out + n, m->pre, m->npre), n += m->npre;
   out[n++] = (uint8_t)c->n;
   memcpy(out + n, c->bytes, c->n), n += c->n;
-  memcpy(out + n, m->suf, m->nsuf), n += m->nsuf;
+  if (m->nsuf > 0) {
+    memcpy(out + n, m->suf, m->nsuf), n += m->nsuf;
+  }
   return n;
 }
 
