@@ -79,8 +79,9 @@ typedef struct hmq_tls {
   size_t addr_count;
   size_t addr_next;
   int last_errno;
-  hmq_status rd_err; /* error seen after a partial read; returned next call */
-  size_t wr_pending; /* length of an mbedtls_ssl_write to repeat, 0 = none */
+  hmq_status rd_err;        /* error seen after a partial read; returned next call */
+  size_t wr_pending;        /* length of an mbedtls_ssl_write to repeat, 0 = none */
+  uint64_t n_write_blocked; /* writes that returned WANT_WRITE/READ (stats) */
   char errmsg[512];
   char peer_names[200]; /* names in the server's certificate (for messages) */
   int suites[HMQ_TLS_MAX_SUITES];

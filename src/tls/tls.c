@@ -336,6 +336,7 @@ hmq_status hmq_tls_write(hmq_tls *t, const uint8_t *buf, size_t len, size_t *n) 
         hmq_status st = hmq_net_errno_status(errno, false);
         if (st == HMQ_WANT_WRITE) {
           t->events = POLLOUT;
+          t->n_write_blocked++;
           return st;
         }
         snprintf(t->errmsg, sizeof t->errmsg, "socket write failed: %s", strerror(errno));
@@ -361,8 +362,10 @@ hmq_status hmq_tls_write(hmq_tls *t, const uint8_t *buf, size_t len, size_t *n) 
       continue;
     }
     hmq_status st = io_error(t, ret, false);
-    if (st == HMQ_WANT_WRITE || st == HMQ_WANT_READ)
+    if (st == HMQ_WANT_WRITE || st == HMQ_WANT_READ) {
       t->wr_pending = chunk;
+      t->n_write_blocked++;
+    }
     return st;
   }
   return HMQ_OK;

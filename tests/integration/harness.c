@@ -252,13 +252,26 @@ void hmq_h_dump_log(const hmq_h_broker *b) {
 
 long hmq_h_publish(const hmq_h_broker *b, const char *topic, const char *prefix, long first,
                    long count) {
+  return hmq_h_publish_pad(b, topic, prefix, first, count, 0);
+}
+
+long hmq_h_publish_pad(const hmq_h_broker *b, const char *topic, const char *prefix, long first,
+                       long count, size_t pad) {
   char path[300];
   snprintf(path, sizeof path, "%s/pub-%ld.txt", b->dir, first);
   FILE *f = fopen(path, "w");
   if (!f)
     return -1;
-  for (long i = first; i < first + count; i++)
-    fprintf(f, "{\"message_id\":\"%s%ld\"}\n", prefix, i);
+  for (long i = first; i < first + count; i++) {
+    fputs("{", f);
+    if (pad > 0) {
+      fputs("\"pad\":\"", f);
+      for (size_t k = 0; k < pad; k++)
+        fputc('a' + (int)(k % 26), f);
+      fputs("\",", f);
+    }
+    fprintf(f, "\"message_id\":\"%s%ld\"}\n", prefix, i);
+  }
   fclose(f);
   char port[8];
   snprintf(port, sizeof port, "%u", (unsigned)b->plain_port);

@@ -73,6 +73,11 @@ void hmq_h_dump_log(const hmq_h_broker *b);
 long hmq_h_publish(const hmq_h_broker *b, const char *topic, const char *prefix, long first,
                    long count);
 
+/* Same with `pad` filler bytes before the message id (realistic sizes:
+ * High Mobility envelopes are about 1.3 KB). */
+long hmq_h_publish_pad(const hmq_h_broker *b, const char *topic, const char *prefix, long first,
+                       long count, size_t pad);
+
 /* Monotonic milliseconds. */
 uint64_t hmq_h_now(void);
 
@@ -80,7 +85,7 @@ uint64_t hmq_h_now(void);
  * Test client: a link with its own buffers and a seen-set of message
  * numbers parsed from payloads {"message_id":"<prefix><n>"}.
  */
-#define HMQ_H_MAX_MSGS 20000
+#define HMQ_H_MAX_MSGS 100000
 typedef struct hmq_h_client {
   hmq_link link;
   hmq_link_config lcfg;
@@ -101,6 +106,7 @@ typedef struct hmq_h_client {
   long received; /* PUBLISH events, duplicates included */
   long dups;     /* DUP flag set */
   long connacks, subacks, downs, retries, takeovers, ups;
+  long pubacks;         /* PUBACKs for our own QoS 1 PUBLISHes */
   bool session_present; /* of the last CONNACK */
   hmq_status last_down;
   uint8_t last_reason;

@@ -87,6 +87,8 @@ static void on_event(hmq_h_client *c, const hmq_link_event *ev) {
       c->last_connack_ms = now;
     } else if (ev->mqtt.type == HMQ_EV_SUBACK) {
       c->subacks++;
+    } else if (ev->mqtt.type == HMQ_EV_PUBACK) {
+      c->pubacks++;
     } else if (ev->mqtt.type == HMQ_EV_PUBLISH) {
       c->received++;
       if (ev->mqtt.publish.dup)

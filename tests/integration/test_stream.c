@@ -1,0 +1,159 @@
+/*
+ * Volume over mutual TLS: draining a realistic backlog (and measuring it),
+ * and publishing large messages through a deliberately small socket send
+ * buffer so that mbedTLS returns WANT_WRITE and writes must be retried with
+ * the same length (DESIGN.md convention 12).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define APP    "5eed0000-app"
+#define FILTER "$share/" APP "/sandbox/level13/" APP "/#"
+#define TOPIC  "sandbox/level13/" APP "/EXV10000000"
+
+static hmq_h_broker broker;
+
+static int setup(void **state) {
+  (void)state;
+  return hmq_h_setup(&broker) == 0 && hmq_h_start(&broker) == 0 ? 0 : -1;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  hmq_h_cleanup(&broker);
+  return 0;
+}
+
+static hmq_h_client *new_client(const char *id, const char *filter, bool plain) {
+  hmq_h_client *c = calloc(1, sizeof *c);
+  assert_non_null(c);
+  hmq_h_client_init(c, &broker, id, filter, plain);
+  return c;
+}
+
+static bool subscribed(void *ctx) {
+  return ((hmq_h_client *)ctx)->subacks > 0;
+}
+
+typedef struct goal {
+  hmq_h_client *c;
+  long n;
+} goal;
+
+static bool got_all(void *ctx) {
+  goal *g = ctx;
+  return g->c->unique >= g->n;
+}
+
+static void test_drain_realistic_backlog(void **state) {
+  (void)state;
+  enum { N = 20000 };
+  hmq_h_client *c = new_client(APP "-sandbox-drain", FILTER, false);
+  hmq_h_client *cs[1] = {c};
+  assert_int_equal(hmq_h_client_start(c), HMQ_OK);
+  assert_true(hmq_h_run(cs, 1, 5000, subscribed, c));
+  hmq_h_client_close(c);
+  free(c);
+
+  assert_int_equal(hmq_h_publish_pad(&broker, TOPIC, "m", 0, N, 1250), N);
+
+  c = new_client(APP "-sandbox-drain", FILTER, false);
+  cs[0] = c;
+  uint64_t t0 = hmq_h_now();
+  assert_int_equal(hmq_h_client_start(c), HMQ_OK);
+  goal g = {c, N};
+  bool ok = hmq_h_run(cs, 1, 60000, got_all, &g);
+  uint64_t ms = hmq_h_now() - t0;
+  const hmq_client *e = hmq_link_client(&c->link);
+  fprintf(stderr,
+          "  drained %ld x ~1.3 KB over mutual TLS (%s) in %llu ms: %.0f msg/s, %.1f MB/s\n",
+          c->unique, mbedtls_ssl_get_ciphersuite(&c->link.tls.ssl), (unsigned long long)ms,
+          ms ? c->unique * 1000.0 / (double)ms : 0.0,
+          ms ? (double)e->n_bytes_rx / 1000.0 / (double)ms : 0.0);
+  assert_true(ok);
+  assert_int_equal(c->unique, N);
+  hmq_h_client_close(c);
+  free(c);
+}
+
+typedef struct pubrun {
+  hmq_h_client *pub, *sub;
+  long n, sent;
+  uint8_t payload[4096];
+} pubrun;
+
+/* Publish as far as the server's window and our tx buffer allow. Payload:
+ * {"pad":"ppp…","message_id":"m<n>"}, about 4 KB. */
+static bool publish_more(void *ctx) {
+  pubrun *r = ctx;
+  hmq_client *e = hmq_link_client(&r->pub->link);
+  while (r->sent < r->n && r->pub->connacks > 0) {
+    size_t head = sizeof r->payload - 40;
+    int k = snprintf((char *)r->payload + head, 40, "\",\"message_id\":\"m%ld\"}", r->sent);
+    hmq_publish p;
+    memset(&p, 0, sizeof p);
+    p.qos = 1;
+    p.topic = hmq_str_c(TOPIC);
+    p.payload.ptr = r->payload;
+    p.payload.len = head + (size_t)k;
+    uint16_t id;
+    if (hmq_client_publish(e, &p, &id) != HMQ_OK)
+      break;
+    r->sent++;
+  }
+  return r->pub->pubacks >= r->n && r->sub->unique >= r->n;
+}
+
+static void test_publish_through_small_send_buffer(void **state) {
+  (void)state;
+  hmq_h_client *sub = new_client("stream-sub", "sandbox/#", true);
+  hmq_h_client *pub = new_client("stream-pub", NULL, false);
+  pub->lcfg.tls.sndbuf = 4096; /* force WANT_WRITE from mbedTLS */
+  pub->ccfg.clean_start = 1;
+  pub->ccfg.session_expiry = 0;
+  assert_int_equal(hmq_h_client_start(sub), HMQ_OK);
+  hmq_h_client *cs[2] = {sub, pub};
+  assert_true(hmq_h_run(cs, 1, 5000, subscribed, sub));
+  assert_int_equal(hmq_h_client_start(pub), HMQ_OK);
+  pubrun *r = calloc(1, sizeof *r);
+  assert_non_null(r);
+  r->pub = pub;
+  r->sub = sub;
+  r->n = 2000;
+  memset(r->payload, 'p', sizeof r->payload);
+  memcpy(r->payload, "{\"pad\":\"", 8);
+  uint64_t t0 = hmq_h_now();
+  bool ok = hmq_h_run(cs, 2, 60000, publish_more, r);
+  fprintf(stderr, "  published %ld x 4 KB over TLS in %llu ms, %ld PUBACKs, subscriber got %ld\n",
+          r->sent, (unsigned long long)(hmq_h_now() - t0), pub->pubacks, sub->unique);
+  assert_true(ok);
+  assert_int_equal(pub->pubacks, 2000);
+  assert_int_equal(sub->unique, 2000);
+  assert_int_equal(pub->downs, 0);
+  fprintf(stderr, "  TLS writes that hit WANT_WRITE: %llu\n",
+          (unsigned long long)pub->link.tls.n_write_blocked);
+  assert_true(pub->link.tls.n_write_blocked > 0);
+  free(r);
+  hmq_h_client_close(pub);
+  hmq_h_client_close(sub);
+  free(pub);
+  free(sub);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_drain_realistic_backlog, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_publish_through_small_send_buffer, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
