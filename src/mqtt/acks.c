@@ -40,14 +40,40 @@ static hmq_status ack_body(hmq_writer *w, const void *vp) {
 }
 
 hmq_status hmq_encode_ack(uint8_t *buf, size_t cap, const hmq_ack *p, size_t *out_len) {
+  size_t ignored = 0;
+  if (out_len == NULL) {
+    out_len = &ignored;
+  }
+  *out_len = 0;
   if (p == NULL || !ack_type_ok(p->type)) {
-    if (out_len != NULL) {
-      *out_len = 0;
-    }
     return HMQ_ERR_ARG;
   }
-  return hmq_pkt_encode(buf, cap, (uint8_t)(p->type << 4 | ack_flags(p->type)), ack_body, p,
-                        out_len);
+  const uint8_t byte0 = (uint8_t)(p->type << 4 | ack_flags(p->type));
+  if (!hmq_props_empty(&p->props)) {
+    return hmq_pkt_encode(buf, cap, byte0, ack_body, p, out_len);
+  }
+  /* The common case, one PUBACK per message: the 4- or 5-byte short form
+   * of 3.4.2.1 written directly, with the checks of ack_body. */
+  if (p->packet_id == 0) {
+    return HMQ_ERR_PACKET_ID_ZERO; /* [MQTT-2.2.1-3] */
+  }
+  if (!hmq_reason_valid(p->type, p->reason)) {
+    return HMQ_ERR_REASON_CODE;
+  }
+  const size_t n = p->reason == 0 ? 4 : 5;
+  if (buf == NULL || cap < n) {
+    *out_len = n;
+    return HMQ_ERR_NO_ROOM;
+  }
+  buf[0] = byte0;
+  buf[1] = (uint8_t)(n - 2);
+  buf[2] = (uint8_t)(p->packet_id >> 8);
+  buf[3] = (uint8_t)p->packet_id;
+  if (n == 5) {
+    buf[4] = p->reason;
+  }
+  *out_len = n;
+  return HMQ_OK;
 }
 
 hmq_status hmq_decode_ack(const uint8_t *pkt, size_t len, hmq_ack *out) {
