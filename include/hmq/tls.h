@@ -56,6 +56,10 @@ typedef struct hmq_tls_config {
 
 /* Addresses kept from one name lookup. */
 #define HMQ_TLS_MAX_ADDRS 8
+/* Socket read-ahead for TLS: mbedTLS asks for a 5-byte record header and
+ * then the record body, two recv() calls per record; reading ahead in
+ * larger pieces makes it about one per HMQ_TLS_READAHEAD bytes. */
+#define HMQ_TLS_READAHEAD 32768
 /* Room for the reordered ciphersuite list. */
 #define HMQ_TLS_MAX_SUITES 256
 
@@ -79,8 +83,10 @@ typedef struct hmq_tls {
   size_t addr_count;
   size_t addr_next;
   int last_errno;
-  hmq_status rd_err;        /* error seen after a partial read; returned next call */
-  size_t wr_pending;        /* length of an mbedtls_ssl_write to repeat, 0 = none */
+  hmq_status rd_err;     /* error seen after a partial read; returned next call */
+  size_t wr_pending;     /* length of an mbedtls_ssl_write to repeat, 0 = none */
+  size_t ra_off, ra_len; /* read-ahead window in ra[] */
+  uint8_t ra[HMQ_TLS_READAHEAD];
   uint64_t n_write_blocked; /* writes that returned WANT_WRITE/READ (stats) */
   char errmsg[512];
   char peer_names[200]; /* names in the server's certificate (for messages) */

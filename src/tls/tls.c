@@ -28,14 +28,28 @@ static int bio_send(void *ctx, const unsigned char *buf, size_t len) {
 
 static int bio_recv(void *ctx, unsigned char *buf, size_t len) {
   hmq_tls *t = ctx;
-  ssize_t k = recv(t->fd, buf, len, 0);
-  if (k >= 0)
-    return (int)k; /* 0 = EOF; mbedTLS turns it into MBEDTLS_ERR_SSL_CONN_EOF */
-  t->last_errno = errno;
-  hmq_status st = hmq_net_errno_status(errno, true);
-  if (st == HMQ_WANT_READ)
-    return MBEDTLS_ERR_SSL_WANT_READ;
-  return st == HMQ_ERR_CLOSED ? MBEDTLS_ERR_NET_CONN_RESET : MBEDTLS_ERR_NET_RECV_FAILED;
+  if (t->ra_off == t->ra_len) {
+    ssize_t k = recv(t->fd, t->ra, sizeof t->ra, 0);
+    if (k == 0)
+      return 0; /* EOF; mbedTLS turns it into MBEDTLS_ERR_SSL_CONN_EOF */
+    if (k < 0) {
+      t->last_errno = errno;
+      hmq_status st = hmq_net_errno_status(errno, true);
+      if (st == HMQ_WANT_READ)
+        return MBEDTLS_ERR_SSL_WANT_READ;
+      return st == HMQ_ERR_CLOSED ? MBEDTLS_ERR_NET_CONN_RESET : MBEDTLS_ERR_NET_RECV_FAILED;
+    }
+    t->ra_off = 0;
+    t->ra_len = (size_t)k;
+  }
+  size_t n = t->ra_len - t->ra_off;
+  if (n > len)
+    n = len;
+  if (n > INT32_MAX)
+    n = INT32_MAX;
+  memcpy(buf, t->ra + t->ra_off, n);
+  t->ra_off += n;
+  return (int)n;
 }
 
 static hmq_status fail(hmq_tls *t, hmq_status st) {
@@ -54,6 +68,7 @@ hmq_status hmq_tls_connect(hmq_tls *t, uint64_t now_ms) {
   t->rd_err = HMQ_OK;
   t->wr_pending = 0;
   t->last_errno = 0;
+  t->ra_off = t->ra_len = 0;
   hmq_status st = hmq_net_resolve(t);
   if (st != HMQ_OK)
     return fail(t, st);
@@ -375,11 +390,11 @@ size_t hmq_tls_pending(const hmq_tls *t) {
   if (t->state != HMQ_TLS_OPEN || t->cfg.plain)
     return 0;
   size_t n = mbedtls_ssl_get_bytes_avail(&t->ssl);
-  /* A whole record may sit undecrypted in mbedTLS's input buffer; poll()
-   * would not wake for it. */
+  /* A record may sit undecrypted in mbedTLS's input buffer or in our
+   * read-ahead; poll() would not wake for either. */
   if (n == 0 && mbedtls_ssl_check_pending(&t->ssl))
     n = 1;
-  return n;
+  return n + (t->ra_len - t->ra_off);
 }
 
 void hmq_tls_close(hmq_tls *t) {
@@ -392,4 +407,5 @@ void hmq_tls_close(hmq_tls *t) {
   t->events = 0;
   t->wr_pending = 0;
   t->rd_err = HMQ_OK;
+  t->ra_off = t->ra_len = 0;
 }

@@ -137,6 +137,8 @@ static int write_conf(const hmq_h_broker *b, const char *path) {
           hmq_h_pki(b, b->server_cert, crt, sizeof crt),
           hmq_h_pki(b, "server.key", key, sizeof key));
   fprintf(f, "require_certificate true\nuse_identity_as_username false\n");
+  if (b->ciphers)
+    fprintf(f, "ciphers %s\n", b->ciphers);
   fprintf(f, "listener %u 127.0.0.1\n", (unsigned)b->plain_port);
   return fclose(f) == 0 ? 0 : -1;
 }

@@ -34,6 +34,7 @@ typedef struct hmq_h_broker {
   uint16_t plain_port;     /* plain listener on 127.0.0.1 */
   const char *server_cert; /* PKI file name used as certfile; "server.crt" */
   const char *server_ca;   /* PKI file name the broker checks clients with; "ca.crt" */
+  const char *ciphers;     /* TLS 1.2 cipher list for the broker (OpenSSL syntax); NULL = default */
   int keepalive_max;       /* max_keepalive in the conf; 0 = mosquitto default */
   int pid;                 /* 0 when not running */
 } hmq_h_broker;
