@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define REC_HEAD  32u
@@ -181,6 +182,30 @@ hmq_status hmq_dstore_open(hmq_dstore *s, const char *dir, hmq_dedupe *set, size
   return HMQ_OK;
 }
 
+static uint64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Sync the log now, or (lazy mode) at most once per HMQ_DSTORE_LAZY_MS.
+ * Lazy is safe only where the sink file can be rescanned: a record lost to
+ * a power cut then just means a longer rescan from an older position,
+ * while a record can never name a line that is not durable, because it is
+ * written only after the sink's fdatasync. */
+static int log_sync(hmq_dstore *s, int force) {
+  uint64_t now = mono_ms();
+  if (!force && s->lazy_sync && now - s->last_sync_ms < HMQ_DSTORE_LAZY_MS) {
+    s->unsynced = 1;
+    return 0;
+  }
+  if (ds_sync(s->fd) != 0)
+    return -1;
+  s->last_sync_ms = now;
+  s->unsynced = 0;
+  return 0;
+}
+
 static hmq_status write_record(hmq_dstore *s, size_t n, uint64_t dev, uint64_t ino, uint64_t off) {
   uint8_t *r = s->rec;
   memcpy(r, REC_MAGIC, 4);
@@ -193,7 +218,7 @@ static hmq_status write_record(hmq_dstore *s, size_t n, uint64_t dev, uint64_t i
   put_u64(r + 24, off);
   size_t body = REC_HEAD + n * 8;
   put_u64(r + body, hmq_dedupe_hash((const char *)r, body));
-  if (ds_write_all(s->fd, r, body + 8) != 0 || ds_sync(s->fd) != 0)
+  if (ds_write_all(s->fd, r, body + 8) != 0 || log_sync(s, 0) != 0)
     return HMQ_ERR_IO;
   s->log_size += body + 8;
   s->log_hashes += n;
@@ -222,7 +247,10 @@ static hmq_status compact(hmq_dstore *s, const hmq_dedupe *set) {
     return HMQ_ERR_IO;
   s->log_size = 0;
   s->log_hashes = 0;
-  return write_record(s, 0, s->dev, s->ino, s->off);
+  hmq_status st = write_record(s, 0, s->dev, s->ino, s->off);
+  if (st == HMQ_OK && log_sync(s, 1) != 0)
+    st = HMQ_ERR_IO;
+  return st;
 }
 
 hmq_status hmq_dstore_append(hmq_dstore *s, const hmq_dedupe *set, const uint64_t *h, size_t n,
@@ -387,14 +415,25 @@ hmq_status hmq_dstore_scan(hmq_dstore *s, hmq_dedupe *set, int fd, uint64_t dev,
   }
   /* Whatever is left in buf has no newline: a line torn by a crash. It is
    * not counted; the caller has ended it so it stays a separate line. */
-  return write_record(s, nh, dev, ino, record_off);
+  if (write_record(s, nh, dev, ino, record_off) != HMQ_OK || log_sync(s, 1) != 0)
+    return HMQ_ERR_IO;
+  return HMQ_OK;
+}
+
+hmq_status hmq_dstore_sync(hmq_dstore *s) {
+  if (s->fd < 0 || !s->unsynced)
+    return HMQ_OK;
+  return log_sync(s, 1) == 0 ? HMQ_OK : HMQ_ERR_IO;
 }
 
 void hmq_dstore_close(hmq_dstore *s) {
   if (!s)
     return;
-  if (s->fd >= 0)
+  if (s->fd >= 0) {
+    if (s->unsynced)
+      (void)ds_sync(s->fd);
     close(s->fd);
+  }
   s->fd = -1;
   free(s->log_path);
   free(s->snap_path);

@@ -6,7 +6,11 @@
  *                fdatasync'd, renamed into place);
  *   dedupe.log   append-only commit records written after the sink's
  *                fdatasync: the hashes of the ids the commit made durable
- *                and where the sink file stood (device, inode, size).
+ *                and where the sink file stood (device, inode, size). The
+ *                log is fdatasync'd after each record, or for a file sink
+ *                (lazy_sync) at most once a second and at close: a record
+ *                lost to a power cut only makes the restart rescan more of
+ *                the sink file.
  * Record layout (little endian): "HMQB", u32 count, u64 dev, u64 ino,
  * u64 offset, count x u64 hash, u64 checksum (hmq_dedupe_hash of all the
  * record's bytes before it). A torn or corrupt tail (a crash mid-append) is
@@ -24,6 +28,11 @@
 
 #include "hmq/dedupe.h"
 
+/* Lazy mode (file sinks, which a restart rescans): the log is fdatasync'd
+ * at most this often instead of at every commit, so a commit costs one
+ * fdatasync (the sink's), not two. */
+#define HMQ_DSTORE_LAZY_MS 1000u
+
 typedef struct hmq_dstore {
   int fd;          /* dedupe.log, -1 when not persisting */
   char *log_path;  /* owned */
@@ -40,6 +49,9 @@ typedef struct hmq_dstore {
   uint64_t dev, ino, off;
   size_t restored; /* ids restored at open (snapshot + log) */
   size_t scanned;  /* ids added from the sink file scan */
+  int lazy_sync;   /* 1: fdatasync the log at most every HMQ_DSTORE_LAZY_MS */
+  int unsynced;    /* records written since the last fdatasync */
+  uint64_t last_sync_ms;
 } hmq_dstore;
 
 /* Open (create) the store in `dir`, restore its ids into `set` (oldest
@@ -63,9 +75,8 @@ hmq_status hmq_dstore_scan(hmq_dstore *s, hmq_dedupe *set, int fd, uint64_t dev,
                            uint64_t scan_end, uint64_t record_off, uint8_t *buf, size_t cap);
 
 /* Append one commit record (n <= max_batch hashes, sink position) and
- * fdatasync the log; compact into the snapshot when the log has grown past
- * twice the set's capacity. No-op without a state dir. Returns HMQ_OK or
- * HMQ_ERR_IO. */
+ * fdatasync the log (lazy_sync: if a second has passed); compact into the snapshot when the log has
+ * grown past twice the set's capacity. No-op without a state dir. Returns HMQ_OK or HMQ_ERR_IO. */
 hmq_status hmq_dstore_append(hmq_dstore *s, const hmq_dedupe *set, const uint64_t *h, size_t n,
                              uint64_t dev, uint64_t ino, uint64_t off);
 
@@ -74,7 +85,10 @@ hmq_status hmq_dstore_append(hmq_dstore *s, const hmq_dedupe *set, const uint64_
  * or -1 when there is none. */
 int hmq_dstore_line_id(const char *line, size_t len, const char **id, size_t *id_len);
 
-/* Close the files and free. Safe on a zeroed or closed store. */
+/* fdatasync records a lazy log has not synced yet. HMQ_OK or HMQ_ERR_IO. */
+hmq_status hmq_dstore_sync(hmq_dstore *s);
+
+/* Close the files (syncing a lazy log first) and free. Safe on a zeroed or closed store. */
 void hmq_dstore_close(hmq_dstore *s);
 
 #endif

@@ -436,8 +436,11 @@ hmq_status hmq_deliver_reopen(hmq_deliver *d) {
     return sink_err(d, &d->out, "output");
   if (st != HMQ_OK)
     fprintf(d->log ? d->log : stderr, "hmq: reopen: %s (still writing to the old file)\n", err);
-  /* Record the new file, so a restart rescans it from here. */
-  if (hmq_dstore_append(&d->store, &d->set, NULL, 0, d->out.dev, d->out.ino, d->out.size) != HMQ_OK)
+  /* Record the new file, so a restart rescans it from here; synced now,
+   * since the old file is out of the rescan's reach from here on. */
+  if (hmq_dstore_append(&d->store, &d->set, NULL, 0, d->out.dev, d->out.ino, d->out.size) !=
+          HMQ_OK ||
+      hmq_dstore_sync(&d->store) != HMQ_OK)
     return set_err(d, HMQ_ERR_IO, "dedupe log %s: %s", d->store.log_path, strerror(errno));
   return st == HMQ_OK ? HMQ_OK : HMQ_ERR_FILE;
 }

@@ -4,7 +4,9 @@
  *   payload -> envelope parse -> dedupe -> format -> sink (batched)
  *           \-> dead-letter (invalid envelopes, lines that cannot be written)
  *   commit  -> dead-letter sync, sink sync (ONE fdatasync per batch),
- *              dedupe log append + fdatasync -> seqs that may now be acked
+ *              dedupe log append (fdatasync'd at each commit for stdout and
+ *              exec; at most once a second for a file sink, whose tail a
+ *              restart rescans) -> seqs that may now be acked
  *
  * Contract with the loop (app-cli), 2026-11-25:
  *   - hmq_deliver_message() for every inbound QoS 1 PUBLISH; the seq is opaque

@@ -120,6 +120,9 @@ hmq_status hmq_deliver_open(hmq_deliver *d, const hmq_deliver_config *cfg, char 
   if (st != HMQ_OK)
     return open_fail(d, st, errbuf, errlen, msg);
   if (d->out.kind == HMQ_SINK_FILE && d->out.sync) {
+    /* The file can be rescanned at the next start: one fdatasync per
+     * commit (the sink's) is enough, the log's can be lazy. */
+    d->store.lazy_sync = 1;
     st = recover_file(d, msg, sizeof msg);
     if (st != HMQ_OK)
       return open_fail(d, st, errbuf, errlen, msg);
