@@ -874,6 +874,80 @@ static void test_tx_full_acks_wait(void **state) {
   free(f);
 }
 
+static void test_outbound_ids_and_limits(void **state) {
+  (void)state;
+  fx *f = fx_new(TX_CAP);
+  fx_init(f);
+  hmq_props p;
+  memset(&p, 0, sizeof p);
+  p.present = HMQ_PROP_BIT(HMQ_PROP_MAX_PACKET_SIZE);
+  p.max_packet_size = 64;
+  connect_ok(f, 0, 0, &p);
+  suback_ok(f);
+  hmq_publish pub;
+  memset(&pub, 0, sizeof pub);
+  pub.topic = hmq_str_c("fleet/VIN1");
+  pub.payload.ptr = (const uint8_t *)"x";
+  pub.payload.len = 1;
+  uint16_t id = 99;
+  assert_int_equal(hmq_client_publish(&f->c, &pub, &id), HMQ_OK);
+  assert_int_equal(id, 0); /* QoS 0: no packet id */
+  pub.qos = 1;
+  /* Ids cycle 1..65535 and skip those still in flight. */
+  f->c.next_packet_id = 65535;
+  uint16_t a = 0, b = 0, c2 = 0, d = 0;
+  assert_int_equal(hmq_client_publish(&f->c, &pub, &a), HMQ_OK);
+  assert_int_equal(hmq_client_publish(&f->c, &pub, &b), HMQ_OK);
+  assert_int_equal(a, 65535);
+  assert_int_equal(b, 1);
+  feed_ack(f, HMQ_PKT_PUBACK, 65535);
+  hmq_event ev;
+  assert_int_equal(next(f, 0, &ev), HMQ_OK);
+  assert_int_equal(ev.type, HMQ_EV_PUBACK);
+  assert_int_equal(f->c.out_inflight, 1);
+  f->c.next_packet_id = 65535;
+  assert_int_equal(hmq_client_publish(&f->c, &pub, &c2), HMQ_OK);
+  assert_int_equal(hmq_client_publish(&f->c, &pub, &d), HMQ_OK);
+  assert_int_equal(c2, 65535);
+  assert_int_equal(d, 2); /* 1 is still in flight */
+  /* Above the server's Maximum Packet Size (64). */
+  static const char big[100] = {0};
+  pub.payload.ptr = (const uint8_t *)big;
+  pub.payload.len = sizeof big;
+  assert_int_equal(hmq_client_publish(&f->c, &pub, &d), HMQ_ERR_PACKET_TOO_LARGE);
+  /* A server PUBREC for our QoS 1 PUBLISH is a protocol error. */
+  feed_ack(f, HMQ_PKT_PUBREC, 1);
+  assert_int_equal(next(f, 0, &ev), HMQ_ERR_PROTOCOL);
+  assert_int_equal(hmq_client_publish(&f->c, &pub, &d), HMQ_ERR_STATE);
+  /* After a reconnect, in-flight outbound messages are forgotten. */
+  assert_int_equal(hmq_client_start(&f->c, 0), HMQ_OK);
+  assert_int_equal(f->c.out_inflight, 0);
+  free(f);
+}
+
+static void test_tx_no_room_publish(void **state) {
+  (void)state;
+  fx *f = fx_new(128);
+  fx_init(f);
+  connect_ok(f, 0, 0, NULL);
+  hmq_publish pub;
+  memset(&pub, 0, sizeof pub);
+  pub.topic = hmq_str_c("fleet/VIN1");
+  static const char pay[40] = {0};
+  pub.payload.ptr = (const uint8_t *)pay;
+  pub.payload.len = sizeof pay;
+  int ok = 0;
+  hmq_status st;
+  while ((st = hmq_client_publish(&f->c, &pub, NULL)) == HMQ_OK) {
+    ok++;
+  }
+  assert_int_equal(st, HMQ_ERR_NO_ROOM);
+  assert_int_equal(ok, 2);
+  drain(f, 0);
+  assert_int_equal(hmq_client_publish(&f->c, &pub, NULL), HMQ_OK);
+  free(f);
+}
+
 /* One scripted session: returns a transcript of events and output. */
 static size_t script(uint8_t *srv, size_t cap, fx *f) {
   size_t n = 0;
@@ -996,6 +1070,8 @@ int main(void) {
       cmocka_unit_test(test_keepalive),
       cmocka_unit_test(test_server_disconnect),
       cmocka_unit_test(test_tx_full_acks_wait),
+      cmocka_unit_test(test_outbound_ids_and_limits),
+      cmocka_unit_test(test_tx_no_room_publish),
       cmocka_unit_test(test_every_split),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
