@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -351,6 +352,60 @@ static void test_connack_server_busy_is_retried(void **state) {
   connack_refusal(0x89, false);
 }
 
+/* Drive a link against a closed loopback port and collect its RETRY
+ * delays. */
+static void retry_delays(uint64_t seed, uint32_t *out, size_t n) {
+  srv s;
+  srv_open(&s);
+  uint16_t port = s.port;
+  srv_free(&s); /* nothing listens there now */
+  hmq_h_client *c = client_for(&s);
+  c->lcfg.tls.port = port;
+  c->lcfg.backoff_initial_ms = 10;
+  c->lcfg.backoff_max_ms = 80;
+  c->lcfg.seed = seed;
+  assert_int_equal(hmq_h_client_start(c), HMQ_OK);
+  size_t got = 0;
+  uint64_t end = hmq_h_now() + 5000;
+  hmq_link *l = &c->link;
+  while (got < n && hmq_h_now() < end) {
+    hmq_link_event ev;
+    while (got < n && hmq_link_next_event(l, hmq_h_now(), &ev) == HMQ_OK) {
+      if (ev.type == HMQ_LINK_EV_DOWN)
+        assert_int_equal(ev.status, HMQ_ERR_CONNECT);
+      if (ev.type != HMQ_LINK_EV_RETRY)
+        continue;
+      uint32_t ceil = 10u << (ev.attempt - 1 > 3 ? 3 : ev.attempt - 1);
+      assert_int_equal(ev.attempt, got + 1);
+      assert_true(ev.delay_ms <= (ceil > 80 ? 80 : ceil)); /* full jitter under the cap */
+      out[got++] = ev.delay_ms;
+    }
+    struct pollfd pfd[1];
+    hmq_link_run_once(&l, 1, pfd, 20);
+  }
+  assert_int_equal(got, n);
+  hmq_link_free(l);
+  free(c);
+}
+
+static void test_backoff_full_jitter_capped_and_seeded(void **state) {
+  (void)state;
+  uint32_t a[10], b[10], d[10];
+  retry_delays(42, a, 10);
+  retry_delays(42, b, 10);
+  retry_delays(7, d, 10);
+  fprintf(stderr, "  delays (seed 42):");
+  for (int i = 0; i < 10; i++)
+    fprintf(stderr, " %u", (unsigned)a[i]);
+  fprintf(stderr, "\n");
+  assert_memory_equal(a, b, sizeof a); /* deterministic for a seed */
+  assert_memory_not_equal(a, d, sizeof a);
+  uint32_t late = 0; /* past attempt 4 the cap (80 ms) is the range */
+  for (int i = 4; i < 10; i++)
+    late = a[i] > late ? a[i] : late;
+  assert_true(late > 10);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_remaining_length_five_bytes),
@@ -362,6 +417,7 @@ int main(void) {
       cmocka_unit_test(test_connack_not_authorized_is_final),
       cmocka_unit_test(test_connack_bad_client_id_is_final),
       cmocka_unit_test(test_connack_server_busy_is_retried),
+      cmocka_unit_test(test_backoff_full_jitter_capped_and_seeded),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
