@@ -21,32 +21,45 @@ void hmq_jout_put(hmq_jout *w, const char *s, size_t n) {
   w->pos += n;
 }
 
+/* End (one past the closing quote) of the string whose opening quote is at
+ * js[i]. memchr finds quote candidates fast; a candidate preceded by an odd
+ * run of backslashes is escaped. The backwards count stops at the previous
+ * candidate (a quote), so the scan stays linear. */
+static size_t string_end(const char *js, size_t len, size_t i) {
+  size_t j = i + 1;
+  for (;;) {
+    const char *q = memchr(js + j, '"', len - j);
+    size_t k, b = 0;
+    if (q == NULL) {
+      return len;
+    }
+    k = (size_t)(q - js);
+    while (k - b > i + 1 && js[k - 1 - b] == '\\') {
+      b++;
+    }
+    if (b % 2 == 0) {
+      return k + 1;
+    }
+    j = k + 1;
+  }
+}
+
+static int is_ws(char c) {
+  return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
 void hmq_jout_compact(hmq_jout *w, const char *js, size_t len) {
   size_t i = 0, start;
   while (i < len) {
-    char c = js[i];
-    if (c == ' ' || c == '\n' || c == '\r' || c == '\t') {
+    if (is_ws(js[i])) {
       i++;
       continue;
     }
+    /* one run of structural characters, literals and whole strings up to
+     * the next whitespace outside a string, copied at once */
     start = i;
-    if (c == '"') {
-      /* copy the whole string, escapes included */
-      i++;
-      while (i < len && js[i] != '"') {
-        i += js[i] == '\\' ? 2 : 1;
-      }
-      i++;
-    } else {
-      /* a run of structural characters and literal bytes up to whitespace
-       * or the next string */
-      while (i < len && js[i] != '"' && js[i] != ' ' && js[i] != '\n' && js[i] != '\r' &&
-             js[i] != '\t') {
-        i++;
-      }
-    }
-    if (i > len) {
-      i = len;
+    while (i < len && !is_ws(js[i])) {
+      i = js[i] == '"' ? string_end(js, len, i) : i + 1;
     }
     hmq_jout_put(w, js + start, i - start);
   }

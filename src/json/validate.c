@@ -18,6 +18,9 @@
  * It needs no stack: jsmn's parent links give the enclosing container, so
  * deep nesting costs nothing extra. UTF-8 is not validated.
  */
+#include <stdint.h>
+#include <string.h>
+
 #include "json/jtok.h"
 
 enum { PREV_NONE, PREV_OPEN, PREV_KEY, PREV_VALUE };
@@ -104,6 +107,29 @@ static int literal_ok(const char *s, size_t n) {
   return i == n;
 }
 
+/* Offset of the first byte < 0x20 in js[from, to), or `to`. Strings are
+ * most of an envelope's bytes, so test eight at a time: a word has a byte
+ * below 0x20 iff (w - 0x20..20) & ~w & 0x80..80 is non-zero (the borrow
+ * can only start at such a byte; bytes >= 0x80 are masked by ~w). */
+static size_t ctl_char(const char *js, size_t from, size_t to) {
+  const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+  size_t i = from;
+  while (i + 8 <= to) {
+    uint64_t w;
+    memcpy(&w, js + i, 8);
+    if (((w - ones * 0x20) & ~w & highs) != 0) {
+      break;
+    }
+    i += 8;
+  }
+  for (; i < to; i++) {
+    if ((unsigned char)js[i] < 0x20) {
+      return i;
+    }
+  }
+  return to;
+}
+
 /* The container that holds container c (skipping the key between). */
 static int outer(const hmq_jtok *toks, int c) {
   int p = toks[c].parent;
@@ -181,11 +207,9 @@ hmq_status hmq_jtok_validate(const char *js, size_t len, const hmq_jtok *toks, s
     }
 
     if (t->type == JSMN_STRING) {
-      size_t k;
-      for (k = (size_t)t->start; k < (size_t)t->end; k++) {
-        if ((unsigned char)js[k] < 0x20) {
-          FAIL("not JSON: control character inside a string", k);
-        }
+      size_t k = ctl_char(js, (size_t)t->start, (size_t)t->end);
+      if (k != (size_t)t->end) {
+        FAIL("not JSON: control character inside a string", k);
       }
       pos = (size_t)t->end + 1;
       prev = is_key ? PREV_KEY : PREV_VALUE;
