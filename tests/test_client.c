@@ -948,6 +948,65 @@ static void test_tx_no_room_publish(void **state) {
   free(f);
 }
 
+static void test_qos2_replies_wait_for_tx(void **state) {
+  (void)state;
+  fx *f = fx_new(128);
+  fx_init(f);
+  connect_ok(f, 0, 0, NULL);
+  hmq_event ev;
+  feed_publish(f, 2, 9, "t", "p", 0, -1);
+  assert_int_equal(next(f, 0, &ev), HMQ_OK);
+  assert_int_equal(hmq_client_ack(&f->c, ev.seq), HMQ_OK);
+  drain(f, 0); /* PUBREC 9 */
+  f->out_len = 0;
+  /* Fill tx with our own PUBLISHes and do not write them. */
+  hmq_publish pub;
+  memset(&pub, 0, sizeof pub);
+  pub.topic = hmq_str_c("fleet/VIN1");
+  static const char pay[40] = {0};
+  pub.payload.ptr = (const uint8_t *)pay;
+  pub.payload.len = sizeof pay;
+  while (hmq_client_publish(&f->c, &pub, NULL) == HMQ_OK) {
+  }
+  size_t stuck = f->c.tx_len;
+  /* 40 PUBRELs: the first answers go into tx, then 16 wait in the queue,
+   * then the engine asks for a write without consuming anything. */
+  for (int i = 0; i < 40; i++) {
+    feed_ack(f, HMQ_PKT_PUBREL, 9);
+  }
+  int want_write = 0;
+  for (int turn = 0; turn < 100; turn++) {
+    hmq_status st = next(f, 0, &ev);
+    if (st == HMQ_WANT_READ) {
+      break;
+    }
+    assert_int_equal(st, HMQ_WANT_WRITE);
+    assert_int_equal(f->c.state, HMQ_CLIENT_CONNECTED);
+    assert_int_equal(f->c.reply_count, 16);
+    want_write++;
+    drain(f, 0);
+  }
+  assert_true(want_write >= 1);
+  assert_true(stuck > 100);
+  drain(f, 0);
+  out_pkt pk[128];
+  size_t n = split_out(f, 0, pk, 128);
+  size_t comps = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (pk[i].type != HMQ_PKT_PUBCOMP) {
+      continue;
+    }
+    hmq_ack a;
+    assert_int_equal(hmq_decode_ack(pk[i].p, pk[i].len, &a), HMQ_OK);
+    assert_int_equal(a.packet_id, 9);
+    assert_int_equal(a.reason, comps == 0 ? 0x00 : 0x92); /* only the first completes */
+    comps++;
+  }
+  assert_int_equal(comps, 40);
+  assert_int_equal(hmq_client_inflight(&f->c), 0);
+  free(f);
+}
+
 /* One scripted session: returns a transcript of events and output. */
 static size_t script(uint8_t *srv, size_t cap, fx *f) {
   size_t n = 0;
@@ -1072,6 +1131,7 @@ int main(void) {
       cmocka_unit_test(test_tx_full_acks_wait),
       cmocka_unit_test(test_outbound_ids_and_limits),
       cmocka_unit_test(test_tx_no_room_publish),
+      cmocka_unit_test(test_qos2_replies_wait_for_tx),
       cmocka_unit_test(test_every_split),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

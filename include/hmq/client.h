@@ -166,6 +166,11 @@ typedef struct hmq_client {
   uint8_t qos2_ids[8192];
   uint8_t qos2_conn[8192];
   uint32_t qos2_conn_count;
+  /* Replies owed for QoS 2 (PUBCOMP, a repeated PUBREC) while tx is full:
+   * type << 24 | packet id, oldest first. */
+  uint32_t replies[16];
+  uint8_t reply_head;
+  uint8_t reply_count;
   /* Assigned Client Identifier from the last CONNACK (3.2.2.3.7), reused by
    * the next start() when cfg.client_id is empty; dropped if longer. */
   char assigned_id[128];
@@ -225,9 +230,10 @@ void hmq_client_transport_closed(hmq_client *c, hmq_status why);
  *  HMQ_ERR_REFUSED CONNACK with reason >= 0x80 (ev->connack filled);
  *  HMQ_ERR_SERVER_DISCONNECT / HMQ_ERR_TAKEN_OVER (ev->disconnect filled);
  *  HMQ_ERR_SUBSCRIBE_REFUSED (ev->suback filled; connection stays up);
- *  HMQ_WANT_WRITE  the next packet needs a reply (PUBCOMP, a repeated
- *                  PUBREC) that does not fit tx now: write, then call again
- *                  (nothing was consumed);
+ *  HMQ_WANT_WRITE  (rare) the next packet needs a reply (PUBCOMP, a
+ *                  repeated PUBREC) while tx is full and 16 such replies
+ *                  already wait: write, then call again (nothing was
+ *                  consumed, the connection is fine);
  *  HMQ_ERR_STATE   never started; HMQ_ERR_CLOSED after our own DISCONNECT;
  *  HMQ_ERR_TIMEOUT / HMQ_ERR_KEEPALIVE / a transport status: repeated sticky;
  *  any other error: the server broke the protocol; DISCONNECT is queued.

@@ -121,7 +121,7 @@ static hmq_status put_disconnect(hmq_client *c) {
 
 bool hmq_client_has_pending(const hmq_client *c) {
   if (c->state == HMQ_CLIENT_CONNECTED) {
-    if (c->pending_sub || c->pending_ping) {
+    if (c->pending_sub || c->pending_ping || c->reply_count > 0) {
       return true;
     }
     if (c->slot_count > 0 && c->mem.slots[c->slot_head].state == HMQ_SLOT_ACKED) {
@@ -134,6 +134,7 @@ bool hmq_client_has_pending(const hmq_client *c) {
 void hmq_client_pump(hmq_client *c) {
   if (c->state == HMQ_CLIENT_CONNECTED) {
     /* Acks first: the broker's window only reopens with them (HM-FACTS). */
+    hmq_client_flush_replies(c);
     hmq_client_flush_acks(c);
     if (c->pending_sub) {
       size_t n = 0;
@@ -173,6 +174,7 @@ hmq_status hmq_client_fail(hmq_client *c, hmq_status err) {
      * reason code before closing. Acks the app already gave go out first:
      * fewer duplicates on the next connection. */
     if (c->state == HMQ_CLIENT_CONNECTED) {
+      hmq_client_flush_replies(c);
       hmq_client_flush_acks(c);
     }
     c->pending_disc = 1;
@@ -300,6 +302,7 @@ hmq_status hmq_client_start(hmq_client *c, uint64_t now_ms) {
   c->server_session_expiry = c->cfg.session_expiry;
   c->keep_alive = c->cfg.keep_alive;
   c->pending_sub = c->pending_ping = c->pending_disc = 0;
+  c->reply_head = c->reply_count = 0; /* the server resends PUBREL */
   c->ping_outstanding = 0;
   c->ping_sent_ms = 0;
   c->rx_activity = c->tx_activity = 0;
@@ -537,6 +540,7 @@ hmq_status hmq_client_disconnect(hmq_client *c, uint8_t reason, int64_t session_
     return HMQ_ERR_ARG; /* 3.14.2.2.2: protocol error from 0 to non-zero */
   }
   if (c->state == HMQ_CLIENT_CONNECTED) {
+    hmq_client_flush_replies(c);
     hmq_client_flush_acks(c);
   }
   c->pending_sub = c->pending_ping = 0;

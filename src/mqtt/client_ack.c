@@ -37,6 +37,50 @@ hmq_status hmq_client_put_ack(hmq_client *c, uint8_t type, uint16_t id, uint8_t 
   return st;
 }
 
+/* Encode one QoS 2 reply. PUBCOMP's reason is decided now, from the
+ * state at the moment it leaves: 0x00 for an id awaiting PUBREL (which it
+ * completes, 4.3.3), 0x92 Packet Identifier not found otherwise. */
+static hmq_status encode_reply(hmq_client *c, uint8_t type, uint16_t id) {
+  if (type != HMQ_PKT_PUBCOMP) {
+    return hmq_client_put_ack(c, type, id, 0);
+  }
+  bool known = hmq_bit_get(c->qos2_ids, id);
+  hmq_status st = hmq_client_put_ack(c, type, id, known ? 0x00 : 0x92);
+  if (st == HMQ_OK && known) {
+    hmq_bit_clear(c->qos2_ids, id);
+    if (hmq_bit_get(c->qos2_conn, id)) {
+      hmq_bit_clear(c->qos2_conn, id);
+      c->qos2_conn_count--;
+    }
+  }
+  return st;
+}
+
+void hmq_client_flush_replies(hmq_client *c) {
+  while (c->reply_count > 0) {
+    uint32_t r = c->replies[c->reply_head];
+    if (encode_reply(c, (uint8_t)(r >> 24), (uint16_t)r) != HMQ_OK) {
+      return;
+    }
+    c->reply_head = (uint8_t)((c->reply_head + 1u) % 16u);
+    c->reply_count--;
+  }
+}
+
+hmq_status hmq_client_reply(hmq_client *c, uint8_t type, uint16_t id) {
+  const size_t cap = sizeof c->replies / sizeof c->replies[0];
+  hmq_client_flush_replies(c);
+  if (c->reply_count == 0 && encode_reply(c, type, id) == HMQ_OK) {
+    return HMQ_OK;
+  }
+  if (c->reply_count == cap) {
+    return HMQ_ERR_NO_ROOM;
+  }
+  c->replies[(c->reply_head + c->reply_count) % cap] = (uint32_t)type << 24 | id;
+  c->reply_count++;
+  return HMQ_OK;
+}
+
 uint64_t hmq_client_ring_push(hmq_client *c, uint16_t packet_id, uint8_t qos) {
   size_t idx = (c->slot_head + c->slot_count) % c->mem.slots_cap;
   hmq_client_slot *s = &c->mem.slots[idx];

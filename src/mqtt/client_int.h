@@ -38,6 +38,14 @@ size_t hmq_client_tx_room(hmq_client *c);
  * properties. HMQ_ERR_NO_ROOM when tx lacks the room now. */
 hmq_status hmq_client_put_ack(hmq_client *c, uint8_t type, uint16_t id, uint8_t reason);
 
+/* Send a QoS 2 reply (PUBREC repeated, or PUBCOMP whose reason is decided
+ * when it is encoded): at once, or queued while tx is full.
+ * HMQ_ERR_NO_ROOM only when tx and the reply queue are both full. */
+hmq_status hmq_client_reply(hmq_client *c, uint8_t type, uint16_t id);
+
+/* Encode queued replies while tx has room. */
+void hmq_client_flush_replies(hmq_client *c);
+
 /* Encode acks for the acked prefix of the ring while tx has room. */
 void hmq_client_flush_acks(hmq_client *c);
 

@@ -88,7 +88,7 @@ static hmq_status on_publish(hmq_client *c, const uint8_t *pkt, size_t len, hmq_
     if (hmq_bit_get(c->qos2_ids, pub->packet_id)) {
       /* 4.3.3: PUBREC already sent, PUBREL pending: a resend is answered
        * with PUBREC again and not delivered twice. */
-      if (hmq_client_put_ack(c, HMQ_PKT_PUBREC, pub->packet_id, 0) != HMQ_OK) {
+      if (hmq_client_reply(c, HMQ_PKT_PUBREC, pub->packet_id) != HMQ_OK) {
         memset(ev, 0, sizeof *ev);
         return HMQ_WANT_WRITE;
       }
@@ -145,17 +145,12 @@ static hmq_status on_ack(hmq_client *c, const uint8_t *pkt, size_t len, hmq_even
     return hmq_client_fail(c, st);
   }
   if (a.type == HMQ_PKT_PUBREL) {
-    /* 4.3.3: answer with PUBCOMP; 0x92 when the id is not ours. */
-    bool known = hmq_bit_get(c->qos2_ids, a.packet_id);
-    if (hmq_client_put_ack(c, HMQ_PKT_PUBCOMP, a.packet_id, known ? 0x00 : 0x92) != HMQ_OK) {
+    /* 4.3.3: answer with PUBCOMP (0x92 when the id is not ours); the id
+     * stays ours, and counts against our Receive Maximum, until then. */
+    if (hmq_client_reply(c, HMQ_PKT_PUBCOMP, a.packet_id) != HMQ_OK) {
       return HMQ_WANT_WRITE;
     }
     *consumed = true;
-    hmq_bit_clear(c->qos2_ids, a.packet_id);
-    if (hmq_bit_get(c->qos2_conn, a.packet_id)) {
-      hmq_bit_clear(c->qos2_conn, a.packet_id);
-      c->qos2_conn_count--;
-    }
     return HMQ_OK;
   }
   *consumed = true;
