@@ -338,6 +338,18 @@ static void bad_iterator_use(void **state) {
   hmq_entries_begin(&it, NULL);
   assert_int_equal(hmq_entries_next(&it, &e), HMQ_ERR_ARG);
   assert_int_equal(hmq_entries_next(NULL, &e), HMQ_ERR_ARG);
+  /* an envelope whose parser has moved on is stale: refused, not walked */
+  {
+    hmq_envelope old, fresh;
+    static const char small[] = "{\"message_id\":\"m\",\"vin\":\"V\",\"data\":{}}";
+    assert_int_equal(hmq_envelope_parse(&parser, HMQ_SEED_EXAMPLE, strlen(HMQ_SEED_EXAMPLE), &old),
+                     HMQ_OK);
+    assert_int_equal(hmq_envelope_parse(&parser, small, strlen(small), &fresh), HMQ_OK);
+    hmq_entries_begin(&it, &old);
+    assert_int_equal(hmq_entries_next(&it, &e), HMQ_ERR_ARG);
+    hmq_entries_begin(&it, &fresh);
+    assert_int_equal(hmq_entries_next(&it, &e), HMQ_NEED_MORE);
+  }
   /* an envelope whose parse failed cannot be walked */
   assert_int_equal(hmq_envelope_parse(&parser, "{}", 2, &env), HMQ_ERR_ENVELOPE);
   hmq_entries_begin(&it, &env);

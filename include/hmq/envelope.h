@@ -44,6 +44,7 @@ typedef struct hmq_envelope_parser {
   size_t count;     /* tokens of the last successful parse */
   const char *json; /* payload of the last parse */
   size_t len;
+  size_t generation; /* counts parses: tells a stale envelope from a live one */
 } hmq_envelope_parser;
 
 /* Warning bits in hmq_envelope.warnings: the envelope is still usable. */
@@ -72,6 +73,7 @@ typedef struct hmq_envelope {
   /* private: what the walk and the formatters need */
   const hmq_envelope_parser *parser;
   size_t data_tok;
+  size_t generation;
 } hmq_envelope;
 
 /*
@@ -173,7 +175,8 @@ void hmq_entries_begin(hmq_entries *it, const hmq_envelope *env);
  * capability that is not an object, a property that is not an array, an
  * array element that is not an object): log it and go on. HMQ_NEED_MORE:
  * no more records (not an error). HMQ_ERR_ARG: it or entry NULL, or the
- * iterator was not begun on a parsed envelope.
+ * iterator was not begun on a parsed envelope, or the parser has parsed
+ * another payload since (the envelope is stale).
  */
 hmq_status hmq_entries_next(hmq_entries *it, hmq_entry *entry);
 

@@ -117,7 +117,7 @@ hmq_status hmq_entries_next(hmq_entries *it, hmq_entry *e) {
   toks = (const hmq_jtok *)env->parser->tokens;
   n = env->parser->count;
   js = env->parser->json;
-  if (js == NULL || env->data_tok >= n) {
+  if (js == NULL || env->data_tok >= n || env->generation != env->parser->generation) {
     return HMQ_ERR_ARG;
   }
   for (;;) {

@@ -109,6 +109,7 @@ hmq_status hmq_envelope_parse(hmq_envelope_parser *p, const char *payload, size_
   p->count = 0;
   p->json = NULL;
   p->len = 0;
+  p->generation++;
   if (len > HMQ_JSON_MAX_BYTES) {
     return reject(env, HMQ_ERR_JSON_TOO_BIG, "payload larger than the parser allows", 0);
   }
@@ -213,6 +214,7 @@ hmq_status hmq_envelope_parse(hmq_envelope_parser *p, const char *payload, size_
 
   env->json = hmq_jtok_str(payload, &toks[0]);
   env->parser = p;
+  env->generation = p->generation;
   p->count = n;
   p->json = payload;
   p->len = len;
