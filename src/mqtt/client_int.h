@@ -1,7 +1,8 @@
 /*
  * Internal helpers shared by the client engine's files: client.c (state,
- * CONNECT, keepalive, tx), client_rx.c (inbound packets) and client_ack.c
- * (in-flight ring, QoS 2 ids, topic aliases). Not a public header.
+ * CONNECT, keepalive, tx), client_rx.c (inbound packets), client_ack.c
+ * (in-flight ring, QoS 2 ids and replies, topic aliases) and client_out.c
+ * (outbound PUBLISH, DISCONNECT). Not a public header.
  */
 #ifndef HMQ_CLIENT_INT_H
 #define HMQ_CLIENT_INT_H
