@@ -287,39 +287,127 @@ typedef struct hmq_auth {
   hmq_props props;
 } hmq_auth;
 
-/* Encoders (client → server, plus the server packets tests and tools
- * need). See the top of this file for out_len and HMQ_ERR_NO_ROOM. */
+/*
+ * Encoders (client → server, plus the server packets tests and tools need).
+ * Common to all: `p` is only read, nothing is kept; buf may be NULL when cap
+ * is 0 (to ask for the size). HMQ_OK: *out_len bytes written. HMQ_ERR_NO_ROOM:
+ * *out_len is the exact size needed, buf untouched. On any other error
+ * *out_len is 0. Every encoder returns HMQ_ERR_ARG for a NULL p, a string or
+ * binary field over 65535 bytes, or a packet over HMQ_MAX_REMAINING, and the
+ * property errors of the block it writes (HMQ_ERR_PROP_NOT_ALLOWED,
+ * HMQ_ERR_PROP_VALUE, UTF-8 errors).
+ */
+
+/* CONNECT (3.1), protocol "MQTT" level 5. client_id NULL is sent empty;
+ * username / password NULL means the flag is clear (a password without a
+ * user name is legal in MQTT 5). Also: HMQ_ERR_UTF8_INVALID / _NUL (client
+ * id, user name, will topic), HMQ_ERR_QOS_INVALID (will QoS 3),
+ * HMQ_ERR_TOPIC_EMPTY / HMQ_ERR_TOPIC_WILDCARD (will topic),
+ * HMQ_ERR_PAYLOAD_FORMAT (will marked UTF-8 but is not). */
 hmq_status hmq_encode_connect(uint8_t *buf, size_t cap, const hmq_connect *p, size_t *out_len);
+/* CONNACK (3.2). Also: HMQ_ERR_REASON_CODE (not a CONNACK code),
+ * HMQ_ERR_PROTOCOL (session_present with a non-zero reason [MQTT-3.2.2-6]). */
 hmq_status hmq_encode_connack(uint8_t *buf, size_t cap, const hmq_connack *p, size_t *out_len);
+/* PUBLISH (3.3); packet_id is written only for QoS 1 and 2. Also:
+ * HMQ_ERR_QOS_INVALID (qos > 2), HMQ_ERR_RESERVED_FLAGS (dup at QoS 0),
+ * HMQ_ERR_PACKET_ID_ZERO, HMQ_ERR_TOPIC_WILDCARD, HMQ_ERR_TOPIC_EMPTY (empty
+ * topic without a Topic Alias property), UTF-8 errors for the topic,
+ * HMQ_ERR_PAYLOAD_FORMAT (Payload Format Indicator 1, payload not UTF-8). */
 hmq_status hmq_encode_publish(uint8_t *buf, size_t cap, const hmq_publish *p, size_t *out_len);
-/* Uses the short forms of MQTT 5.0 3.4.2.1: reason 0x00 and no properties
- * gives Remaining Length 2; properties absent gives Remaining Length 3. */
+/* PUBACK, PUBREC, PUBREL or PUBCOMP as p->type says (else HMQ_ERR_ARG).
+ * Uses the short forms of MQTT 5.0 3.4.2.1: reason 0x00 and no properties
+ * gives Remaining Length 2; properties absent gives Remaining Length 3.
+ * Also: HMQ_ERR_PACKET_ID_ZERO, HMQ_ERR_REASON_CODE. Allocation-free and
+ * direct for the short forms (the per-message PUBACK). */
 hmq_status hmq_encode_ack(uint8_t *buf, size_t cap, const hmq_ack *p, size_t *out_len);
+/* SUBSCRIBE (3.8), fixed-header flags 0010. Also: HMQ_ERR_PACKET_ID_ZERO,
+ * HMQ_ERR_PROTOCOL (no filters, Retain Handling 3, No Local on a $share
+ * filter), HMQ_ERR_QOS_INVALID (qos > 2), HMQ_ERR_TOPIC_EMPTY (empty
+ * filter), UTF-8 errors. */
 hmq_status hmq_encode_subscribe(uint8_t *buf, size_t cap, const hmq_subscribe *p, size_t *out_len);
+/* SUBACK or UNSUBACK as p->type says (else HMQ_ERR_ARG); p->reasons are
+ * written as given. Also: HMQ_ERR_PACKET_ID_ZERO, HMQ_ERR_PROTOCOL (no
+ * reasons), HMQ_ERR_REASON_CODE (a code not valid for the type). */
 hmq_status hmq_encode_suback(uint8_t *buf, size_t cap, const hmq_suback *p, size_t *out_len);
+/* UNSUBSCRIBE (3.10), flags 0010. Also: HMQ_ERR_PACKET_ID_ZERO,
+ * HMQ_ERR_PROTOCOL (no filters), HMQ_ERR_TOPIC_EMPTY, UTF-8 errors. */
 hmq_status hmq_encode_unsubscribe(uint8_t *buf, size_t cap, const hmq_unsubscribe *p,
                                   size_t *out_len);
+/* PINGREQ / PINGRESP: always 2 bytes. HMQ_OK or HMQ_ERR_NO_ROOM. */
 hmq_status hmq_encode_pingreq(uint8_t *buf, size_t cap, size_t *out_len);
 hmq_status hmq_encode_pingresp(uint8_t *buf, size_t cap, size_t *out_len);
-/* Reason 0x00 with no properties gives the 2-byte short form. */
+/* DISCONNECT (3.14). Reason 0x00 with no properties gives the 2-byte short
+ * form; another reason without properties gives Remaining Length 1. Also:
+ * HMQ_ERR_REASON_CODE. */
 hmq_status hmq_encode_disconnect(uint8_t *buf, size_t cap, const hmq_disconnect *p,
                                  size_t *out_len);
+/* AUTH (3.15). Reason 0x00 with no properties gives the 2-byte short form;
+ * otherwise reason and Property Length are both written (AUTH has no
+ * reason-only form). Also: HMQ_ERR_REASON_CODE. */
 hmq_status hmq_encode_auth(uint8_t *buf, size_t cap, const hmq_auth *p, size_t *out_len);
 
-/* Decoders: `pkt`/`len` is exactly one packet as delimited by
- * hmq_frame_peek() (len == frame.total). Views point into pkt. */
+/*
+ * Decoders. Common to all: `pkt`/`len` is exactly one packet as delimited
+ * by hmq_frame_peek() (len == frame.total); `out` is zeroed first and, on
+ * HMQ_OK, its views point into pkt and stay valid while those bytes are
+ * neither moved nor overwritten (on error its content is unspecified).
+ * Nothing is allocated or copied. Every decoder returns HMQ_ERR_ARG for NULL
+ * arguments; HMQ_ERR_LENGTH when len is not one whole packet, a field runs
+ * past the end, or bytes are left over; HMQ_ERR_PACKET_TYPE for another
+ * packet type; HMQ_ERR_RESERVED_FLAGS for wrong fixed-header flags
+ * [MQTT-2.1.3-1]; the varint errors of hmq_frame_peek; UTF-8 errors for
+ * strings; and the property errors of hmq_props_read (HMQ_ERR_PROP_UNKNOWN,
+ * _NOT_ALLOWED, _DUPLICATE, _VALUE).
+ */
+
+/* CONNECT (server side, for tests and simulators). `will` is the storage
+ * out->will points to when the Will Flag is set (out->will NULL otherwise);
+ * it must not be NULL (HMQ_ERR_ARG). Also: HMQ_ERR_PROTOCOL (protocol name
+ * not "MQTT" or level not 5: answer CONNACK 0x84), HMQ_ERR_RESERVED_FLAGS
+ * (Connect Flags bit 0 [MQTT-3.1.2-3]; will QoS/retain without will
+ * [MQTT-3.1.2-11/13]), HMQ_ERR_QOS_INVALID (will QoS 3),
+ * HMQ_ERR_TOPIC_WILDCARD / HMQ_ERR_TOPIC_EMPTY (will topic),
+ * HMQ_ERR_PAYLOAD_FORMAT. */
 hmq_status hmq_decode_connect(const uint8_t *pkt, size_t len, hmq_connect *out, hmq_will *will);
+/* CONNACK. Also: HMQ_ERR_RESERVED_FLAGS (acknowledge flags bits 7-1
+ * [MQTT-3.2.2-1]), HMQ_ERR_REASON_CODE, HMQ_ERR_PROTOCOL (session present
+ * with an error [MQTT-3.2.2-6]); an MQTT 3.1.1 CONNACK without Property
+ * Length is HMQ_ERR_LENGTH. */
 hmq_status hmq_decode_connack(const uint8_t *pkt, size_t len, hmq_connack *out);
+/* PUBLISH; the payload is the rest of the packet (present, maybe empty).
+ * Topic Alias values are not resolved here (that is the engine's job).
+ * Also: HMQ_ERR_QOS_INVALID, HMQ_ERR_RESERVED_FLAGS (DUP at QoS 0),
+ * HMQ_ERR_PACKET_ID_ZERO, HMQ_ERR_TOPIC_WILDCARD, HMQ_ERR_TOPIC_EMPTY,
+ * HMQ_ERR_PAYLOAD_FORMAT (indicator 1 and the payload is not UTF-8). */
 hmq_status hmq_decode_publish(const uint8_t *pkt, size_t len, hmq_publish *out);
+/* PUBACK, PUBREC, PUBREL (flags 0010) or PUBCOMP, all three lengths of
+ * 3.4.2.1; out->type tells which. Also: HMQ_ERR_PACKET_ID_ZERO,
+ * HMQ_ERR_REASON_CODE. */
 hmq_status hmq_decode_ack(const uint8_t *pkt, size_t len, hmq_ack *out);
-/* SUBACK or UNSUBACK (out->type tells which). */
+/* SUBACK or UNSUBACK (out->type tells which); out->reasons views one code
+ * per filter. Also: HMQ_ERR_PACKET_ID_ZERO, HMQ_ERR_PROTOCOL (no reason
+ * codes), HMQ_ERR_REASON_CODE (any code not valid for the type). */
 hmq_status hmq_decode_suback(const uint8_t *pkt, size_t len, hmq_suback *out);
-/* SUBSCRIBE: filters are walked with hmq_subscribe_next(). */
+/* SUBSCRIBE (server side). Every filter is validated here; out->count is
+ * their number, out->filters stays NULL and *filters_raw views the payload
+ * to walk with hmq_subscribe_next(). Also: HMQ_ERR_PACKET_ID_ZERO, the
+ * option errors of hmq_subscribe_next, HMQ_ERR_PROTOCOL (no filters). */
 hmq_status hmq_decode_subscribe(const uint8_t *pkt, size_t len, hmq_subscribe *out,
                                 hmq_bin *filters_raw);
+/* Next filter of a SUBSCRIBE payload; start with *cursor = 0. HMQ_OK (*out
+ * filled, views into the packet), HMQ_NEED_MORE at the end (not an error),
+ * or for unvalidated bytes HMQ_ERR_LENGTH, UTF-8 errors,
+ * HMQ_ERR_RESERVED_FLAGS (options bits 7-6 [MQTT-3.8.3-5]),
+ * HMQ_ERR_QOS_INVALID, HMQ_ERR_PROTOCOL (Retain Handling 3, No Local on a
+ * $share filter), HMQ_ERR_TOPIC_EMPTY; an error moves *cursor to the end. */
 hmq_status hmq_subscribe_next(hmq_bin filters_raw, size_t *cursor, hmq_sub_filter *out);
+/* PINGRESP: HMQ_OK, or the common errors (a body is HMQ_ERR_LENGTH). */
 hmq_status hmq_decode_pingresp(const uint8_t *pkt, size_t len);
+/* DISCONNECT: Remaining Length 0 (reason 0x00), 1 (reason only) or more.
+ * Also: HMQ_ERR_REASON_CODE. */
 hmq_status hmq_decode_disconnect(const uint8_t *pkt, size_t len, hmq_disconnect *out);
+/* AUTH: Remaining Length 0 (reason 0x00) or reason + properties; a lone
+ * reason byte is HMQ_ERR_LENGTH (3.15.2.1). Also: HMQ_ERR_REASON_CODE. */
 hmq_status hmq_decode_auth(const uint8_t *pkt, size_t len, hmq_auth *out);
 
 #ifdef __cplusplus

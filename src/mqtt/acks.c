@@ -45,7 +45,7 @@ hmq_status hmq_encode_ack(uint8_t *buf, size_t cap, const hmq_ack *p, size_t *ou
     out_len = &ignored;
   }
   *out_len = 0;
-  if (p == NULL || !ack_type_ok(p->type)) {
+  if (p == NULL || !ack_type_ok(p->type) || (buf == NULL && cap != 0)) {
     return HMQ_ERR_ARG;
   }
   const uint8_t byte0 = (uint8_t)(p->type << 4 | ack_flags(p->type));
