@@ -10,7 +10,8 @@
  * characters in strings; UTF-8 is not validated) and hands out views of the
  * envelope fields. Every view points into the payload and stays valid while
  * the payload bytes are unchanged and until the next hmq_envelope_parse() on
- * the same parser (the walk and the formatters read the parser's tokens).
+ * the same parser (the walk reads the parser's tokens; a stale envelope is
+ * refused by hmq_entries_next with HMQ_ERR_ARG).
  *
  * String views (application_id, message_id, vin, capability and property
  * names, timestamp, failure reason/description) hold the characters between
@@ -31,7 +32,7 @@ extern "C" {
 /* Upper bound of the bytes one JSON token takes in the parser's memory: a
  * buffer of n * HMQ_JSON_TOKEN_BYTES bytes holds at least n tokens. A JSON
  * document needs one token per object, array, string (keys included) and
- * number/literal; the 1.3 KB envelopes of the stream take about 150. */
+ * number/literal; a realistic 1.9 KB envelope takes about 190. */
 #define HMQ_JSON_TOKEN_BYTES 24u
 
 /* Largest payload the parser accepts (the tokenizer keeps int offsets). */
@@ -69,7 +70,7 @@ typedef struct hmq_envelope {
   unsigned warnings;   /* HMQ_ENV_WARN_* bits */
   size_t extra_keys;   /* top-level keys other than the five known ones */
   const char *reason;  /* static text: why parse failed ("" after HMQ_OK) */
-  size_t error_offset; /* byte offset of a JSON syntax error, else 0 */
+  size_t error_offset; /* byte where the failure was found (0 if none) */
   /* private: what the walk and the formatters need */
   const hmq_envelope_parser *parser;
   size_t data_tok;
