@@ -17,6 +17,8 @@ static uint8_t ack_flags(uint8_t type) {
   return type == HMQ_PKT_PUBREL ? 2u : 0u;
 }
 
+/* The long form (with properties); the short forms are written directly in
+ * hmq_encode_ack. */
 static hmq_status ack_body(hmq_writer *w, const void *vp) {
   const hmq_ack *p = vp;
   if (p->packet_id == 0) {
@@ -26,15 +28,6 @@ static hmq_status ack_body(hmq_writer *w, const void *vp) {
     return HMQ_ERR_REASON_CODE;
   }
   hmq_w_u16(w, p->packet_id);
-  if (hmq_props_empty(&p->props)) {
-    /* 3.4.2.1: Remaining Length 2 when the reason is 0x00 and there are no
-     * properties; Remaining Length 3 (no Property Length) otherwise. Any
-     * present bit would make the block non-empty, so nothing is dropped. */
-    if (p->reason != 0) {
-      hmq_w_u8(w, p->reason);
-    }
-    return HMQ_OK;
-  }
   hmq_w_u8(w, p->reason);
   return hmq_props_write(w, p->type, &p->props);
 }
@@ -52,8 +45,9 @@ hmq_status hmq_encode_ack(uint8_t *buf, size_t cap, const hmq_ack *p, size_t *ou
   if (!hmq_props_empty(&p->props)) {
     return hmq_pkt_encode(buf, cap, byte0, ack_body, p, out_len);
   }
-  /* The common case, one PUBACK per message: the 4- or 5-byte short form
-   * of 3.4.2.1 written directly, with the checks of ack_body. */
+  /* The common case, one PUBACK per message: the short forms of 3.4.2.1
+   * written directly, with the checks of ack_body. Remaining Length 2 when
+   * the reason is 0x00, 3 (reason, no Property Length) otherwise. */
   if (p->packet_id == 0) {
     return HMQ_ERR_PACKET_ID_ZERO; /* [MQTT-2.2.1-3] */
   }
