@@ -646,6 +646,7 @@ static void test_exec_child_exits_commit_fails(void **state) {
   hmq_deliver d;
   hmq_deliver_config c = exec_cfg("exit 3");
   open_ok(&d, &c);
+  assert_int_equal(hmq_deliver_check(&d), HMQ_OK);
   wait_exit(d.out.child);
   put(&d, 1, env_msg("E1"));
   uint64_t seqs[4] = {0};
@@ -659,6 +660,14 @@ static void test_exec_child_exits_commit_fails(void **state) {
                    HMQ_ERR_CLOSED);
   assert_int_equal(hmq_deliver_commit(&d, seqs, 4, &n), HMQ_ERR_CLOSED);
   assert_int_equal(n, 0);
+  hmq_deliver_close(&d);
+  /* idle: the check alone sees that the child is gone */
+  open_ok(&d, &c);
+  wait_exit(d.out.child);
+  assert_int_equal(hmq_deliver_check(&d), HMQ_ERR_CLOSED);
+  assert_non_null(strstr(hmq_deliver_error(&d), "exited with status 3"));
+  assert_int_equal(hmq_deliver_message(&d, 2, TOPIC, 5, (const uint8_t *)"x", 1, 0, NOW),
+                   HMQ_ERR_CLOSED);
   hmq_deliver_close(&d);
 }
 

@@ -417,6 +417,16 @@ hmq_status hmq_deliver_commit(hmq_deliver *d, uint64_t *seqs_out, size_t cap, si
   return HMQ_OK;
 }
 
+hmq_status hmq_deliver_check(hmq_deliver *d) {
+  if (!d->open)
+    return HMQ_ERR_STATE;
+  if (d->err != HMQ_OK)
+    return d->err;
+  if (hmq_sink_check(&d->out) != HMQ_OK)
+    return sink_err(d, &d->out, "output");
+  return HMQ_OK;
+}
+
 hmq_status hmq_deliver_reopen(hmq_deliver *d) {
   char err[300];
   if (!d->open)

@@ -21,6 +21,8 @@
  *   - Any error from message/commit is fatal for delivery: exit WITHOUT
  *     acking anything not returned by a successful commit (exit code
  *     HMQ_EXIT_SINK). hmq_deliver_error() has the one-line reason.
+ *   - hmq_deliver_check() once per loop turn (added 2026-11-25): reports an
+ *     --exec command that exited while no message was flowing.
  *   - now_ms is wall-clock time (CLOCK_REALTIME, ms since the Unix epoch):
  *     it dates the data age statistics as well as the pending messages.
  *
@@ -44,7 +46,9 @@
 typedef enum hmq_format {
   HMQ_FORMAT_ENVELOPE = 0, /* the envelope as one compact NDJSON line (default) */
   HMQ_FORMAT_FLAT,         /* one NDJSON line per data entry */
-  HMQ_FORMAT_RAW           /* payload bytes as received, one per line */
+  HMQ_FORMAT_RAW           /* payload bytes as received, one per line (still parsed: invalid
+                              envelopes and payloads with a newline are dead-lettered,
+                              duplicates dropped) */
 } hmq_format;
 
 typedef struct hmq_deliver_config {
@@ -140,6 +144,13 @@ hmq_status hmq_deliver_commit(hmq_deliver *d, uint64_t *seqs_out, size_t cap, si
  * an error as hmq_deliver_commit (HMQ_ERR_FILE when the path cannot be
  * opened again: writing continues into the old file). */
 hmq_status hmq_deliver_reopen(hmq_deliver *d);
+
+/* Cheap health check for idle times: the sticky error if there is one, else
+ * for an exec sink whether the child is still running (HMQ_ERR_CLOSED, with
+ * the reason in hmq_deliver_error(), once it has exited), else HMQ_OK. Call
+ * it once per loop turn so a dead --exec command stops hmq at once instead
+ * of at the next message. */
+hmq_status hmq_deliver_check(hmq_deliver *d);
 
 /* Counters and data age; the loop sets in_flight/reconnects and prints
  * hmq_stats_line() every --stats seconds. Valid until hmq_deliver_close. */

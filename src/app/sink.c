@@ -280,6 +280,12 @@ hmq_status hmq_sink_commit(hmq_sink *s) {
   return HMQ_OK;
 }
 
+hmq_status hmq_sink_check(hmq_sink *s) {
+  if (s->err == HMQ_OK && child_gone(s))
+    return sink_fail(s, HMQ_ERR_CLOSED, EPIPE);
+  return s->err;
+}
+
 hmq_status hmq_sink_reopen(hmq_sink *s, char *err, size_t errlen) {
   if (s->kind != HMQ_SINK_FILE)
     return s->err;

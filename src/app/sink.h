@@ -79,6 +79,10 @@ hmq_status hmq_sink_write(hmq_sink *s, const void *p, size_t n);
  * (write or fdatasync failed) or HMQ_ERR_CLOSED (exec child exited). */
 hmq_status hmq_sink_commit(hmq_sink *s);
 
+/* The sticky error, or for EXEC HMQ_ERR_CLOSED once the child has exited
+ * (it is reaped then), else HMQ_OK. Writes nothing. */
+hmq_status hmq_sink_check(hmq_sink *s);
+
 /* Logrotate support: commit what is buffered into the current file, then
  * open the path again (a new file if the old one was renamed). No-op for
  * kinds other than FILE. Returns HMQ_OK, the commit's error or HMQ_ERR_FILE. */
