@@ -196,6 +196,32 @@ static void test_stdout_redirected_to_file_is_synced(void **state) {
   assert_true(fcntl(1, F_GETFD) >= 0); /* our stdout was not closed */
 }
 
+/* `hmq | head`: the reader of stdout goes away; EPIPE, not SIGPIPE. */
+static void test_stdout_reader_gone(void **state) {
+  (void)state;
+  fflush(stdout);
+  signal(SIGPIPE, SIG_DFL); /* the sink itself must make EPIPE survivable */
+  int save = dup(1), p[2];
+  assert_int_equal(pipe(p), 0);
+  close(p[0]);
+  dup2(p[1], 1);
+  close(p[1]);
+  hmq_sink s;
+  char err[256], why[256] = "";
+  hmq_status st = hmq_sink_open(&s, HMQ_SINK_STDOUT, NULL, 0, err, sizeof err), st2 = HMQ_OK;
+  if (st == HMQ_OK) {
+    st = hmq_sink_write(&s, "hello\n", 6);
+    st2 = hmq_sink_commit(&s);
+    hmq_sink_describe(&s, why, sizeof why);
+    hmq_sink_close(&s);
+  }
+  dup2(save, 1);
+  close(save);
+  assert_int_equal(st, HMQ_OK); /* buffered */
+  assert_int_equal(st2, HMQ_ERR_CLOSED);
+  assert_non_null(strstr(why, "stdout"));
+}
+
 static void test_full_disk_is_a_sticky_error(void **state) {
   (void)state;
   if (access("/dev/full", W_OK) != 0)
@@ -238,6 +264,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_exec_slow_reader_backpressure, setup, teardown),
       cmocka_unit_test_setup_teardown(test_exec_reader_closes_pipe, setup, teardown),
       cmocka_unit_test_setup_teardown(test_stdout_redirected_to_file_is_synced, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_stdout_reader_gone, setup, teardown),
       cmocka_unit_test_setup_teardown(test_full_disk_is_a_sticky_error, setup, teardown),
       cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
   };

@@ -67,15 +67,19 @@ static int open_file(hmq_sink *s, char *err, size_t errlen) {
   return 0;
 }
 
-static int start_child(hmq_sink *s, char *err, size_t errlen) {
-  int p[2];
+/* A dead reader (the --exec child, `hmq | head`) must show up as EPIPE from
+ * write(), not kill hmq before it could decide not to acknowledge what the
+ * reader never took. */
+static void ignore_sigpipe(void) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = SIG_IGN;
   sigemptyset(&sa.sa_mask);
-  /* A dead reader must show up as EPIPE from write(), not kill hmq before it
-   * could decide not to acknowledge what the child never took. */
   sigaction(SIGPIPE, &sa, NULL);
+}
+
+static int start_child(hmq_sink *s, char *err, size_t errlen) {
+  int p[2];
   if (pipe(p) != 0) {
     if (err && errlen)
       snprintf(err, errlen, "pipe: %s", strerror(errno));
@@ -137,6 +141,7 @@ hmq_status hmq_sink_open(hmq_sink *s, hmq_sink_kind kind, const char *arg, size_
     hmq_sink_close(s);
     return HMQ_ERR_IO;
   }
+  ignore_sigpipe();
   switch (kind) {
   case HMQ_SINK_STDOUT:
   case HMQ_SINK_STDERR:

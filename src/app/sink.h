@@ -52,11 +52,11 @@ typedef struct hmq_sink {
 
 /* Open a sink. `arg` is the path (FILE) or the shell command (EXEC), ignored
  * otherwise; it is copied. `bufcap` is the batch buffer size (0: 256 KiB).
- * EXEC forks `/bin/sh -c arg` with a pipe on its stdin and sets SIGPIPE to
- * be ignored in this process (the child gets the default back), so a dead
- * reader surfaces as EPIPE. Returns HMQ_OK, HMQ_ERR_ARG, HMQ_ERR_FILE (open
- * failed, message in err) or HMQ_ERR_IO (pipe/fork failed). On failure the
- * sink is closed and hmq_sink_close() is still safe. */
+ * EXEC forks `/bin/sh -c arg` with a pipe on its stdin. Every kind sets
+ * SIGPIPE to be ignored in this process (an exec child gets the default
+ * back), so a reader that went away surfaces as EPIPE (HMQ_ERR_CLOSED). Returns HMQ_OK,
+ * HMQ_ERR_ARG, HMQ_ERR_FILE (open failed, message in err) or HMQ_ERR_IO (pipe/fork failed). On
+ * failure the sink is closed and hmq_sink_close() is still safe. */
 hmq_status hmq_sink_open(hmq_sink *s, hmq_sink_kind kind, const char *arg, size_t bufcap, char *err,
                          size_t errlen);
 
