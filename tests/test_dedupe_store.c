@@ -1,0 +1,258 @@
+/*
+ * Dedupe persistence of the delivery pipeline: across a clean restart,
+ * across kill -9 (a real SIGKILL of a child process) at both sides of the
+ * sink's fdatasync, a line torn by a crash, a torn dedupe-log record, log
+ * compaction into the snapshot, and the message_id finder used to rescan
+ * the output file.
+ */
+#include "deliver_fixture.h"
+
+/* --- dedupe across restarts ----------------------------------------------- */
+
+static void test_dedupe_survives_clean_restart(void **state) {
+  (void)state;
+  hmq_deliver d;
+  hmq_deliver_config c = file_cfg(HMQ_FORMAT_FLAT, 1);
+  uint64_t seqs[8];
+  open_ok(&d, &c);
+  put(&d, 1, env_msg("A"));
+  put(&d, 2, env_msg("B"));
+  assert_int_equal(commit(&d, seqs, 8), 2);
+  hmq_deliver_close(&d);
+
+  open_ok(&d, &c);
+  assert_int_equal(d.store.restored, 2);
+  assert_int_equal(d.store.scanned, 0); /* the log covered the whole file */
+  put(&d, 3, env_msg("B"));
+  put(&d, 4, env_msg("C"));
+  put(&d, 5, env_msg("A"));
+  assert_int_equal(commit(&d, seqs, 8), 3);
+  assert_int_equal(d.stats.duplicates, 2);
+  hmq_deliver_close(&d);
+  char buf[4096];
+  slurp_file(path("out.ndjson"), buf, sizeof buf);
+  assert_int_equal(count_str(buf, "\n"), 3);
+  assert_int_equal(count_str(buf, "\"message_id\":\"A\""), 1);
+  assert_int_equal(count_str(buf, "\"message_id\":\"B\""), 1);
+  assert_int_equal(count_str(buf, "\"message_id\":\"C\""), 1);
+}
+
+/* A child process writes and commits, then dies by SIGKILL at `point`. */
+static void crash_child(int point) {
+  fflush(NULL);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    hmq_deliver d;
+    hmq_deliver_config c = file_cfg(HMQ_FORMAT_ENVELOPE, 1);
+    char err[256];
+    uint64_t seqs[8];
+    size_t n;
+    if (hmq_deliver_open(&d, &c, err, sizeof err) != HMQ_OK)
+      _exit(10);
+    const char *ids[] = {"A", "B", "C", "D"};
+    for (int i = 0; i < 4; i++) {
+      const char *m = env_msg(ids[i]);
+      if (hmq_deliver_message(&d, (uint64_t)i, TOPIC, strlen(TOPIC), (const uint8_t *)m, strlen(m),
+                              0, NOW) != HMQ_OK)
+        _exit(11);
+      if (i == 1 && (hmq_deliver_commit(&d, seqs, 8, &n) != HMQ_OK || n != 2))
+        _exit(12);
+    }
+    hmq_deliver_test_crash(&d, point);
+    if (hmq_deliver_commit(&d, seqs, 8, &n) != HMQ_ERR_IO || n != 0)
+      _exit(13);
+    raise(SIGKILL);
+    _exit(14);
+  }
+  int ws = 0;
+  assert_int_equal(waitpid(pid, &ws, 0), pid);
+  assert_true(WIFSIGNALED(ws));
+  assert_int_equal(WTERMSIG(ws), SIGKILL);
+}
+
+/* The redelivery after the crash: the broker sends C and D again (never
+ * acked) plus a new E. */
+static void redeliver_after_crash(hmq_deliver *d) {
+  hmq_deliver_config c = file_cfg(HMQ_FORMAT_ENVELOPE, 1);
+  uint64_t seqs[8];
+  open_ok(d, &c);
+  put(d, 12, env_msg("C"));
+  put(d, 13, env_msg("D"));
+  put(d, 14, env_msg("E"));
+  put(d, 15, env_msg("A"));
+  assert_int_equal(commit(d, seqs, 8), 4);
+  assert_int_equal(seqs[0], 12);
+  assert_int_equal(seqs[3], 15);
+}
+
+static void test_kill9_after_sink_sync_not_rewritten(void **state) {
+  (void)state;
+  crash_child(HMQ_DELIVER_CRASH_AFTER_SINK_SYNC);
+  char buf[4096];
+  slurp_file(path("out.ndjson"), buf, sizeof buf);
+  assert_int_equal(count_str(buf, "\n"), 4); /* C and D reached the file, the log has A, B */
+  hmq_deliver d;
+  redeliver_after_crash(&d);
+  assert_int_equal(d.store.restored, 2);
+  assert_int_equal(d.store.scanned, 2); /* C and D found in the file after the logged offset */
+  assert_int_equal(d.stats.duplicates, 3);
+  assert_int_equal(d.stats.written, 1);
+  hmq_deliver_close(&d);
+  slurp_file(path("out.ndjson"), buf, sizeof buf);
+  assert_int_equal(count_str(buf, "\n"), 5);
+  const char *ids[] = {"\"A\"", "\"B\"", "\"C\"", "\"D\"", "\"E\""};
+  for (int i = 0; i < 5; i++)
+    assert_int_equal(count_str(buf, ids[i]), 1);
+  /* and a third start: everything is known from the log now */
+  hmq_deliver_config c = file_cfg(HMQ_FORMAT_ENVELOPE, 1);
+  open_ok(&d, &c);
+  assert_int_equal(d.store.restored, 5);
+  assert_int_equal(d.store.scanned, 0);
+  hmq_deliver_close(&d);
+}
+
+static void test_kill9_before_sink_rewrites_lost_batch(void **state) {
+  (void)state;
+  crash_child(HMQ_DELIVER_CRASH_BEFORE_SINK);
+  char buf[4096];
+  slurp_file(path("out.ndjson"), buf, sizeof buf);
+  assert_int_equal(count_str(buf, "\n"), 2); /* C, D died in the user buffer */
+  hmq_deliver d;
+  redeliver_after_crash(&d);
+  assert_int_equal(d.stats.duplicates, 1);
+  assert_int_equal(d.stats.written, 3);
+  hmq_deliver_close(&d);
+  slurp_file(path("out.ndjson"), buf, sizeof buf);
+  assert_int_equal(count_str(buf, "\n"), 5);
+  const char *ids[] = {"\"A\"", "\"B\"", "\"C\"", "\"D\"", "\"E\""};
+  for (int i = 0; i < 5; i++)
+    assert_int_equal(count_str(buf, ids[i]), 1);
+}
+
+/* A line torn by a crash mid-write must not count as delivered, and the
+ * next line must not be glued onto it. */
+static void test_torn_last_line_is_not_a_delivery(void **state) {
+  (void)state;
+  hmq_deliver d;
+  hmq_deliver_config c = file_cfg(HMQ_FORMAT_ENVELOPE, 1);
+  uint64_t seqs[8];
+  open_ok(&d, &c);
+  put(&d, 1, env_msg("A"));
+  assert_int_equal(commit(&d, seqs, 8), 1);
+  hmq_deliver_close(&d);
+  FILE *f = fopen(path("out.ndjson"), "ab");
+  const char *torn = env_msg("T");
+  fwrite(torn, 1, 60, f); /* message_id "T" is inside the torn piece */
+  fclose(f);
+  open_ok(&d, &c);
+  assert_int_equal(d.store.scanned, 0);
+  put(&d, 2, env_msg("T"));
+  assert_int_equal(commit(&d, seqs, 8), 1);
+  assert_int_equal(d.stats.written, 1);
+  hmq_deliver_close(&d);
+  char buf[4096], want[2048];
+  slurp_file(path("out.ndjson"), buf, sizeof buf);
+  assert_int_equal(count_str(buf, "\n"), 3);
+  snprintf(want, sizeof want, "%.60s\n%s\n", torn, env_msg("T"));
+  assert_non_null(strstr(buf, want));
+  /* restart again: the torn piece stays ignored, T is known */
+  open_ok(&d, &c);
+  assert_int_equal(d.store.scanned, 0);
+  assert_int_equal(hmq_dedupe_contains(&d.set, hmq_dedupe_hash("T", 1)), 1);
+  hmq_deliver_close(&d);
+}
+
+/* Past twice the capacity the log is folded into the snapshot; the oldest
+ * ids are forgotten first, the newest survive a restart. */
+static void test_dedupe_log_compaction_bounded(void **state) {
+  (void)state;
+  hmq_deliver d;
+  hmq_deliver_config c = file_cfg(HMQ_FORMAT_ENVELOPE, 1);
+  c.dedupe_capacity = 4;
+  uint64_t seqs[8];
+  char id[16];
+  open_ok(&d, &c);
+  for (int i = 0; i < 40; i++) {
+    snprintf(id, sizeof id, "ID%02d", i);
+    put(&d, (uint64_t)i, env_msg(id));
+    assert_int_equal(commit(&d, seqs, 8), 1);
+    assert_true(d.store.log_hashes <= 8);
+  }
+  hmq_deliver_close(&d);
+  struct stat sb;
+  assert_int_equal(stat(path("state/dedupe.snap"), &sb), 0);
+  assert_int_equal(stat(path("state/dedupe.log"), &sb), 0);
+  assert_true(sb.st_size <= 10 * (32 + 8 + 8));
+  open_ok(&d, &c);
+  put(&d, 100, env_msg("ID39")); /* newest: remembered */
+  put(&d, 101, env_msg("ID36"));
+  put(&d, 102, env_msg("ID00")); /* oldest: forgotten, written again */
+  assert_int_equal(commit(&d, seqs, 8), 3);
+  assert_int_equal(d.stats.duplicates, 2);
+  assert_int_equal(d.stats.written, 1);
+  hmq_deliver_close(&d);
+}
+
+/* A corrupt tail of the dedupe log (crash mid-append) is cut off; the
+ * records before it still count. */
+static void test_dedupe_log_torn_record(void **state) {
+  (void)state;
+  hmq_deliver d;
+  hmq_deliver_config c = file_cfg(HMQ_FORMAT_ENVELOPE, 1);
+  uint64_t seqs[8];
+  open_ok(&d, &c);
+  put(&d, 1, env_msg("A"));
+  assert_int_equal(commit(&d, seqs, 8), 1);
+  hmq_deliver_close(&d);
+  struct stat sb;
+  assert_int_equal(stat(path("state/dedupe.log"), &sb), 0);
+  off_t good = sb.st_size;
+  FILE *f = fopen(path("state/dedupe.log"), "ab");
+  fwrite("HMQB\x05\0\0\0garbage", 1, 15, f);
+  fclose(f);
+  open_ok(&d, &c);
+  assert_int_equal(d.store.restored, 1);
+  assert_int_equal(stat(path("state/dedupe.log"), &sb), 0);
+  assert_true(sb.st_size >= good);
+  put(&d, 2, env_msg("A"));
+  assert_int_equal(commit(&d, seqs, 8), 1);
+  assert_int_equal(d.stats.duplicates, 1);
+  hmq_deliver_close(&d);
+}
+
+static void test_line_id_finder(void **state) {
+  (void)state;
+  const char *id;
+  size_t n;
+  const char *l1 = "{\"vin\":\"a\\\"message_id\\\":\\\"x\",\"message_id\":\"M1\",\"k\":1}";
+  assert_int_equal(hmq_dstore_line_id(l1, strlen(l1), &id, &n), 0);
+  assert_int_equal(n, 2);
+  assert_memory_equal(id, "M1", 2);
+  const char *l2 = " { \"data\" : {\"message_id\":\"inner\"} , \"message_id\" : \"M\\u0032\" }";
+  assert_int_equal(hmq_dstore_line_id(l2, strlen(l2), &id, &n), 0);
+  assert_int_equal(n, 7);
+  assert_memory_equal(id, "M\\u0032", 7);
+  const char *bad[] = {"",
+                       "[]",
+                       "{\"message_id\":5}",
+                       "{\"message_id\":\"",
+                       "{\"a\":[1,2]}",
+                       "{\"message_id\":\"\"}",
+                       "{\"a\":\"b\""};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    assert_int_equal(hmq_dstore_line_id(bad[i], strlen(bad[i]), &id, &n), -1);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_dedupe_survives_clean_restart, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_kill9_after_sink_sync_not_rewritten, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_kill9_before_sink_rewrites_lost_batch, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_torn_last_line_is_not_a_delivery, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_dedupe_log_compaction_bounded, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_dedupe_log_torn_record, setup, teardown),
+      cmocka_unit_test(test_line_id_finder),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
