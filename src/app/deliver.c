@@ -234,11 +234,20 @@ static hmq_status write_envelope(hmq_deliver *d, const hmq_envelope *env, size_t
   return HMQ_OK;
 }
 
-static hmq_status write_flat(hmq_deliver *d, const hmq_envelope *env, size_t len) {
+/* One line per entry; the same walk collects the data age and warnings
+ * (as survey() does for the other formats), so flat walks only once. */
+static hmq_status write_flat(hmq_deliver *d, const hmq_envelope *env, size_t len, uint64_t now_ms,
+                             unsigned *warnings) {
   hmq_entries it;
   hmq_entry e;
+  int64_t newest = 0;
+  int have = 0;
   hmq_entries_begin(&it, env);
   while (hmq_entries_next(&it, &e) == HMQ_OK) {
+    if (e.ts_valid && (!have || e.ts_ms > newest)) {
+      newest = e.ts_ms;
+      have = 1;
+    }
     if (e.warnings & HMQ_ENTRY_SKIPPED)
       continue;
     uint8_t *p;
@@ -253,6 +262,9 @@ static hmq_status write_flat(hmq_deliver *d, const hmq_envelope *env, size_t len
     hmq_sink_advance(&d->out, n + 1);
     d->stats.lines++;
   }
+  if (have)
+    hmq_stats_age(&d->stats, (int64_t)now_ms - newest);
+  *warnings = it.warnings;
   return HMQ_OK;
 }
 
@@ -333,24 +345,26 @@ hmq_status hmq_deliver_message(hmq_deliver *d, uint64_t seq, const char *topic, 
     d->stats.duplicates++;
     return HMQ_OK;
   }
-  unsigned entry_warn = survey(d, &env, now_ms);
-  if (env.warnings || entry_warn) {
-    d->stats.warnings++;
-    if (d->verbose)
-      log_warning(d, &env, entry_warn, topic, topic_len);
-  }
+  unsigned entry_warn = 0;
   if (d->format == HMQ_FORMAT_RAW) {
     if (memchr(payload, '\n', len))
       return dead_letter(d, "payload contains a newline: cannot be written as one raw line", topic,
                          topic_len, payload, len, now_ms);
+    entry_warn = survey(d, &env, now_ms);
     st = write_raw(d, payload, len);
   } else if (len + LINE_SLACK > d->out.cap) {
     return dead_letter(d, "payload larger than the sink buffer (raise the maximum message size)",
                        topic, topic_len, payload, len, now_ms);
   } else if (d->format == HMQ_FORMAT_FLAT) {
-    st = write_flat(d, &env, len);
+    st = write_flat(d, &env, len, now_ms, &entry_warn);
   } else {
+    entry_warn = survey(d, &env, now_ms);
     st = write_envelope(d, &env, len);
+  }
+  if (st == HMQ_OK && (env.warnings || entry_warn)) {
+    d->stats.warnings++;
+    if (d->verbose)
+      log_warning(d, &env, entry_warn, topic, topic_len);
   }
   if (st != HMQ_OK) {
     if (d->out.err != HMQ_OK)
