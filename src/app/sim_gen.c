@@ -208,11 +208,11 @@ static void entry_end(sim_ctx *c, int no_ts_percent) {
 }
 
 /* Start a property. Returns 0 when a failure entry was written instead of
- * data (about 2 % of properties): the caller then writes no entries. */
+ * data (about 0.7 % of properties): the caller then writes no entries. */
 static int prop_begin(sim_ctx *c, const char *name) {
   w_fmt(&c->w, "%s\"%s\":[", c->nprop++ ? "," : "", name);
   c->nent = 0;
-  if (rng_below(&c->r, 50) == 0) {
+  if (rng_below(&c->r, 150) == 0) {
     uint32_t k = rng_below(&c->r, (uint32_t)(sizeof failure_reasons / sizeof failure_reasons[0]));
     w_fmt(&c->w, "{\"failure\":{\"reason\":\"%s\",\"description\":\"%s\"}", failure_reasons[k],
           failure_texts[k]);
