@@ -332,6 +332,23 @@ static void test_exec_child_exits_commit_fails(void **state) {
   hmq_deliver_close(&d);
 }
 
+/* A command that dies without reading: the bytes it left in the pipe were
+ * never taken, so the commit fails (it does not count as written). */
+static void test_exec_child_dies_before_reading(void **state) {
+  (void)state;
+  hmq_deliver d;
+  hmq_deliver_config c = exec_cfg("sleep 0.3; exit 4");
+  open_ok(&d, &c);
+  put(&d, 1, env_msg("U1"));
+  put(&d, 2, env_msg("U2"));
+  uint64_t seqs[4];
+  size_t n = 99;
+  assert_int_equal(hmq_deliver_commit(&d, seqs, 4, &n), HMQ_ERR_CLOSED);
+  assert_int_equal(n, 0);
+  assert_non_null(strstr(hmq_deliver_error(&d), "exited with status 4"));
+  hmq_deliver_close(&d);
+}
+
 /* The child takes one line and quits: the first batch is acked, the next
  * one is not. */
 static void test_exec_child_dies_mid_stream(void **state) {
@@ -554,6 +571,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_dedupe_within_batch_still_acked, setup, teardown),
       cmocka_unit_test_setup_teardown(test_exec_sink_child_reads_lines, setup, teardown),
       cmocka_unit_test_setup_teardown(test_exec_child_exits_commit_fails, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_exec_child_dies_before_reading, setup, teardown),
       cmocka_unit_test_setup_teardown(test_exec_child_dies_mid_stream, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reopen_after_rename, setup, teardown),
       cmocka_unit_test_setup_teardown(test_seqs_in_arrival_order_partial_cap, setup, teardown),

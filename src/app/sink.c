@@ -11,10 +11,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -260,19 +262,58 @@ hmq_status hmq_sink_write(hmq_sink *s, const void *data, size_t n) {
   return HMQ_OK;
 }
 
+/* Bytes still sitting in the pipe, or -1 when the system cannot tell. */
+static int pipe_unread(int fd) {
+#ifdef FIONREAD
+  int n = 0;
+  return ioctl(fd, FIONREAD, &n) == 0 ? n : -1;
+#else
+  (void)fd;
+  return -1;
+#endif
+}
+
+/* The pipe's last reader closed it (the child closed its stdin but lives
+ * on): poll reports POLLERR on the write end. */
+static int reader_gone(int fd) {
+  struct pollfd pfd = {.fd = fd, .events = POLLOUT, .revents = 0};
+  return poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLERR);
+}
+
+/* EXEC commit: bytes accepted by the pipe are not yet taken by the command;
+ * one that dies with them unread never sees them. So wait until the child
+ * has read everything out of the pipe (it usually has within microseconds),
+ * failing if it exits first. A child that stops reading holds the commit,
+ * like a full pipe holds write(): backpressure, not a timeout. */
+static hmq_status wait_drained(hmq_sink *s) {
+  for (unsigned round = 0;; round++) {
+    /* Read out = taken, even if the child exits right after (the next
+     * write or check reports that); unread and gone = lost: fail. */
+    int unread = pipe_unread(s->fd);
+    if (unread == 0)
+      return HMQ_OK;
+    if (child_gone(s) || reader_gone(s->fd))
+      return sink_fail(s, HMQ_ERR_CLOSED, EPIPE);
+    if (unread < 0)
+      return HMQ_OK; /* cannot tell: written into a live child's pipe */
+    if (round < 16) {
+      sched_yield();
+    } else {
+      long ns = round < 26 ? 20000L << (round - 16) : 1000000L; /* 20 us .. 1 ms */
+      struct timespec ts = {0, ns > 1000000L ? 1000000L : ns};
+      nanosleep(&ts, NULL);
+    }
+  }
+}
+
 hmq_status hmq_sink_commit(hmq_sink *s) {
   hmq_status st = flush_buf(s);
   if (st != HMQ_OK)
     return st;
   if (s->fd < 0)
     return sink_fail(s, HMQ_ERR_STATE, EBADF);
-  if (s->kind == HMQ_SINK_EXEC) {
-    /* The pipe accepted the bytes, but a reader that has already exited
-     * will never take them: then nothing of this batch may be acked. */
-    if (child_gone(s))
-      return sink_fail(s, HMQ_ERR_CLOSED, EPIPE);
-    return HMQ_OK;
-  }
+  if (s->kind == HMQ_SINK_EXEC)
+    return wait_drained(s);
   if (s->sync) {
     while (fdatasync(s->fd) != 0) {
       if (errno != EINTR)

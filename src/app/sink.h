@@ -7,7 +7,8 @@
  * commit, never once per message. Commit makes everything written so far
  * durable as far as the kind allows:
  *   - file (and stdout when it is a regular file): write + ONE fdatasync;
- *   - exec: every byte written into the pipe and the child still alive;
+ *   - exec: every byte written into the pipe AND read out of it by the
+ *     command (the pipe is empty: FIONREAD), the child still alive;
  *   - stdout/stderr otherwise: every byte written.
  * A blocked stdout or pipe simply blocks write(); nothing grows without bound.
  *
@@ -76,7 +77,9 @@ hmq_status hmq_sink_write(hmq_sink *s, const void *p, size_t n);
 
 /* Flush the buffer and make it durable (see the top of this file). On
  * success s->size is the file size covered. Returns HMQ_OK, HMQ_ERR_IO
- * (write or fdatasync failed) or HMQ_ERR_CLOSED (exec child exited). */
+ * (write or fdatasync failed) or HMQ_ERR_CLOSED (exec child exited before
+ * reading everything). EXEC waits, without a time limit, for the child to
+ * read the pipe empty. */
 hmq_status hmq_sink_commit(hmq_sink *s);
 
 /* The sticky error, or for EXEC HMQ_ERR_CLOSED once the child has exited
