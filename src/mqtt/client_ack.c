@@ -37,14 +37,16 @@ hmq_status hmq_client_put_ack(hmq_client *c, uint8_t type, uint16_t id, uint8_t 
   return st;
 }
 
-/* Encode one QoS 2 reply. PUBCOMP's reason is decided now, from the
- * state at the moment it leaves: 0x00 for an id awaiting PUBREL (which it
- * completes, 4.3.3), 0x92 Packet Identifier not found otherwise. */
+/* Encode one QoS 2 reply, deciding from the state at the moment it leaves:
+ * PUBCOMP carries 0x00 for an id awaiting PUBREL (which it completes,
+ * 4.3.3), 0x92 Packet Identifier not found otherwise. */
 static hmq_status encode_reply(hmq_client *c, uint8_t type, uint16_t id) {
-  if (type != HMQ_PKT_PUBCOMP) {
-    return hmq_client_put_ack(c, type, id, 0);
-  }
   bool known = hmq_bit_get(c->qos2_ids, id);
+  if (type != HMQ_PKT_PUBCOMP) {
+    /* A repeated PUBREC only while the id still awaits PUBREL: a PUBCOMP
+     * queued before it may have completed the id meanwhile. */
+    return known ? hmq_client_put_ack(c, type, id, 0) : HMQ_OK;
+  }
   hmq_status st = hmq_client_put_ack(c, type, id, known ? 0x00 : 0x92);
   if (st == HMQ_OK && known) {
     hmq_bit_clear(c->qos2_ids, id);
