@@ -196,6 +196,50 @@ static void test_stdout_redirected_to_file_is_synced(void **state) {
   assert_true(fcntl(1, F_GETFD) >= 0); /* our stdout was not closed */
 }
 
+/* `hmq | slow-consumer`: commit returns only once the reader has emptied
+ * the pipe, so nothing acked is left in a pipe whose reader may still die. */
+static void test_stdout_pipe_commit_waits_for_reader(void **state) {
+  (void)state;
+  fflush(stdout);
+  int save = dup(1), p[2];
+  assert_int_equal(pipe(p), 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    char b[64];
+    close(p[1]);
+    struct timespec ts = {0, 300 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    while (read(p[0], b, sizeof b) > 0) {
+    }
+    _exit(0);
+  }
+  close(p[0]);
+  dup2(p[1], 1);
+  close(p[1]);
+  hmq_sink s;
+  char err[256];
+  struct timespec t0, t1;
+  hmq_status st = hmq_sink_open(&s, HMQ_SINK_STDOUT, NULL, 0, err, sizeof err), st2 = HMQ_OK;
+  int fifo = s.fifo;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  if (st == HMQ_OK) {
+    st = hmq_sink_write(&s, "hello\n", 6);
+    st2 = hmq_sink_commit(&s);
+    hmq_sink_close(&s);
+  }
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  dup2(save, 1);
+  close(save);
+  int ws;
+  assert_int_equal(waitpid(pid, &ws, 0), pid);
+  assert_int_equal(st, HMQ_OK);
+  assert_int_equal(st2, HMQ_OK);
+  assert_int_equal(fifo, 1);
+  double waited = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+  assert_true(waited >= 0.2);
+}
+
 /* `hmq | head`: the reader of stdout goes away; EPIPE, not SIGPIPE. */
 static void test_stdout_reader_gone(void **state) {
   (void)state;
@@ -264,6 +308,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_exec_slow_reader_backpressure, setup, teardown),
       cmocka_unit_test_setup_teardown(test_exec_reader_closes_pipe, setup, teardown),
       cmocka_unit_test_setup_teardown(test_stdout_redirected_to_file_is_synced, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_stdout_pipe_commit_waits_for_reader, setup, teardown),
       cmocka_unit_test_setup_teardown(test_stdout_reader_gone, setup, teardown),
       cmocka_unit_test_setup_teardown(test_full_disk_is_a_sticky_error, setup, teardown),
       cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),

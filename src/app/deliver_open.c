@@ -6,8 +6,10 @@
 #include "app/deliver.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,25 +43,41 @@ static hmq_status open_fail(hmq_deliver *d, hmq_status st, char *errbuf, size_t 
  * after the last logged commit. */
 static hmq_status recover_file(hmq_deliver *d, char *msg, size_t msglen) {
   uint64_t size = d->out.size;
+  /* The sink fd is write-only; read through a second descriptor, checked
+   * to be the very same file. */
+  int rfd = open(d->out.arg, O_RDONLY | O_CLOEXEC);
+  struct stat sb;
+  if (rfd < 0 || fstat(rfd, &sb) != 0 || (uint64_t)sb.st_dev != d->out.dev ||
+      (uint64_t)sb.st_ino != d->out.ino) {
+    snprintf(msg, msglen, "cannot read back %s: %s", d->out.arg,
+             rfd < 0 ? strerror(errno) : "replaced while opening");
+    if (rfd >= 0)
+      close(rfd);
+    return HMQ_ERR_IO;
+  }
   if (size > 0) {
     char last = '\n';
-    if (pread(d->out.fd, &last, 1, (off_t)(size - 1)) != 1) {
+    if (pread(rfd, &last, 1, (off_t)(size - 1)) != 1) {
       snprintf(msg, msglen, "cannot read %s: %s", d->out.arg, strerror(errno));
+      close(rfd);
       return HMQ_ERR_IO;
     }
     if (last != '\n') {
       if (hmq_sink_write(&d->out, "\n", 1) != HMQ_OK || hmq_sink_commit(&d->out) != HMQ_OK) {
         hmq_sink_describe(&d->out, msg, msglen);
+        close(rfd);
         return HMQ_ERR_IO;
       }
     }
   }
-  if (d->store.fd < 0)
-    return HMQ_OK;
-  hmq_status st = hmq_dstore_scan(&d->store, &d->set, d->out.fd, d->out.dev, d->out.ino, size,
-                                  d->out.size, d->out.buf, d->out.cap);
-  if (st != HMQ_OK)
-    snprintf(msg, msglen, "rescanning %s for committed ids: %s", d->out.arg, strerror(errno));
+  hmq_status st = HMQ_OK;
+  if (d->store.fd >= 0) {
+    st = hmq_dstore_scan(&d->store, &d->set, rfd, d->out.dev, d->out.ino, size, d->out.size,
+                         d->out.buf, d->out.cap);
+    if (st != HMQ_OK)
+      snprintf(msg, msglen, "rescanning %s for committed ids: %s", d->out.arg, strerror(errno));
+  }
+  close(rfd);
   return st;
 }
 

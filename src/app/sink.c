@@ -49,7 +49,11 @@ static const char *sink_name(const hmq_sink *s) {
 static void sink_stat(hmq_sink *s) {
   struct stat st;
   s->sync = 0;
-  if (fstat(s->fd, &st) == 0 && S_ISREG(st.st_mode)) {
+  s->fifo = 0;
+  if (fstat(s->fd, &st) != 0)
+    return;
+  s->fifo = S_ISFIFO(st.st_mode) ? 1 : 0;
+  if (S_ISREG(st.st_mode)) {
     s->sync = 1;
     s->dev = (uint64_t)st.st_dev;
     s->ino = (uint64_t)st.st_ino;
@@ -57,9 +61,9 @@ static void sink_stat(hmq_sink *s) {
   }
 }
 
-/* Read access too: at startup the dedupe scan reads the file's tail. */
+/* Write-only: read access on a FIFO would make us one of its readers. */
 static int open_file(hmq_sink *s, char *err, size_t errlen) {
-  s->fd = open(s->arg, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+  s->fd = open(s->arg, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
   if (s->fd < 0) {
     if (err && errlen)
       snprintf(err, errlen, "cannot open %s: %s", s->arg, strerror(errno));
@@ -280,8 +284,8 @@ static int reader_gone(int fd) {
   return poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLERR);
 }
 
-/* EXEC commit: bytes accepted by the pipe are not yet taken by the command;
- * one that dies with them unread never sees them. So wait until the child
+/* EXEC (and a pipe on stdout) commit: bytes accepted by the pipe are not
+ * yet taken by the command; one that dies with them unread never sees them. So wait until the child
  * has read everything out of the pipe (it usually has within microseconds),
  * failing if it exits first. A child that stops reading holds the commit,
  * like a full pipe holds write(): backpressure, not a timeout. */
@@ -312,7 +316,7 @@ hmq_status hmq_sink_commit(hmq_sink *s) {
     return st;
   if (s->fd < 0)
     return sink_fail(s, HMQ_ERR_STATE, EBADF);
-  if (s->kind == HMQ_SINK_EXEC)
+  if (s->kind == HMQ_SINK_EXEC || s->fifo)
     return wait_drained(s);
   if (s->sync) {
     while (fdatasync(s->fd) != 0) {

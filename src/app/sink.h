@@ -7,8 +7,9 @@
  * commit, never once per message. Commit makes everything written so far
  * durable as far as the kind allows:
  *   - file (and stdout when it is a regular file): write + ONE fdatasync;
- *   - exec: every byte written into the pipe AND read out of it by the
- *     command (the pipe is empty: FIONREAD), the child still alive;
+ *   - exec, and stdout when it is a pipe: every byte written into the pipe
+ *     AND read out of it by the reader (the pipe is empty: FIONREAD); a
+ *     reader that exited or closed the pipe first fails the commit;
  *   - stdout/stderr otherwise: every byte written.
  * A blocked stdout or pipe simply blocks write(); nothing grows without bound.
  *
@@ -36,6 +37,8 @@ typedef struct hmq_sink {
   hmq_sink_kind kind;
   int fd;                  /* -1 when closed */
   int sync;                /* 1: fdatasync at commit (regular file) */
+  int fifo;                /* 1: a pipe (exec, or stdout into a pipeline): commit waits until
+                              the reader has emptied it */
   pid_t child;             /* exec: the shell's pid, 0 when none/reaped */
   int child_status;        /* exec: wait status once reaped */
   unsigned close_grace_ms; /* exec: wait this long for the child to exit after EOF
