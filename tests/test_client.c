@@ -1055,11 +1055,14 @@ static size_t run_split(fx *f, const uint8_t *srv, size_t n, size_t chunk, size_
     hmq_event ev;
     hmq_status st;
     while ((st = next(f, 0, &ev)) == HMQ_OK || st == HMQ_ERR_SUBSCRIBE_REFUSED) {
-      ln += (size_t)snprintf(log + ln, logcap - ln, "%d/%llu/%.*s/%.*s;", (int)ev.type,
-                             (unsigned long long)ev.seq, (int)ev.publish.topic.len,
-                             ev.publish.topic.ptr ? ev.publish.topic.ptr : "",
-                             (int)ev.publish.payload.len,
-                             ev.publish.payload.ptr ? (const char *)ev.publish.payload.ptr : "");
+      if (ev.type == HMQ_EV_PUBLISH) {
+        ln += (size_t)snprintf(log + ln, logcap - ln, "%d/%llu/%.*s/%.*s;", (int)ev.type,
+                               (unsigned long long)ev.seq, (int)ev.publish.topic.len,
+                               ev.publish.topic.ptr, (int)ev.publish.payload.len,
+                               (const char *)ev.publish.payload.ptr);
+      } else {
+        ln += (size_t)snprintf(log + ln, logcap - ln, "%d;", (int)ev.type);
+      }
       if (ev.seq != 0) {
         assert_int_equal(hmq_client_ack(&f->c, ev.seq), HMQ_OK);
       }

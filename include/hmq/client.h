@@ -97,9 +97,12 @@ typedef enum hmq_event_type {
 } hmq_event_type;
 
 /*
- * One event. Views (topics, payloads, property strings) point into the
- * engine's receive buffer and stay valid until the next call of
- * hmq_client_next_event() or hmq_client_rxbuf() on the same engine.
+ * One event. Only `type`, `seq` and the member `type` names are filled;
+ * the other members hold whatever they held before. Views (topics,
+ * payloads, property strings) point into the engine's receive buffer (a
+ * topic resolved from an alias: into mem.alias) and stay valid until the
+ * next call of hmq_client_next_event() or hmq_client_rxbuf() on the same
+ * engine.
  */
 typedef struct hmq_event {
   hmq_event_type type;

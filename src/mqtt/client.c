@@ -416,7 +416,10 @@ hmq_status hmq_client_next_event(hmq_client *c, uint64_t now_ms, hmq_event *ev) 
   if (c == NULL || ev == NULL) {
     return HMQ_ERR_ARG;
   }
-  memset(ev, 0, sizeof *ev);
+  /* Only the member named by ev->type is filled: clearing all 1.5 KB of
+   * the event per message was a tenth of the engine's time. */
+  ev->type = HMQ_EV_NONE;
+  ev->seq = 0;
   note_time(c, now_ms);
   if (c->error != HMQ_OK) {
     return c->error;

@@ -89,13 +89,11 @@ static hmq_status on_publish(hmq_client *c, const uint8_t *pkt, size_t len, hmq_
       /* 4.3.3: PUBREC already sent, PUBREL pending: a resend is answered
        * with PUBREC again and not delivered twice. */
       if (hmq_client_reply(c, HMQ_PKT_PUBREC, pub->packet_id) != HMQ_OK) {
-        memset(ev, 0, sizeof *ev);
         return HMQ_WANT_WRITE;
       }
       *consumed = true;
       c->n_publish_rx++;
       c->n_dup_rx += pub->dup ? 1u : 0u;
-      memset(ev, 0, sizeof *ev);
       return HMQ_OK;
     }
     if (hmq_client_ring_has_qos2(c, pub->packet_id)) {
@@ -103,7 +101,6 @@ static hmq_status on_publish(hmq_client *c, const uint8_t *pkt, size_t len, hmq_
       *consumed = true;
       c->n_publish_rx++;
       c->n_dup_rx += pub->dup ? 1u : 0u;
-      memset(ev, 0, sizeof *ev);
       return HMQ_OK;
     }
   }
@@ -175,7 +172,6 @@ static hmq_status on_suback(hmq_client *c, const uint8_t *pkt, size_t len, hmq_e
   /* We never UNSUBSCRIBE, and only one SUBSCRIBE is ever outstanding. */
   if (sa->type != HMQ_PKT_SUBACK || c->sub_packet_id == 0 || c->pending_sub ||
       sa->packet_id != c->sub_packet_id || sa->reasons.len != c->cfg.sub_count) {
-    memset(ev, 0, sizeof *ev);
     return hmq_client_fail(c, HMQ_ERR_PROTOCOL);
   }
   c->sub_packet_id = 0;
