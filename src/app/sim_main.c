@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char usage_text[] =
     "hmq-sim - publish realistic High Mobility MQTT V2 envelopes (QoS 1, MQTT 5)\n"
@@ -42,6 +43,9 @@ static const char usage_text[] =
     "  --ooo-rate R           share of messages with older timestamps (default 0.05)\n"
     "  -n, --count N          messages to send (default 100)\n"
     "  --rate N               messages per second (default 0: as fast as possible)\n"
+    "  --start MS|now         stream time of the first message in Unix ms, or the\n"
+    "                         current time (default 1755014400000 = 2025-08-12T16:00Z);\n"
+    "                         stream time advances 200 ms per message, 1000/N with --rate\n"
     "  --write FILE           write the payloads, one per line, to FILE ('-' = stdout)\n"
     "                         instead of publishing\n"
     "  --timeout SEC          give up after SEC seconds (default 600)\n"
@@ -105,6 +109,7 @@ static int parse_args(int argc, char **argv, hmq_sim_opts *o) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
     double d;
+    uint64_t start = 0;
     int rc = 0, takes = 1;
     if (strcmp(a, "--help") == 0) {
       fputs(usage_text, stdout);
@@ -155,6 +160,15 @@ static int parse_args(int argc, char **argv, hmq_sim_opts *o) {
       rc = u64_arg(v, a, &o->count);
     } else if (strcmp(a, "--rate") == 0) {
       rc = num_arg(v, a, 0, 1e7, &o->rate);
+    } else if (strcmp(a, "--start") == 0) {
+      if (strcmp(v, "now") == 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        o->gen.start_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+      } else {
+        rc = u64_arg(v, a, &start);
+        o->gen.start_ms = (int64_t)start;
+      }
     } else if (strcmp(a, "--write") == 0) {
       rc = copy_arg(o->write_path, sizeof o->write_path, v, a);
     } else if (strcmp(a, "--timeout") == 0) {
@@ -179,6 +193,10 @@ static int parse_args(int argc, char **argv, hmq_sim_opts *o) {
   }
   o->gen.app_id = o->app_id;
   o->gen.env = o->env;
+  /* Paced: stream time advances with the wall clock, so `--start now` keeps
+   * the data's timestamps current (data age is one of hmq's stats). */
+  if (o->rate > 0)
+    o->gen.step_ms = o->rate >= 1000 ? 1u : (uint32_t)(1000.0 / o->rate);
   return 0;
 }
 
