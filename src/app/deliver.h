@@ -107,9 +107,11 @@ int hmq_format_from_name(const char *name, hmq_format *f);
 /* Open the pipeline: sinks, dead-letter, dedupe set, and (with a state dir)
  * the dedupe log, restoring the set from it and, for a file sink, from the
  * part of --out written after the last logged commit. Allocates all memory
- * once. Returns HMQ_OK, HMQ_ERR_ARG (bad config), HMQ_ERR_FILE (a path could
- * not be opened, the state dir is locked by another hmq), HMQ_ERR_IO; the
- * reason is in errbuf. On failure d is closed (hmq_deliver_close is safe). */
+ * once. Returns HMQ_OK, HMQ_ERR_ARG (bad config), HMQ_ERR_FILE (--out, the
+ * dead-letter file or the dedupe log could not be opened), HMQ_ERR_IO (no
+ * memory, fork, reading back --out); the reason is in errbuf. (Locking the
+ * state dir against a second instance is the caller's job: instance.h.) On failure d is closed
+ * (hmq_deliver_close is safe). */
 hmq_status hmq_deliver_open(hmq_deliver *d, const hmq_deliver_config *cfg, char *errbuf,
                             size_t errlen);
 
@@ -119,7 +121,8 @@ hmq_status hmq_deliver_open(hmq_deliver *d, const hmq_deliver_config *cfg, char 
  * informative (dedupe is by message_id). Returns HMQ_OK (whatever the
  * message's fate: written, duplicate or dead-lettered), HMQ_ERR_FULL (max_pending
  * messages are pending: commit first; nothing was taken) or a sticky sink
- * error (HMQ_ERR_IO, HMQ_ERR_CLOSED; stop, ack nothing more). */
+ * error (HMQ_ERR_IO, HMQ_ERR_CLOSED; stop, ack nothing more); HMQ_ERR_STATE
+ * when d is not open, HMQ_ERR_ARG for a NULL payload with len > 0. */
 hmq_status hmq_deliver_message(hmq_deliver *d, uint64_t seq, const char *topic, size_t topic_len,
                                const uint8_t *payload, size_t len, int dup_flag, uint64_t now_ms);
 
@@ -130,12 +133,16 @@ size_t hmq_deliver_pending(const hmq_deliver *d);
  * message, 0 when none is pending. */
 uint64_t hmq_deliver_oldest_ms(const hmq_deliver *d);
 
-/* Make every pending message durable (dead-letter sync, sink write + ONE
- * fdatasync, dedupe log append + fdatasync) and hand back up to `cap` of
- * their seqs in arrival order in seqs_out (*n_out = how many). Seqs beyond
- * cap stay pending (already durable) and come first next time. Returns
- * HMQ_OK, or a sticky error (HMQ_ERR_IO, HMQ_ERR_CLOSED when an exec child
- * has exited) with *n_out = 0: then exit without acking. */
+/* Make every pending message durable and hand back up to `cap` of their
+ * seqs in arrival order in seqs_out (*n_out = how many). Durable means: the
+ * dead-letter lines synced, then the sink's (file: write + ONE fdatasync;
+ * exec or a pipe on stdout: written and read out of the pipe by a reader
+ * still alive, see sink.h), then the dedupe log appended. A batch of only
+ * duplicates costs no syscall. Seqs beyond cap stay pending (already
+ * durable) and come first next time. Returns HMQ_OK, or a sticky error
+ * (HMQ_ERR_IO; HMQ_ERR_CLOSED when an exec child or the pipe's reader went
+ * away) with *n_out = 0: then exit without acking. HMQ_ERR_STATE when d is
+ * not open, HMQ_ERR_ARG when n_out is NULL or seqs_out NULL with cap > 0. */
 hmq_status hmq_deliver_commit(hmq_deliver *d, uint64_t *seqs_out, size_t cap, size_t *n_out);
 
 /* SIGHUP: commit-safe reopen of --out and of a dead-letter file by path
