@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# bench/drain.sh [N]: time draining a backlog of N realistic envelopes
+# (default 100000; `bench/drain.sh 5000` is a smoke run) from a persistent
+# session, hmq next to mosquitto_sub, over plain TCP and over mutual TLS.
+#
+# For each transport, with a fresh mosquitto (127.0.0.1 only, fresh data
+# dir, persistence on, max_queued_messages 500000, max_queued_bytes 0):
+#  1. both consumers create their persistent session (Clean Start 0, Session
+#     Expiry > 0, QoS 1 subscription, each in its own share group) and
+#     disconnect; hmq's session-creating TLS connection passes through
+#     bench_tls_probe, which reports the cipher suite the broker picked;
+#  2. hmq-sim loads N envelopes (~1.4 KB, 1000 VINs, no duplicates) over a
+#     plain listener, QoS 1, all acknowledged;
+#  3. `hmq ... -C N --out FILE` (file sink, fsync before every PUBACK batch)
+#     drains its queue; then `mosquitto_sub -c -V 5 -q 1 --id ... -C N >FILE`
+#     (the snippet's options) drains its own.
+# Measured per consumer with /usr/bin/time -v: wall time, user and system
+# CPU, peak RSS; the broker's CPU during each drain from /proc. Every step
+# has a timeout (DRAIN_TIMEOUT, default 300 s per drain).
+#
+# Environment: HMQ_BUILD_DIR (default build/drain, built here as Release
+# with the hmq, hmq-sim and bench_tls_probe targets), DRAIN_TIMEOUT,
+# TRANSPORTS (default "plain tls").
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root=$(pwd)
+N=${1:-100000}
+[[ $N =~ ^[0-9]+$ && $N -ge 1 && $N -le 500000 ]] || { echo "usage: bench/drain.sh [N 1..500000]" >&2; exit 2; }
+bdir=${HMQ_BUILD_DIR:-$root/build/drain}
+dt=${DRAIN_TIMEOUT:-300}
+transports=${TRANSPORTS:-plain tls}
+app=879577a3-b25f-4a28-8c0e-7effcc7682a2
+base="sandbox/level13/$app"
+
+if [[ ! -x /usr/bin/time ]]; then
+  if [[ $(id -u) -eq 0 ]]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
+  else
+    echo "drain: /usr/bin/time missing: apt-get install time" >&2
+    exit 1
+  fi
+fi
+mosquitto_bin=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+
+echo "drain: building hmq, hmq-sim, bench_tls_probe (Release) in $bdir" >&2
+cmake -S "$root" -B "$bdir" -DCMAKE_BUILD_TYPE=Release -DHMQ_TESTS=OFF -DHMQ_FUZZ=OFF \
+  -DHMQ_BENCH=ON -DHMQ_INSTALL=OFF >/dev/null
+cmake --build "$bdir" -j 2 --target hmq_cli hmq_sim bench_tls_probe >/dev/null
+hmq=$bdir/hmq
+sim=$bdir/hmq-sim
+probe=$bdir/bench/bench_tls_probe
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/hmq-drain.XXXXXX")
+pids=()
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do
+    for _ in $(seq 1 25); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
+    kill -9 "$p" 2>/dev/null || true
+  done
+  rm -rf -- "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+free_port() {
+  local p
+  for _ in $(seq 1 100); do
+    p=$((20000 + RANDOM % 40000))
+    port_busy "$p" || { echo "$p"; return 0; }
+  done
+  return 1
+}
+# CPU seconds (user+sys) a process has used so far.
+cpu_of() {
+  local f
+  read -r -a f <"/proc/$1/stat"
+  # fields 14 and 15 (utime, stime) counted after the ")" of the name
+  local rest=${f[*]}
+  rest=${rest##*) }
+  read -r -a f <<<"$rest"
+  calc "(${f[11]} + ${f[12]}) / $(getconf CLK_TCK)"
+}
+calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
+# value of a /usr/bin/time -v field
+tv() { sed -n "s/^[[:space:]]*$2: //p" "$1"; }
+wall_s() { # "h:mm:ss" or "m:ss.ss" -> seconds
+  awk -F: '{ if (NF == 3) print $1 * 3600 + $2 * 60 + $3; else print $1 * 60 + $2 }' <<<"$1"
+}
+
+sh "$root/tests/integration/make-pki.sh" "$tmp/pki"
+pki=$tmp/pki
+rows=()
+suite_line="(not measured)"
+
+run() { # transport
+  local tr=$1 d=$tmp/$1 pub sub bpid
+  mkdir -p "$d/data"
+  pub=$(free_port)
+  sub=$(free_port)
+  while [[ $sub == "$pub" ]]; do sub=$(free_port); done
+  {
+    echo "per_listener_settings false"
+    echo "allow_anonymous true"
+    echo "persistence true"
+    echo "persistence_location $d/data/"
+    echo "max_queued_messages 500000"
+    echo "max_queued_bytes 0"
+    echo "log_dest file $d/mosquitto.log"
+    [[ $(id -u) -eq 0 ]] && echo "user root"
+    echo "listener $pub 127.0.0.1"
+    echo "listener $sub 127.0.0.1"
+    if [[ $tr == tls ]]; then
+      echo "cafile $pki/ca.crt"
+      echo "certfile $pki/server.crt"
+      echo "keyfile $pki/server.key"
+      echo "require_certificate true"
+    fi
+  } >"$d/mosquitto.conf"
+  "$mosquitto_bin" -c "$d/mosquitto.conf" >/dev/null 2>&1 &
+  bpid=$!
+  pids+=("$bpid")
+  for _ in $(seq 1 50); do port_busy "$sub" && break; sleep 0.1; done
+  port_busy "$sub" || { echo "drain: broker did not start" >&2; cat "$d/mosquitto.log" >&2; exit 1; }
+
+  local hconn=(--plain --host 127.0.0.1 --port "$sub")
+  local mconn=(-h 127.0.0.1 -p "$sub")
+  if [[ $tr == tls ]]; then
+    hconn=(--cafile "$pki/ca.crt" --cert "$pki/client.crt" --key "$pki/client.key" --host localhost
+      --port "$sub")
+    mconn=(--cafile "$pki/ca.crt" --cert "$pki/client.crt" --key "$pki/client.key" -h localhost
+      -p "$sub")
+  fi
+  local hid="$app-sandbox-hmqbench" mid="$app-sandbox-subbench"
+  local htopic="\$share/hmq/$base/#" mtopic="\$share/msub/$base/#"
+  local hargs=(-V 5 -q 1 -c --id "$hid" -t "$htopic" --state-dir "$d/state" --quiet)
+
+  # 1. sessions (hmq's through the probe when TLS)
+  if [[ $tr == tls ]]; then
+    local pp
+    pp=$(free_port)
+    "$probe" "$pp" "$sub" 20 >"$d/probe.out" &
+    local probe_pid=$!
+    pids+=("$probe_pid")
+    sleep 0.2
+    timeout 30 "$hmq" --cafile "$pki/ca.crt" --cert "$pki/client.crt" --key "$pki/client.key" \
+      --host localhost --port "$pp" "${hargs[@]}" --out "$d/warm.out" -W 1 || true
+    wait "$probe_pid" || true
+    local s
+    s=$(sed -n 's/^suite \(0x[0-9A-F]*,0x[0-9A-F]*\) version \(.*\)$/\1 \2/p' "$d/probe.out")
+    if [[ -n $s ]]; then
+      local id=${s%% *} ver=${s#* } name
+      name=$(openssl ciphers -V ALL 2>/dev/null | awk -v id="$id" '$1 == id { print $3; exit }')
+      suite_line="$ver ${name:-?} ($id), chosen by mosquitto 2.0.11 for hmq's ClientHello"
+    fi
+  else
+    timeout 30 "$hmq" "${hconn[@]}" "${hargs[@]}" --out "$d/warm.out" -W 1 || true
+  fi
+  timeout 30 mosquitto_sub "${mconn[@]}" -V 5 -q 1 -c --id "$mid" -t "$mtopic" -E
+
+  # 2. load
+  local t0 t1 acked
+  t0=$(date +%s.%N)
+  acked=$(timeout $((dt * 2)) "$sim" --plain --host 127.0.0.1 --port "$pub" -n "$N" --vins 1000 \
+    --dup-rate 0 --seed 1 --app-id "$app" --id loader --timeout $((dt * 2)) --quiet |
+    sed -n 's/^acked //p')
+  t1=$(date +%s.%N)
+  [[ $acked == "$N" ]] || { echo "drain: only ${acked:-0} of $N loaded" >&2; exit 1; }
+  echo "drain[$tr]: loaded $N envelopes in $(calc "$t1 - $t0") s" >&2
+
+  # 3. drains
+  local c0 c1 bh bm
+  c0=$(cpu_of "$bpid")
+  /usr/bin/time -v -o "$d/hmq.time" timeout "$dt" "$hmq" "${hconn[@]}" "${hargs[@]}" \
+    --out "$d/hmq.out" -C "$N" || { echo "drain: hmq failed" >&2; cat "$d/hmq.time" >&2; exit 1; }
+  c1=$(cpu_of "$bpid")
+  bh=$(calc "$c1 - $c0")
+  c0=$c1
+  /usr/bin/time -v -o "$d/msub.time" timeout "$dt" mosquitto_sub "${mconn[@]}" -V 5 -q 1 -c \
+    --id "$mid" -t "$mtopic" -C "$N" >"$d/msub.out" ||
+    { echo "drain: mosquitto_sub failed" >&2; cat "$d/msub.time" >&2; exit 1; }
+  c1=$(cpu_of "$bpid")
+  bm=$(calc "$c1 - $c0")
+  local lh lm
+  lh=$(wc -l <"$d/hmq.out")
+  lm=$(wc -l <"$d/msub.out")
+  [[ $lh == "$N" && $lm == "$N" ]] || { echo "drain: lines hmq $lh, mosquitto_sub $lm, want $N" >&2; exit 1; }
+  kill "$bpid" 2>/dev/null || true
+
+  local who tf w u s rss bc_ per
+  for who in hmq msub; do
+    tf=$d/$who.time
+    w=$(wall_s "$(tv "$tf" 'Elapsed (wall clock) time (h:mm:ss or m:ss)')")
+    u=$(tv "$tf" 'User time (seconds)')
+    s=$(tv "$tf" 'System time (seconds)')
+    rss=$(tv "$tf" 'Maximum resident set size (kbytes)')
+    [[ $who == hmq ]] && bc_=$bh || bc_=$bm
+    per=$(calc "($u + $s) * 1000000 / $N")
+    rows+=("$tr $who $w $u $s $per $rss $bc_")
+  done
+}
+
+for tr in $transports; do run "$tr"; done
+
+# --- report ---------------------------------------------------------------------
+printf '\nN = %d envelopes (avg %s bytes), mosquitto %s, %s\n' "$N" \
+  "$("$sim" --write - -n 2000 --vins 1000 --dup-rate 0 --seed 1 --app-id "$app" --quiet | awk '{ s += length($0) } END { printf "%.0f", s / NR }')" \
+  "$("$mosquitto_bin" -h 2>/dev/null | sed -n 's/^mosquitto version \([^ ]*\).*/\1/p')" \
+  "$(nproc) CPUs"
+echo "TLS: $suite_line"
+echo
+echo "| transport | consumer      | wall s | msg/s   | user s | sys s | CPU µs/msg | peak RSS MB | broker CPU µs/msg |"
+echo "|-----------|---------------|--------|---------|--------|-------|------------|-------------|-------------------|"
+for r in "${rows[@]}"; do
+  read -r tr who w u s per rss bcpu <<<"$r"
+  name=hmq
+  [[ $who == msub ]] && name=mosquitto_sub
+  printf '| %-9s | %-13s | %6.2f | %7.0f | %6.2f | %5.2f | %10.2f | %11.1f | %17.2f |\n' "$tr" "$name" \
+    "$w" "$(calc "$N / $w")" "$u" "$s" "$per" "$(calc "$rss / 1024")" \
+    "$(calc "$bcpu * 1000000 / $N")"
+done
+echo
+for tr in $transports; do
+  h=() m=()
+  for r in "${rows[@]}"; do
+    read -r -a f <<<"$r"
+    [[ ${f[0]} == "$tr" && ${f[1]} == hmq ]] && h=("${f[@]}")
+    [[ ${f[0]} == "$tr" && ${f[1]} == msub ]] && m=("${f[@]}")
+  done
+  printf 'ratio hmq/mosquitto_sub (%s): CPU per message %.2f, wall %.2f, peak RSS %.2f\n' "$tr" \
+    "$(calc "${h[5]} / ${m[5]}")" "$(calc "${h[2]} / ${m[2]}")" \
+    "$(calc "${h[6]} / ${m[6]}")"
+done
