@@ -548,16 +548,31 @@ static void test_deliver_data_age_and_warnings(void **state) {
       "\"yesterday\"}]}}}");
   assert_int_equal(d.stats.warnings, 1);
   assert_int_equal(d.stats.written, 2);
-  uint64_t seqs[4];
-  assert_int_equal(commit(&d, seqs, 4), 2);
+  /* a stream where every message has the oddity: 20 lines a second */
+  char m[256];
+  for (int w = 0; w < 30; w++) {
+    snprintf(m, sizeof m, "{\"version\":9,\"message_id\":\"X%02d\",\"vin\":\"V\",\"data\":{}}", w);
+    put(&d, 10 + (uint64_t)w, m);
+  }
+  const char *y = "{\"message_id\":\"Y\",\"vin\":\"V\",\"data\":{}}";
+  assert_int_equal(hmq_deliver_message(&d, 99, TOPIC, strlen(TOPIC), (const uint8_t *)y, strlen(y),
+                                       0, NOW + 1000),
+                   HMQ_OK);
+  assert_int_equal(d.stats.warnings, 32);
+  uint64_t seqs[64];
+  assert_int_equal(commit(&d, seqs, 64), 33);
   hmq_deliver_close(&d);
-  char buf[1024];
+  char buf[8192];
   rewind(log);
   size_t n = fread(buf, 1, sizeof buf - 1, log);
   buf[n] = 0;
   fclose(log);
   assert_non_null(strstr(buf, "hmq: warning: topic " TOPIC " message_id W1: "));
-  assert_int_equal(count_str(buf, "\n"), 1);
+  assert_int_equal(count_str(buf, "hmq: warning: topic"), 21); /* W1 + 19 + Y */
+  assert_non_null(strstr(buf,
+                         "hmq: warning: (11 more warnings not shown)\nhmq: warning: topic " TOPIC
+                         " message_id Y: "));
+  assert_int_equal(count_str(buf, "\n"), 22);
 }
 
 int main(void) {

@@ -294,8 +294,26 @@ static unsigned survey(hmq_deliver *d, const hmq_envelope *env, uint64_t now_ms)
   return it.warnings;
 }
 
+/* At most HMQ_DELIVER_WARN_BURST warning lines per second: a stream where
+ * every message carries the same oddity must not turn stderr into the
+ * bottleneck. The lines held back are counted in the next one shown. */
+static int warn_allowed(hmq_deliver *d, uint64_t now_ms) {
+  if (now_ms / 1000u != d->warn_second) {
+    d->warn_second = now_ms / 1000u;
+    d->warn_lines = 0;
+  }
+  if (d->warn_lines >= HMQ_DELIVER_WARN_BURST) {
+    d->warn_held++;
+    return 0;
+  }
+  d->warn_lines++;
+  return 1;
+}
+
 static void log_warning(hmq_deliver *d, const hmq_envelope *env, unsigned entry_warn,
-                        const char *topic, size_t topic_len) {
+                        const char *topic, size_t topic_len, uint64_t now_ms) {
+  if (!warn_allowed(d, now_ms))
+    return;
   char why[384];
   size_t n = 0;
   (void)hmq_envelope_describe(env, why, 256, NULL);
@@ -306,7 +324,12 @@ static void log_warning(hmq_deliver *d, const hmq_envelope *env, unsigned entry_
       n = k > 0 && (size_t)k < sizeof why - n ? n + (size_t)k : sizeof why - 1;
     }
   }
-  fprintf(d->log ? d->log : stderr, "hmq: warning: topic %.*s message_id %.*s: %s\n",
+  FILE *f = d->log ? d->log : stderr;
+  if (d->warn_held) {
+    fprintf(f, "hmq: warning: (%llu more warnings not shown)\n", (unsigned long long)d->warn_held);
+    d->warn_held = 0;
+  }
+  fprintf(f, "hmq: warning: topic %.*s message_id %.*s: %s\n",
           (int)(topic_len > 200 ? 200 : topic_len), topic,
           (int)(env->message_id.len > 80 ? 80 : env->message_id.len), env->message_id.ptr, why);
 }
@@ -364,7 +387,7 @@ hmq_status hmq_deliver_message(hmq_deliver *d, uint64_t seq, const char *topic, 
   if (st == HMQ_OK && (env.warnings || entry_warn)) {
     d->stats.warnings++;
     if (d->verbose)
-      log_warning(d, &env, entry_warn, topic, topic_len);
+      log_warning(d, &env, entry_warn, topic, topic_len, now_ms);
   }
   if (st != HMQ_OK) {
     if (d->out.err != HMQ_OK)

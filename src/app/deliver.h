@@ -63,9 +63,13 @@ typedef struct hmq_deliver_config {
   size_t max_message;     /* largest payload expected; 0: 1 MiB (bigger ones still work in
                              raw, and are dead-lettered as too big otherwise) */
   size_t max_pending;     /* messages between commits; 0: 65535 */
-  int verbose;            /* 1: log warnings (one line each) to `log` */
+  int verbose;            /* 1: log warnings (one line each, at most
+                             HMQ_DELIVER_WARN_BURST a second) to `log` */
   FILE *log;              /* NULL: stderr */
 } hmq_deliver_config;
+
+/* Most -v warning lines written per second (the rest are counted). */
+#define HMQ_DELIVER_WARN_BURST 20u
 
 /* Test hooks (hmq_deliver_test_crash): stop a commit at a point a kill -9
  * could hit, leaving the files exactly as a dead process would. */
@@ -96,7 +100,10 @@ typedef struct hmq_deliver {
   hmq_stats stats;
   hmq_status err; /* sticky */
   char errmsg[512];
-  int crash; /* HMQ_DELIVER_CRASH_* */
+  int crash;            /* HMQ_DELIVER_CRASH_* */
+  uint64_t warn_second; /* -v warning lines: rate limit state */
+  unsigned warn_lines;
+  uint64_t warn_held;
   int open;
 } hmq_deliver;
 
