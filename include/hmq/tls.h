@@ -123,12 +123,12 @@ void hmq_tls_free(hmq_tls *t);
 hmq_status hmq_tls_setup(hmq_tls *t, const hmq_tls_config *cfg);
 
 /*
- * Start a connection: resolve host (IPv4 and IPv6) and begin a non-blocking
- * connect to the first address. Returns HMQ_WANT_WRITE (drive with
- * hmq_tls_step), HMQ_ERR_STATE (not set up, or already connected: close
- * first), HMQ_ERR_DNS (name does not resolve; errmsg names the host) or
- * HMQ_ERR_CONNECT / HMQ_ERR_IO when no address can even be tried. The
- * name lookup itself blocks (getaddrinfo).
+ * Start a connection: resolve host (IPv4 and IPv6, in the resolver's order)
+ * and begin a non-blocking connect, trying the next address when one fails.
+ * Returns what hmq_tls_step() returns (usually HMQ_WANT_WRITE: poll and
+ * step), or HMQ_ERR_STATE (not set up, or still connected: close first),
+ * HMQ_ERR_DNS (name does not resolve; errmsg names the host). The name
+ * lookup itself blocks (getaddrinfo); everything after it does not.
  */
 hmq_status hmq_tls_connect(hmq_tls *t, uint64_t now_ms);
 
@@ -179,7 +179,8 @@ hmq_status hmq_tls_write(hmq_tls *t, const uint8_t *buf, size_t len, size_t *n);
 size_t hmq_tls_pending(const hmq_tls *t);
 
 /* Close the socket (sending close_notify best-effort when open) and reset
- * the TLS session so hmq_tls_connect() can be called again. Always safe. */
+ * the TLS session (mbedtls_ssl_session_reset: certificates, configuration
+ * and RNG are kept) so hmq_tls_connect() can be called again. Always safe. */
 void hmq_tls_close(hmq_tls *t);
 
 /* Human message for the last error ("" when none); static storage in t. */
