@@ -221,6 +221,42 @@ static void test_dedupe_log_torn_record(void **state) {
   hmq_deliver_close(&d);
 }
 
+/* Many one-id commits: the 40 bytes of framing per record trigger the
+ * compaction before the id count does; the state dir stays bounded. */
+static void test_dedupe_log_bounded_in_bytes(void **state) {
+  (void)state;
+  hmq_dedupe set;
+  size_t mem = hmq_dedupe_mem_size(1000);
+  void *m = malloc(mem);
+  assert_non_null(m);
+  hmq_dedupe_init(&set, m, mem, 1000);
+  hmq_dstore st;
+  char err[256];
+  assert_int_equal(hmq_dstore_open(&st, path("st"), &set, 16, err, sizeof err), HMQ_OK);
+  st.lazy_sync = 1;
+  struct stat sb;
+  for (uint64_t i = 1; i <= 1800; i++) {
+    uint64_t h = hmq_dedupe_hash((const char *)&i, sizeof i);
+    assert_int_equal(hmq_dedupe_insert(&set, h), 0);
+    assert_int_equal(hmq_dstore_append(&st, &set, &h, 1, 1, 2, i * 100), HMQ_OK);
+    assert_true(st.log_size <= 2 * (20 + 8 * 1000) + 65536 + 48);
+  }
+  assert_true(st.log_hashes < 2000); /* compacted by size, not by count */
+  assert_int_equal(stat(path("st/dedupe.snap"), &sb), 0);
+  hmq_dstore_close(&st);
+  /* all 1000 newest come back, with the last position */
+  hmq_dedupe_init(&set, m, mem, 1000);
+  assert_int_equal(hmq_dstore_open(&st, path("st"), &set, 16, err, sizeof err), HMQ_OK);
+  assert_int_equal(set.count, 1000);
+  assert_int_equal(st.off, 180000);
+  uint64_t last = 1800, first_kept = 801, gone = 800;
+  assert_int_equal(hmq_dedupe_contains(&set, hmq_dedupe_hash((const char *)&last, 8)), 1);
+  assert_int_equal(hmq_dedupe_contains(&set, hmq_dedupe_hash((const char *)&first_kept, 8)), 1);
+  assert_int_equal(hmq_dedupe_contains(&set, hmq_dedupe_hash((const char *)&gone, 8)), 0);
+  hmq_dstore_close(&st);
+  free(m);
+}
+
 static void test_line_id_finder(void **state) {
   (void)state;
   const char *id;
@@ -252,6 +288,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_torn_last_line_is_not_a_delivery, setup, teardown),
       cmocka_unit_test_setup_teardown(test_dedupe_log_compaction_bounded, setup, teardown),
       cmocka_unit_test_setup_teardown(test_dedupe_log_torn_record, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_dedupe_log_bounded_in_bytes, setup, teardown),
       cmocka_unit_test(test_line_id_finder),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

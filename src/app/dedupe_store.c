@@ -266,7 +266,10 @@ hmq_status hmq_dstore_append(hmq_dstore *s, const hmq_dedupe *set, const uint64_
   hmq_status st = write_record(s, n, dev, ino, off);
   if (st != HMQ_OK)
     return st;
-  if (set->capacity > 0 && s->log_hashes > 2 * (uint64_t)set->capacity)
+  /* Past twice the set's capacity in ids, or (many small commits: each
+   * record has 40 bytes of framing) past twice a full snapshot's bytes. */
+  if (set->capacity > 0 && (s->log_hashes > 2 * (uint64_t)set->capacity ||
+                            s->log_size > 2 * (uint64_t)s->exp_cap + 65536))
     return compact(s, set);
   return HMQ_OK;
 }

@@ -16,9 +16,11 @@
  * record's bytes before it). A torn or corrupt tail (a crash mid-append) is
  * cut off at open; everything before it is trusted.
  *
- * When the log holds more than twice the set's capacity of hashes, the set
- * is exported into dedupe.snap and the log restarts with one record holding
- * only the sink position.
+ * When the log holds more than twice the set's capacity of hashes (or is
+ * larger than two full snapshots plus 64 KiB: many one-message commits),
+ * the set is exported into dedupe.snap and the log restarts with one record
+ * holding only the sink position. So the state dir stays below about 5x a
+ * full snapshot (8 bytes per id of capacity).
  */
 #ifndef HMQ_APP_DEDUPE_STORE_H
 #define HMQ_APP_DEDUPE_STORE_H
