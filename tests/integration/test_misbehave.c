@@ -161,11 +161,14 @@ static void srv_service(srv *s) {
 typedef struct run {
   srv *s;
   hmq_h_client *c;
-  int mode; /* 0: until the client's DISCONNECT reached us; 1: until DOWN; 2: never */
+  int mode; /* 0: until the client's DISCONNECT reached us; 1: until DOWN; 2: never;
+              3: until DOWN, no server */
 } run;
 
 static bool until(void *ctx) {
   run *r = ctx;
+  if (r->mode == 3) /* no server */
+    return r->c->downs > 0;
   srv_service(r->s);
   if (r->mode == 0)
     return r->s->disc_reason >= 0 && r->c->downs > 0;
@@ -406,6 +409,41 @@ static void test_backoff_full_jitter_capped_and_seeded(void **state) {
   assert_true(late > 10);
 }
 
+/* IPv6 loopback: the address is tried and named in brackets. Skipped
+ * when the machine has no ::1. */
+static void test_ipv6_refused_names_address(void **state) {
+  (void)state;
+  int fd = socket(AF_INET6, SOCK_STREAM, 0);
+  struct sockaddr_in6 a;
+  memset(&a, 0, sizeof a);
+  a.sin6_family = AF_INET6;
+  a.sin6_addr = in6addr_loopback;
+  socklen_t len = sizeof a;
+  if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+      getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+    if (fd >= 0)
+      close(fd);
+    skip();
+  }
+  uint16_t port = ntohs(a.sin6_port);
+  close(fd); /* bound, never listened: nothing accepts there now */
+  srv s;
+  memset(&s, 0, sizeof s);
+  s.port = port;
+  hmq_h_client *c = client_for(&s);
+  c->lcfg.tls.host = "::1";
+  assert_int_equal(hmq_h_client_start(c), HMQ_OK);
+  run r = {&s, c, 3};
+  hmq_h_client *cs[1] = {c};
+  assert_true(hmq_h_run(cs, 1, 3000, until, &r));
+  char want[64];
+  snprintf(want, sizeof want, "connection refused by [::1]:%u", (unsigned)port);
+  assert_int_equal(c->last_down, HMQ_ERR_CONNECT);
+  assert_string_equal(c->last_msg, want);
+  hmq_link_free(&c->link);
+  free(c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_remaining_length_five_bytes),
@@ -418,6 +456,7 @@ int main(void) {
       cmocka_unit_test(test_connack_bad_client_id_is_final),
       cmocka_unit_test(test_connack_server_busy_is_retried),
       cmocka_unit_test(test_backoff_full_jitter_capped_and_seeded),
+      cmocka_unit_test(test_ipv6_refused_names_address),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
