@@ -194,6 +194,30 @@ static void test_refused_port_retries(void **state) {
   free(c);
 }
 
+/* A broker that accepts TCP but never answers (SIGSTOP: the kernel still
+ * completes the TCP handshake): the TLS handshake times out, transiently. */
+static void test_handshake_timeout(void **state) {
+  (void)state;
+  hmq_h_client *c = new_client("tls-timeout");
+  c->lcfg.tls.connect_timeout_ms = 500;
+  c->lcfg.backoff_initial_ms = 5000;
+  assert_int_equal(hmq_h_pause(&broker), 0);
+  uint64_t t0 = hmq_h_now();
+  assert_int_equal(hmq_h_client_start(c), HMQ_OK);
+  hmq_h_client *cs[1] = {c};
+  bool down = hmq_h_run(cs, 1, 3000, is_down, c);
+  uint64_t took = hmq_h_now() - t0;
+  assert_int_equal(hmq_h_resume(&broker), 0);
+  assert_true(down);
+  fprintf(stderr, "  after %llu ms: %s\n", (unsigned long long)took, c->last_msg);
+  assert_int_equal(c->last_down, HMQ_ERR_TIMEOUT);
+  assert_non_null(strstr(c->last_msg, "timed out after 500 ms"));
+  assert_false(c->last_final);
+  assert_true(took >= 500 && took < 1500);
+  hmq_h_client_close(c);
+  free(c);
+}
+
 /* Broker restarted with other server certificates. */
 static void with_server_cert(const char *name) {
   hmq_h_stop(&broker);
@@ -243,6 +267,7 @@ int main(void) {
       cmocka_unit_test(test_expired_server_cert),
       cmocka_unit_test(test_server_cert_without_our_name),
       cmocka_unit_test(test_server_cert_from_other_ca),
+      cmocka_unit_test(test_handshake_timeout),
       cmocka_unit_test(test_refused_port_retries),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
