@@ -8,6 +8,13 @@
  *              exec; at most once a second for a file sink, whose tail a
  *              restart rescans) -> seqs that may now be acked
  *
+ * Output lines: envelope = the payload compacted (hmq_json_compact), flat =
+ * one hmq_format_flat object per entry, raw = the payload bytes; each ends
+ * in "\n". Dead-letter lines (also NDJSON, one per rejected message):
+ *   {"reason":"<why>","topic":"<topic>","payload":"<payload as a JSON
+ *    string>","received_ms":<now_ms>}
+ * with "payload_base64" instead of "payload" when the payload is not UTF-8.
+ *
  * Contract with the loop (app-cli), 2026-11-25:
  *   - hmq_deliver_message() for every inbound QoS 1 PUBLISH; the seq is opaque
  *     here (encode a connection index in it if you run several links) and
