@@ -119,6 +119,16 @@ static int run(const char *dir, hmq_format fmt, size_t batch, int devnull, long 
          batch, (double)n / t, t * 1e6 / (double)n, cpu * 1e6 / (double)n,
          (unsigned long long)d.stats.written, (unsigned long long)d.stats.duplicates,
          (unsigned long long)d.stats.commits, (unsigned long long)d.stats.lines);
+  /* results check (the --quick run is a ctest): every 10th message is a
+   * duplicate, the sample has 15 readings, every seq came back */
+  uint64_t want_dup = (uint64_t)n / 10, want_written = (uint64_t)n - want_dup;
+  uint64_t want_lines = fmt == HMQ_FORMAT_FLAT ? want_written * 15 : want_written;
+  if (d.stats.duplicates != want_dup || d.stats.written != want_written ||
+      d.stats.lines != want_lines || d.stats.invalid != 0 || hmq_deliver_pending(&d) != 0) {
+    fprintf(stderr, "bench_deliver: unexpected counts\n");
+    hmq_deliver_close(&d);
+    return 1;
+  }
   hmq_deliver_close(&d);
   if (!devnull) {
     /* restart cost: snapshot + log replay + rescan of the output's tail */
