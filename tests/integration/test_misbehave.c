@@ -409,6 +409,65 @@ static void test_backoff_full_jitter_capped_and_seeded(void **state) {
   assert_true(late > 10);
 }
 
+static bool subacked(void *ctx) {
+  run *r = ctx;
+  srv_service(r->s);
+  return r->c->subacks > 0;
+}
+
+/* hmq_link_close: DISCONNECT 0x00 reaches the server, then CLOSED and DONE;
+ * closing while backing off ends at once. */
+static void test_clean_close(void **state) {
+  (void)state;
+  srv s;
+  srv_open(&s);
+  hmq_h_client *c = client_for(&s);
+  assert_int_equal(hmq_h_client_start(c), HMQ_OK);
+  run r = {&s, c, 2};
+  hmq_h_client *cs[1] = {c};
+  assert_true(hmq_h_run(cs, 1, 3000, subacked, &r));
+  assert_int_equal(hmq_link_close(&c->link, 0x00, hmq_h_now()), HMQ_OK);
+  uint64_t end = hmq_h_now() + 3000;
+  bool closed = false;
+  while (!closed && hmq_h_now() < end) {
+    hmq_link *l = &c->link;
+    struct pollfd pfd[1];
+    hmq_link_run_once(&l, 1, pfd, 10);
+    hmq_link_event ev;
+    while (hmq_link_next_event(l, hmq_h_now(), &ev) == HMQ_OK)
+      closed = closed || ev.type == HMQ_LINK_EV_CLOSED;
+    srv_service(&s);
+  }
+  for (int i = 0; i < 20 && s.disc_reason < 0; i++) {
+    srv_service(&s);
+    poll(NULL, 0, 5);
+  }
+  assert_true(closed);
+  assert_int_equal(hmq_link_get_state(&c->link), HMQ_LINK_DONE);
+  assert_int_equal(s.disc_reason, 0x00);
+  assert_int_equal(c->downs, 0);
+  hmq_link_free(&c->link);
+
+  /* Again, but the server refuses (0x89) so the link sits in BACKOFF. */
+  s.connack_reason = 0x89;
+  c->downs = 0;
+  c->lcfg.backoff_initial_ms = 10000;
+  assert_int_equal(hmq_h_client_start(c), HMQ_OK);
+  r.mode = 1;
+  assert_true(hmq_h_run(cs, 1, 3000, until, &r));
+  hmq_link_event ev;
+  while (hmq_link_next_event(&c->link, hmq_h_now(), &ev) == HMQ_OK) {
+  }
+  assert_int_equal(hmq_link_get_state(&c->link), HMQ_LINK_BACKOFF);
+  assert_int_equal(hmq_link_close(&c->link, 0x00, hmq_h_now()), HMQ_OK);
+  assert_int_equal(hmq_link_get_state(&c->link), HMQ_LINK_DONE);
+  assert_int_equal(hmq_link_next_event(&c->link, hmq_h_now(), &ev), HMQ_OK);
+  assert_int_equal(ev.type, HMQ_LINK_EV_CLOSED);
+  hmq_link_free(&c->link);
+  free(c);
+  srv_free(&s);
+}
+
 /* IPv6 loopback: the address is tried and named in brackets. Skipped
  * when the machine has no ::1. */
 static void test_ipv6_refused_names_address(void **state) {
@@ -457,6 +516,7 @@ int main(void) {
       cmocka_unit_test(test_connack_server_busy_is_retried),
       cmocka_unit_test(test_backoff_full_jitter_capped_and_seeded),
       cmocka_unit_test(test_ipv6_refused_names_address),
+      cmocka_unit_test(test_clean_close),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
