@@ -20,7 +20,9 @@
 #
 # Environment: HMQ_BUILD_DIR (default build/drain, built here as Release
 # with the hmq, hmq-sim and bench_tls_probe targets), DRAIN_TIMEOUT,
-# TRANSPORTS (default "plain tls").
+# TRANSPORTS (default "plain tls"), HMQ_ARGS (extra options for the hmq
+# drain, e.g. "--stats 1 -d"), DRAIN_KEEP=1 (keep the temp dir: broker logs,
+# outputs).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$(pwd)
@@ -59,7 +61,7 @@ cleanup() {
     for _ in $(seq 1 25); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
     kill -9 "$p" 2>/dev/null || true
   done
-  rm -rf -- "$tmp"
+  if [[ ${DRAIN_KEEP:-0} == 1 ]]; then echo "drain: kept $tmp" >&2; else rm -rf -- "$tmp"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -134,8 +136,11 @@ run() { # transport
       -p "$sub")
   fi
   local hid="$app-sandbox-hmqbench" mid="$app-sandbox-subbench"
-  local htopic="\$share/hmq/$base/#" mtopic="\$share/msub/$base/#"
-  local hargs=(-V 5 -q 1 -c --id "$hid" -t "$htopic" --state-dir "$d/state" --quiet)
+  # hmq in the documented share group, mosquitto_sub in a second group (each
+  # group gets its own copy of every message)
+  local htopic="\$share/$app/$base/#" mtopic="\$share/$app-msub/$base/#"
+  local hargs=(-V 5 -q 1 -c --id "$hid" -t "$htopic" --state-dir "$d/state")
+  [[ -z ${HMQ_ARGS:-} ]] && hargs+=(--quiet)
 
   # 1. sessions (hmq's through the probe when TLS)
   if [[ $tr == tls ]]; then
@@ -146,7 +151,7 @@ run() { # transport
     pids+=("$probe_pid")
     sleep 0.2
     timeout 30 "$hmq" --cafile "$pki/ca.crt" --cert "$pki/client.crt" --key "$pki/client.key" \
-      --host localhost --port "$pp" "${hargs[@]}" --out "$d/warm.out" -W 1 || true
+      --host localhost --port "$pp" "${hargs[@]}" --out "$d/warm.out" -W 1 --quiet || true
     wait "$probe_pid" || true
     local s
     s=$(sed -n 's/^suite \(0x[0-9A-F]*,0x[0-9A-F]*\) version \(.*\)$/\1 \2/p' "$d/probe.out")
@@ -156,7 +161,7 @@ run() { # transport
       suite_line="$ver ${name:-?} ($id), chosen by mosquitto 2.0.11 for hmq's ClientHello"
     fi
   else
-    timeout 30 "$hmq" "${hconn[@]}" "${hargs[@]}" --out "$d/warm.out" -W 1 || true
+    timeout 30 "$hmq" "${hconn[@]}" "${hargs[@]}" --out "$d/warm.out" -W 1 --quiet || true
   fi
   timeout 30 mosquitto_sub "${mconn[@]}" -V 5 -q 1 -c --id "$mid" -t "$mtopic" -E
 
@@ -174,7 +179,7 @@ run() { # transport
   local c0 c1 bh bm
   c0=$(cpu_of "$bpid")
   /usr/bin/time -v -o "$d/hmq.time" timeout "$dt" "$hmq" "${hconn[@]}" "${hargs[@]}" \
-    --out "$d/hmq.out" -C "$N" || { echo "drain: hmq failed" >&2; cat "$d/hmq.time" >&2; exit 1; }
+    --out "$d/hmq.out" -C "$N" ${HMQ_ARGS:-} || { echo "drain: hmq failed" >&2; cat "$d/hmq.time" >&2; exit 1; }
   c1=$(cpu_of "$bpid")
   bh=$(calc "$c1 - $c0")
   c0=$c1
