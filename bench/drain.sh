@@ -193,8 +193,13 @@ run() { # transport
   lm=$(wc -l <"$d/msub.out")
   [[ $lh == "$N" && $lm == "$N" ]] || { echo "drain: lines hmq $lh, mosquitto_sub $lm, want $N" >&2; exit 1; }
   kill "$bpid" 2>/dev/null || true
+  # connections each consumer needed for its drain (the first one was the
+  # session set-up); more than one means it reconnected mid-drain
+  local nh nm
+  nh=$(grep -c "New client connected .* as $hid " "$d/mosquitto.log" || true)
+  nm=$(grep -c "New client connected .* as $mid " "$d/mosquitto.log" || true)
 
-  local who tf w u s rss bc_ per
+  local who tf w u s rss bc_ per conns
   for who in hmq msub; do
     tf=$d/$who.time
     w=$(wall_s "$(tv "$tf" 'Elapsed (wall clock) time (h:mm:ss or m:ss)')")
@@ -202,8 +207,9 @@ run() { # transport
     s=$(tv "$tf" 'System time (seconds)')
     rss=$(tv "$tf" 'Maximum resident set size (kbytes)')
     [[ $who == hmq ]] && bc_=$bh || bc_=$bm
+    [[ $who == hmq ]] && conns=$((nh - 1)) || conns=$((nm - 1))
     per=$(calc "($u + $s) * 1000000 / $N")
-    rows+=("$tr $who $w $u $s $per $rss $bc_")
+    rows+=("$tr $who $w $u $s $per $rss $bc_ $conns")
   done
 }
 
@@ -216,15 +222,15 @@ printf '\nN = %d envelopes (avg %s bytes), mosquitto %s, %s\n' "$N" \
   "$(nproc) CPUs"
 echo "TLS: $suite_line"
 echo
-echo "| transport | consumer      | wall s | msg/s   | user s | sys s | CPU µs/msg | peak RSS MB | broker CPU µs/msg |"
-echo "|-----------|---------------|--------|---------|--------|-------|------------|-------------|-------------------|"
+echo "| transport | consumer      | wall s | msg/s   | user s | sys s | CPU µs/msg | peak RSS MB | broker CPU µs/msg | connections |"
+echo "|-----------|---------------|--------|---------|--------|-------|------------|-------------|-------------------|-------------|"
 for r in "${rows[@]}"; do
-  read -r tr who w u s per rss bcpu <<<"$r"
+  read -r tr who w u s per rss bcpu conns <<<"$r"
   name=hmq
   [[ $who == msub ]] && name=mosquitto_sub
-  printf '| %-9s | %-13s | %6.2f | %7.0f | %6.2f | %5.2f | %10.2f | %11.1f | %17.2f |\n' "$tr" "$name" \
-    "$w" "$(calc "$N / $w")" "$u" "$s" "$per" "$(calc "$rss / 1024")" \
-    "$(calc "$bcpu * 1000000 / $N")"
+  printf '| %-9s | %-13s | %6.2f | %7.0f | %6.2f | %5.2f | %10.2f | %11.1f | %17.2f | %11d |\n' \
+    "$tr" "$name" "$w" "$(calc "$N / $w")" "$u" "$s" "$per" "$(calc "$rss / 1024")" \
+    "$(calc "$bcpu * 1000000 / $N")" "$conns"
 done
 echo
 for tr in $transports; do
