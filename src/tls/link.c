@@ -370,6 +370,15 @@ hmq_status hmq_link_next_event(hmq_link *l, uint64_t now_ms, hmq_link_event *ev)
     pump_read(l);
     st = hmq_client_next_event(&l->client, now_ms, &ev->mqtt);
   }
+  if (st == HMQ_WANT_WRITE) {
+    /* The engine's reply queue is full (PUBREC/PUBCOMP waiting for tx
+     * room): flush, then try once more; if tx is still full the caller
+     * polls for POLLOUT (hmq_client_want says WRITE) and calls again. */
+    (void)pump_write(l);
+    st = hmq_client_next_event(&l->client, now_ms, &ev->mqtt);
+    if (st == HMQ_WANT_WRITE)
+      return HMQ_WANT_READ;
+  }
   if (st == HMQ_OK) {
     if (ev->mqtt.type == HMQ_EV_CONNACK) {
       l->connack_ok = true;
