@@ -257,6 +257,40 @@ static void test_dedupe_log_bounded_in_bytes(void **state) {
   free(m);
 }
 
+/* The cost of a commit in syscalls: a batch of 200 messages is one write()
+ * and ONE fdatasync of the output; the dedupe log is written once and (file
+ * sink: lazily) synced at most once a second; a batch of duplicates only
+ * costs nothing. */
+static void test_one_write_one_sync_per_commit(void **state) {
+  (void)state;
+  hmq_deliver d;
+  hmq_deliver_config c = file_cfg(HMQ_FORMAT_ENVELOPE, 1);
+  c.max_pending = 1000;
+  uint64_t seqs[1000];
+  char id[16];
+  open_ok(&d, &c);
+  uint64_t w0 = d.out.writes, s0 = d.out.syncs, l0 = d.store.syncs;
+  for (int i = 0; i < 200; i++) {
+    snprintf(id, sizeof id, "C%03d", i);
+    put(&d, (uint64_t)i, env_msg(id));
+  }
+  assert_int_equal(d.out.writes, w0); /* nothing written per message */
+  assert_int_equal(commit(&d, seqs, 1000), 200);
+  assert_int_equal(d.out.writes - w0, 1);
+  assert_int_equal(d.out.syncs - s0, 1);
+  assert_true(d.store.syncs - l0 <= 1);
+  for (int i = 0; i < 50; i++) {
+    snprintf(id, sizeof id, "C%03d", i);
+    put(&d, 1000 + (uint64_t)i, env_msg(id));
+  }
+  uint64_t w1 = d.out.writes, s1 = d.out.syncs, l1 = d.store.syncs;
+  assert_int_equal(commit(&d, seqs, 1000), 50);
+  assert_int_equal(d.out.writes, w1);
+  assert_int_equal(d.out.syncs, s1);
+  assert_int_equal(d.store.syncs, l1);
+  hmq_deliver_close(&d);
+}
+
 static void test_line_id_finder(void **state) {
   (void)state;
   const char *id;
@@ -289,6 +323,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_dedupe_log_compaction_bounded, setup, teardown),
       cmocka_unit_test_setup_teardown(test_dedupe_log_torn_record, setup, teardown),
       cmocka_unit_test_setup_teardown(test_dedupe_log_bounded_in_bytes, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_one_write_one_sync_per_commit, setup, teardown),
       cmocka_unit_test(test_line_id_finder),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -199,6 +199,7 @@ static int log_sync(hmq_dstore *s, int force) {
     s->unsynced = 1;
     return 0;
   }
+  s->syncs++;
   if (ds_sync(s->fd) != 0)
     return -1;
   s->last_sync_ms = now;

@@ -54,6 +54,7 @@ typedef struct hmq_dstore {
   int lazy_sync;   /* 1: fdatasync the log at most every HMQ_DSTORE_LAZY_MS */
   int unsynced;    /* records written since the last fdatasync */
   uint64_t last_sync_ms;
+  uint64_t syncs; /* fdatasync() calls on the log (statistics, tests) */
 } hmq_dstore;
 
 /* Open (create) the store in `dir`, restore its ids into `set` (oldest

@@ -191,6 +191,7 @@ static int child_gone(hmq_sink *s) {
 static hmq_status write_all(hmq_sink *s, const uint8_t *p, size_t n) {
   while (n > 0) {
     ssize_t k = write(s->fd, p, n);
+    s->writes++;
     if (k > 0) {
       p += k;
       n -= (size_t)k;
@@ -319,6 +320,7 @@ hmq_status hmq_sink_commit(hmq_sink *s) {
   if (s->kind == HMQ_SINK_EXEC || s->fifo)
     return wait_drained(s);
   if (s->sync) {
+    s->syncs++;
     while (fdatasync(s->fd) != 0) {
       if (errno != EINTR)
         return sink_fail(s, HMQ_ERR_IO, errno);

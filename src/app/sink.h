@@ -49,9 +49,11 @@ typedef struct hmq_sink {
   size_t len;
   uint64_t dev; /* file: identity of the open file (st_dev, st_ino) */
   uint64_t ino;
-  uint64_t size;  /* file: size after the last successful commit */
-  hmq_status err; /* sticky error, HMQ_OK while healthy */
-  int err_no;     /* errno of the failure, for messages */
+  uint64_t size;   /* file: size after the last successful commit */
+  hmq_status err;  /* sticky error, HMQ_OK while healthy */
+  int err_no;      /* errno of the failure, for messages */
+  uint64_t writes; /* write() calls made (statistics, tests) */
+  uint64_t syncs;  /* fdatasync() calls made */
 } hmq_sink;
 
 /* Open a sink. `arg` is the path (FILE) or the shell command (EXEC), ignored
