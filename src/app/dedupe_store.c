@@ -20,10 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define REC_HEAD  32u
-#define REC_MAGIC "HMQB"
+#define HMQ_DS_REC_HEAD  32u
+#define HMQ_DS_REC_MAGIC "HMQB"
 /* With no usable record, how much of the sink file's end to rescan. */
-#define SCAN_LIMIT ((uint64_t)64 * 1024 * 1024)
+#define HMQ_DS_SCAN_LIMIT ((uint64_t)64 * 1024 * 1024)
 
 static void put_u64(uint8_t *p, uint64_t v) {
   for (int i = 0; i < 8; i++)
@@ -108,19 +108,19 @@ static void load_snapshot(hmq_dstore *s, hmq_dedupe *set) {
  * prefix (a torn or corrupt tail is cut off by the caller). */
 static uint64_t replay(hmq_dstore *s, hmq_dedupe *set, const uint8_t *b, size_t n) {
   size_t at = 0;
-  while (n - at >= REC_HEAD + 8) {
+  while (n - at >= HMQ_DS_REC_HEAD + 8) {
     const uint8_t *r = b + at;
-    if (memcmp(r, REC_MAGIC, 4) != 0)
+    if (memcmp(r, HMQ_DS_REC_MAGIC, 4) != 0)
       break;
     uint64_t count =
         (uint64_t)r[4] | (uint64_t)r[5] << 8 | (uint64_t)r[6] << 16 | (uint64_t)r[7] << 24;
-    if (count > (n - at - REC_HEAD - 8) / 8)
+    if (count > (n - at - HMQ_DS_REC_HEAD - 8) / 8)
       break;
-    size_t body = REC_HEAD + (size_t)count * 8;
+    size_t body = HMQ_DS_REC_HEAD + (size_t)count * 8;
     if (get_u64(r + body) != hmq_dedupe_hash((const char *)r, body))
       break;
     for (uint64_t i = 0; i < count; i++)
-      (void)hmq_dedupe_insert(set, get_u64(r + REC_HEAD + i * 8));
+      (void)hmq_dedupe_insert(set, get_u64(r + HMQ_DS_REC_HEAD + i * 8));
     s->has_pos = 1;
     s->dev = get_u64(r + 8);
     s->ino = get_u64(r + 16);
@@ -140,7 +140,7 @@ hmq_status hmq_dstore_open(hmq_dstore *s, const char *dir, hmq_dedupe *set, size
   if (max_batch < 1024)
     max_batch = 1024;
   s->rec_max = max_batch;
-  s->rec_cap = REC_HEAD + 8 * max_batch + 8;
+  s->rec_cap = HMQ_DS_REC_HEAD + 8 * max_batch + 8;
   s->exp_cap = 20 + 8 * set->capacity; /* hmq_dedupe_export of a full set */
   s->log_path = join(dir, "dedupe.log");
   s->snap_path = join(dir, "dedupe.snap");
@@ -209,7 +209,7 @@ static int log_sync(hmq_dstore *s, int force) {
 
 static hmq_status write_record(hmq_dstore *s, size_t n, uint64_t dev, uint64_t ino, uint64_t off) {
   uint8_t *r = s->rec;
-  memcpy(r, REC_MAGIC, 4);
+  memcpy(r, HMQ_DS_REC_MAGIC, 4);
   r[4] = (uint8_t)n;
   r[5] = (uint8_t)(n >> 8);
   r[6] = (uint8_t)(n >> 16);
@@ -217,7 +217,7 @@ static hmq_status write_record(hmq_dstore *s, size_t n, uint64_t dev, uint64_t i
   put_u64(r + 8, dev);
   put_u64(r + 16, ino);
   put_u64(r + 24, off);
-  size_t body = REC_HEAD + n * 8;
+  size_t body = HMQ_DS_REC_HEAD + n * 8;
   put_u64(r + body, hmq_dedupe_hash((const char *)r, body));
   if (ds_write_all(s->fd, r, body + 8) != 0 || log_sync(s, 0) != 0)
     return HMQ_ERR_IO;
@@ -263,7 +263,7 @@ hmq_status hmq_dstore_append(hmq_dstore *s, const hmq_dedupe *set, const uint64_
   if (n == 0 && s->has_pos && s->dev == dev && s->ino == ino && s->off == off)
     return HMQ_OK; /* nothing new: no write, no sync */
   for (size_t i = 0; i < n; i++)
-    put_u64(s->rec + REC_HEAD + i * 8, h[i]);
+    put_u64(s->rec + HMQ_DS_REC_HEAD + i * 8, h[i]);
   hmq_status st = write_record(s, n, dev, ino, off);
   if (st != HMQ_OK)
     return st;
@@ -368,7 +368,7 @@ hmq_status hmq_dstore_scan(hmq_dstore *s, hmq_dedupe *set, int fd, uint64_t dev,
   } else {
     /* Unknown position (no record, another file, or this one truncated):
      * bounded rescan of the end of the file. */
-    start = scan_end > SCAN_LIMIT ? scan_end - SCAN_LIMIT : 0;
+    start = scan_end > HMQ_DS_SCAN_LIMIT ? scan_end - HMQ_DS_SCAN_LIMIT : 0;
     skip_first = start > 0;
   }
   size_t nh = 0, fill = 0;
@@ -396,7 +396,7 @@ hmq_status hmq_dstore_scan(hmq_dstore *s, hmq_dedupe *set, int fd, uint64_t dev,
       if (!skipping && hmq_dstore_line_id((const char *)buf + at, end - at, &id, &id_len) == 0) {
         uint64_t h = hmq_dedupe_hash(id, id_len);
         if (!hmq_dedupe_insert(set, h)) {
-          put_u64(s->rec + REC_HEAD + nh * 8, h);
+          put_u64(s->rec + HMQ_DS_REC_HEAD + nh * 8, h);
           s->scanned++;
           if (++nh == s->rec_max) {
             /* Interim record keeps the old position: the scan is not done. */

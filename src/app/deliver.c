@@ -18,8 +18,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define LINE_SLACK 4096u /* flat line overhead: its keys and null (= deliver_open.c) */
-
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
 #endif
@@ -118,19 +116,19 @@ static int utf8_valid(const uint8_t *p, size_t n) {
 }
 
 /* Small staging buffer so escaping costs one memcpy per ~256 bytes. */
-typedef struct out_buf {
+typedef struct hmq_outbuf {
   hmq_sink *s;
   char b[512];
   size_t n;
-} out_buf;
+} hmq_outbuf;
 
-static void ob_flush(out_buf *o) {
+static void ob_flush(hmq_outbuf *o) {
   if (o->n)
     (void)hmq_sink_write(o->s, o->b, o->n); /* errors are sticky in the sink */
   o->n = 0;
 }
 
-static void ob_put(out_buf *o, const char *p, size_t n) {
+static void ob_put(hmq_outbuf *o, const char *p, size_t n) {
   if (o->n + n > sizeof o->b)
     ob_flush(o);
   if (n > sizeof o->b) {
@@ -143,7 +141,7 @@ static void ob_put(out_buf *o, const char *p, size_t n) {
 
 /* JSON string body (RFC 8259 section 7): quote, backslash and control
  * characters escaped, valid UTF-8 passed through. */
-static void ob_escaped(out_buf *o, const uint8_t *p, size_t n) {
+static void ob_escaped(hmq_outbuf *o, const uint8_t *p, size_t n) {
   static const char hex[] = "0123456789abcdef";
   for (size_t i = 0; i < n; i++) {
     uint8_t c = p[i];
@@ -172,7 +170,7 @@ static void ob_escaped(out_buf *o, const uint8_t *p, size_t n) {
   }
 }
 
-static void ob_base64(out_buf *o, const uint8_t *p, size_t n) {
+static void ob_base64(hmq_outbuf *o, const uint8_t *p, size_t n) {
   static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   for (size_t i = 0; i < n; i += 3) {
     uint32_t v = (uint32_t)p[i] << 16;
@@ -192,7 +190,7 @@ static void ob_base64(out_buf *o, const uint8_t *p, size_t n) {
 static hmq_status dead_letter(hmq_deliver *d, const char *reason, const char *topic,
                               size_t topic_len, const uint8_t *payload, size_t len,
                               uint64_t now_ms) {
-  out_buf o;
+  hmq_outbuf o;
   char num[32];
   o.s = &d->dead;
   o.n = 0;
@@ -252,7 +250,7 @@ static hmq_status write_flat(hmq_deliver *d, const hmq_envelope *env, size_t len
       continue;
     uint8_t *p;
     size_t room, n = 0;
-    hmq_status st = hmq_sink_reserve(&d->out, len + LINE_SLACK, &p, &room);
+    hmq_status st = hmq_sink_reserve(&d->out, len + HMQ_DELIVER_LINE_SLACK, &p, &room);
     if (st != HMQ_OK)
       return st;
     st = hmq_format_flat(env, &e, (char *)p, room - 1, &n);
@@ -375,7 +373,7 @@ hmq_status hmq_deliver_message(hmq_deliver *d, uint64_t seq, const char *topic, 
                          topic_len, payload, len, now_ms);
     entry_warn = survey(d, &env, now_ms);
     st = write_raw(d, payload, len);
-  } else if (len + LINE_SLACK > d->out.cap) {
+  } else if (len + HMQ_DELIVER_LINE_SLACK > d->out.cap) {
     return dead_letter(d, "payload larger than the sink buffer (raise the maximum message size)",
                        topic, topic_len, payload, len, now_ms);
   } else if (d->format == HMQ_FORMAT_FLAT) {

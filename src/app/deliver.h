@@ -75,6 +75,10 @@ typedef struct hmq_deliver_config {
   FILE *log;              /* NULL: stderr */
 } hmq_deliver_config;
 
+/* Room a flat line needs beyond the payload's own bytes (its keys, null);
+ * the sink buffer holds max_message plus this, so one line always fits. */
+#define HMQ_DELIVER_LINE_SLACK 4096u
+
 /* Most -v warning lines written per second (the rest are counted). */
 #define HMQ_DELIVER_WARN_BURST 20u
 

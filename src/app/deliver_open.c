@@ -13,15 +13,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DEFAULT_DEDUPE  1000000u
-#define DEFAULT_MESSAGE (1024u * 1024u)
-#define DEFAULT_PENDING 65535u
-#define DEFAULT_BUFFER  (256u * 1024u)
-#define DEAD_BUFFER     (64u * 1024u)
-#define LINE_SLACK      4096u
+#define HMQ_DELIVER_DEFAULT_DEDUPE  1000000u
+#define HMQ_DELIVER_DEFAULT_MESSAGE (1024u * 1024u)
+#define HMQ_DELIVER_DEFAULT_PENDING 65535u
+#define HMQ_DELIVER_DEFAULT_BUFFER  (256u * 1024u)
+#define HMQ_DELIVER_DEAD_BUFFER     (64u * 1024u)
 /* The stream's envelopes take one token per ~9 bytes; 1 per 6 leaves room
  * for denser documents before they are dead-lettered as too big. */
-#define BYTES_PER_TOKEN 6u
+#define HMQ_DELIVER_BYTES_PER_TOKEN 6u
 
 static uint64_t wall_ms(void) {
   struct timespec ts;
@@ -95,14 +94,14 @@ hmq_status hmq_deliver_open(hmq_deliver *d, const hmq_deliver_config *cfg, char 
   d->format = cfg->format;
   d->verbose = cfg->verbose;
   d->log = cfg->log;
-  size_t dedupe = cfg->dedupe_capacity ? cfg->dedupe_capacity : DEFAULT_DEDUPE;
-  size_t maxmsg = cfg->max_message ? cfg->max_message : DEFAULT_MESSAGE;
-  size_t bufcap = cfg->buffer_size ? cfg->buffer_size : DEFAULT_BUFFER;
-  if (bufcap < maxmsg + LINE_SLACK)
-    bufcap = maxmsg + LINE_SLACK; /* one whole formatted message always fits */
-  d->pend_cap = cfg->max_pending ? cfg->max_pending : DEFAULT_PENDING;
+  size_t dedupe = cfg->dedupe_capacity ? cfg->dedupe_capacity : HMQ_DELIVER_DEFAULT_DEDUPE;
+  size_t maxmsg = cfg->max_message ? cfg->max_message : HMQ_DELIVER_DEFAULT_MESSAGE;
+  size_t bufcap = cfg->buffer_size ? cfg->buffer_size : HMQ_DELIVER_DEFAULT_BUFFER;
+  if (bufcap < maxmsg + HMQ_DELIVER_LINE_SLACK)
+    bufcap = maxmsg + HMQ_DELIVER_LINE_SLACK; /* one whole formatted message always fits */
+  d->pend_cap = cfg->max_pending ? cfg->max_pending : HMQ_DELIVER_DEFAULT_PENDING;
 
-  size_t ntok = maxmsg / BYTES_PER_TOKEN + 256;
+  size_t ntok = maxmsg / HMQ_DELIVER_BYTES_PER_TOKEN + 256;
   size_t setmem = hmq_dedupe_mem_size(dedupe);
   d->tok_mem = malloc(ntok * HMQ_JSON_TOKEN_BYTES);
   d->set_mem = setmem ? malloc(setmem) : NULL;
@@ -130,7 +129,7 @@ hmq_status hmq_deliver_open(hmq_deliver *d, const hmq_deliver_config *cfg, char 
   else
     dead_path[0] = 0;
   st = hmq_sink_open(&d->dead, dead_path[0] ? HMQ_SINK_FILE : HMQ_SINK_STDERR, dead_path,
-                     DEAD_BUFFER, msg, sizeof msg);
+                     HMQ_DELIVER_DEAD_BUFFER, msg, sizeof msg);
   if (st != HMQ_OK)
     return open_fail(d, st, errbuf, errlen, msg);
 
