@@ -50,6 +50,7 @@ typedef struct sim_pub {
   hmq_sim_msg msg;
   int have_msg; /* topic/payload/msg hold a message not yet accepted */
   uint64_t sent, acked, refused, inflight, downs;
+  uint64_t republished; /* in flight when a connection dropped, sent again */
   int connected;
   char id[160];
 } sim_pub;
@@ -129,6 +130,7 @@ static void requeue(sim_pub *s) {
     s->retry[s->retry_len] = s->flight[id].number;
     s->retry_dup[s->retry_len] = s->flight[id].dup;
     s->retry_len++;
+    s->republished++;
     s->flight[id].used = 0;
   }
   s->inflight = 0;
@@ -302,10 +304,11 @@ int hmq_sim_publish(const hmq_sim_opts *o) {
     double secs = (double)(t_done - t0) / 1000.0;
     fprintf(stderr,
             "hmq-sim: %llu of %llu acknowledged (%llu duplicates among them, %llu refused, %llu "
-            "reconnects) in %.2f s, %.0f msg/s\n",
+            "reconnects, %llu republished) in %.2f s, %.0f msg/s\n",
             (unsigned long long)s->acked, (unsigned long long)o->count,
             (unsigned long long)s->gen.duplicates, (unsigned long long)s->refused,
-            (unsigned long long)s->downs, secs, secs > 0 ? (double)s->acked / secs : 0.0);
+            (unsigned long long)s->downs, (unsigned long long)s->republished, secs,
+            secs > 0 ? (double)s->acked / secs : 0.0);
   }
   if (failed == 2)
     return HMQ_SIM_EXIT_CONFIG; /* the link gave up for good: refusal, certificates */
