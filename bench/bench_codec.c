@@ -5,7 +5,7 @@
  *  - decode of one realistic 700-byte QoS 1 PUBLISH (topic
  *    live/level13/<app-uuid>/<vin>, JSON envelope payload): hmq_frame_peek +
  *    hmq_decode_publish, as the client engine does per packet; once without
- *    properties (what the broker sends) and once with Payload Format
+ *    properties and once with Payload Format
  *    Indicator 1, which makes the decoder check the payload is UTF-8
  *    (MQTT 5.0 3.3.2.3.2);
  *  - encode of the PUBACK answering it (hmq_encode_ack, 4-byte short form,
