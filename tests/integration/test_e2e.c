@@ -734,6 +734,39 @@ static long vm_rss_kb(pid_t pid) {
 #endif
 #endif
 
+/* A persistent session for client <app>-sandbox-<tag> (one short run of
+ * hmq joins the share group), then k envelopes queued for it by hmq-sim
+ * over mutual TLS (it exits 0 only when the broker acknowledged all). */
+static void backlog(const fixture *f, const char *tag, long k, int seed) {
+  char cmd[2400];
+  uint64_t t0;
+  assert_int_equal(wait_exit(run_hmq(f, tag, APP, "-W 1 --out /dev/null", -1), 15000), 27);
+  t0 = hmq_h_now();
+  snprintf(cmd, sizeof cmd,
+           "exec '%s' %s -n %ld --seed %d --dup-rate 0 --app-id " APP " --env sandbox --quiet",
+           f->sim, f->tls, k, seed);
+  assert_int_equal(wait_exit(spawn(cmd, -1, "sim.log"), 60000), 0);
+  fprintf(stderr, "%s: %ld envelopes published over mutual TLS in %llu ms\n", tag, k,
+          (unsigned long long)(hmq_h_now() - t0));
+}
+
+/* The ids in `got` (lines with a message_id) are exactly those hmq-sim
+ * sends for this seed and count. Replaces got's lines by their ids. */
+static void assert_sim_ids(const fixture *f, text *got, long k, int seed) {
+  text want;
+  size_t i;
+  sim_write(f, "want.txt", k, seed);
+  want = load(f, "want.txt");
+  assert_int_equal(want.n, k);
+  assert_int_equal(got->n, k);
+  for (i = 0; i < (size_t)k; i++) {
+    got->v[i] = id_of(got->v[i]);
+    want.v[i] = id_of(want.v[i]);
+  }
+  assert_same_lines("ids", got->v, got->n, want.v, want.n);
+  text_free(&want);
+}
+
 /* 20,000 envelopes queued for our session; hmq's stdout is a pipe nobody
  * reads for 3 s: memory stays bounded (backpressure, no growing buffer);
  * then the pipe is drained and every message arrives exactly once. */
@@ -745,23 +778,13 @@ static void test_blocked_stdout_bounded(void **state) {
 #else
   const long limit_kb = 16 * 1024;
 #endif
-  char cmd[2400], extra[200];
-  text got = {0}, want;
+  char extra[200];
+  text got = {0};
   long rss, first_rss = 0, max_rss = 0, samples = 0;
   int p[2], unread = 0;
   uint64_t t0, end;
   pid_t pid;
-  size_t i;
-  /* the session and its share membership exist before the backlog */
-  assert_int_equal(wait_exit(run_hmq(f, "bs", APP, "-W 1 --out /dev/null", -1), 15000), 27);
-  t0 = hmq_h_now();
-  snprintf(cmd, sizeof cmd,
-           "exec '%s' %s -n %ld --seed 4 --dup-rate 0 --app-id " APP " --env sandbox --quiet",
-           f->sim, f->tls, k);
-  assert_int_equal(wait_exit(spawn(cmd, -1, "sim.log"), 60000), 0);
-  fprintf(stderr, "blocked stdout: %ld envelopes published over mutual TLS in %llu ms\n", k,
-          (unsigned long long)(hmq_h_now() - t0));
-
+  backlog(f, "bs", k, 4);
   make_pipe(p);
   /* --dedupe: the default set (1,000,000 ids) alone is ~16 MB, touched at
    * start; what this test is after is growth with the backlog */
@@ -802,17 +825,41 @@ static void test_blocked_stdout_bounded(void **state) {
   assert_false(got.partial);
   assert_int_equal(got.n, k);
   assert_int_equal(distinct_ids(&got), k);
-  /* the ids are exactly those hmq-sim sends for this seed */
-  sim_write(f, "want.txt", k, 4);
-  want = load(f, "want.txt");
-  assert_int_equal(want.n, k);
-  for (i = 0; i < (size_t)k; i++) {
-    got.v[i] = id_of(got.v[i]);
-    want.v[i] = id_of(want.v[i]);
-  }
-  assert_same_lines("ids", got.v, got.n, want.v, want.n);
+  assert_sim_ids(f, &got, k, 4);
   text_free(&got);
-  text_free(&want);
+}
+
+/* A blocked pipe for longer than the broker's keep-alive grace (1.5 x
+ * -k 5 s, MQTT 5.0 3.1.2.10): hmq is stuck in its commit, sends no PINGREQ
+ * and the broker drops it. After the drain hmq reconnects, the
+ * broker resends what was never acknowledged and the dedupe memory keeps
+ * the output exact: every id once. */
+static void test_stall_beyond_keepalive(void **state) {
+  fixture *f = *state;
+  const long k = 3000;
+  text got = {0};
+  int p[2];
+  pid_t pid;
+  backlog(f, "ka", k, 5);
+  make_pipe(p);
+  pid = run_hmq(f, "ka", APP, "-C 3000 -k 5", p[1]);
+  close(p[1]);
+  /* mosquitto 2.0.11 gives up on a silent client after about 10 s with
+   * -k 5 (it checks the keep-alive coarsely) */
+  wait_log(f, "mosquitto.log", "sandbox-ka has exceeded timeout", 1, 20000);
+  assert_true(vm_rss_kb(pid) > 0); /* hmq still there, blocked on the pipe */
+  text_add(&got, "", 0);
+  assert_true(drain(p[0], &got, hmq_h_now() + 30000));
+  close(p[0]);
+  assert_int_equal(wait_exit(pid, 10000), 0);
+  text_split(&got);
+  assert_false(got.partial);
+  fprintf(stderr, "keep-alive stall: %zu lines, %zu reconnect(s) reported\n", got.n,
+          occurrences(f, "ka.log", "connection lost"));
+  assert_true(occurrences(f, "ka.log", "connection lost") >= 1);
+  assert_int_equal(distinct_ids(&got), k);
+  assert_sim_ids(f, &got, k, 5);
+  text_free(&got);
 }
 
 int main(int argc, char **argv) {
@@ -821,6 +868,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_every_sink_same_lines, setup, teardown),
       cmocka_unit_test_setup_teardown(test_dedupe_across_broker_restart, setup, teardown),
       cmocka_unit_test_setup_teardown(test_blocked_stdout_bounded, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_stall_beyond_keepalive, setup, teardown),
   };
   if (argc > 1)
     cmocka_set_test_filter(argv[1]);
