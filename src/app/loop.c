@@ -21,6 +21,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#define DRAIN_MAX    1024 /* events per link per loop turn */
+#define FLUSH_MAX_MS 2000 /* shutdown: longest wait for PUBACKs to leave */
+#define GRACE_MS     100  /* shutdown: PUBACKs written -> DISCONNECT */
+
 static int sig_wr = -1;
 
 static void on_signal(int sig) {
@@ -182,10 +186,29 @@ static void on_connack(hmq_loop *L, size_t li, const hmq_link_event *ev, uint64_
     say(L, "hmq: [%s] warning: %s\n", L->ids[li],
         "the broker had no session for us after a reconnect: what it queued for the old one "
         "is gone");
+  L->connack_ms[li] = now;
   if (L->o->timeout_s && !L->timeout_at)
     L->timeout_at = now + (uint64_t)L->o->timeout_s * 1000u; /* as mosquitto_sub: from CONNACK */
   if (L->o->end_session && ++L->connacks == L->n)
     stop(L, HMQ_EXIT_OK, 0);
+}
+
+/* A broker that closes an accepted connection without DISCONNECT 0x8E
+ * when another client takes the id over (mosquitto 2.0.11 does) shows it
+ * only as connections dropped right after CONNACK, again and again. Say
+ * what that probably means, once. */
+static void quick_drop(hmq_loop *L, size_t li, const hmq_link_event *ev, uint64_t now) {
+  if (ev->status != HMQ_ERR_CLOSED || !L->connack_ms[li] || now - L->connack_ms[li] > 5000) {
+    L->quick_drops[li] = 0;
+    return;
+  }
+  L->connack_ms[li] = 0;
+  if (++L->quick_drops[li] == 3)
+    fprintf(stderr,
+            "hmq: [%s] WARNING: the broker closed the connection right after accepting it, 3 "
+            "times in a row: another client is probably using the same client id (session "
+            "takeover). Every instance needs its own client id / --state-dir.\n",
+            L->ids[li]);
 }
 
 static void on_event(hmq_loop *L, size_t li, const hmq_link_event *ev, uint64_t now) {
@@ -223,6 +246,7 @@ static void on_event(hmq_loop *L, size_t li, const hmq_link_event *ev, uint64_t 
         stop(L, hmq_loop_exit_code(ev->status), 0);
     } else if (!L->closing) {
       say(L, "hmq: [%s] connection lost: %s; reconnecting\n", L->ids[li], msg);
+      quick_drop(L, li, ev, now);
     }
     break;
   case HMQ_LINK_EV_TAKEN_OVER:
@@ -316,6 +340,20 @@ static int all_done(const hmq_loop *L) {
   return 1;
 }
 
+/* Handle a bounded number of events of one link: next_event reads on by
+ * itself while the socket has data, so an unbounded drain of a backlog
+ * would never reach the commit below. What is left stays buffered; the
+ * link's deadline is then "now" and the next turn continues. */
+static void drain(hmq_loop *L, size_t li, uint64_t now) {
+  hmq_link_event ev;
+  int k;
+  for (k = 0; k < DRAIN_MAX; k++) {
+    if (hmq_link_next_event(L->links[li], now, &ev) != HMQ_OK)
+      return;
+    on_event(L, li, &ev, now);
+  }
+}
+
 static void begin_close(hmq_loop *L, uint64_t now) {
   size_t i;
   if (!L->no_commit)
@@ -329,9 +367,44 @@ static void begin_close(hmq_loop *L, uint64_t now) {
   L->closing = 1;
 }
 
+/* 1 when no connected link has bytes (PUBACKs) waiting to be written. */
+static int flushed(const hmq_loop *L, int *connected) {
+  size_t i;
+  *connected = 0;
+  for (i = 0; i < L->n; i++) {
+    hmq_link *l = L->links[i];
+    if (hmq_link_get_state(l) != HMQ_LINK_MQTT)
+      continue;
+    *connected = 1;
+    if (hmq_client_want(hmq_link_client(l)) & HMQ_CLIENT_WANT_WRITE)
+      return 0;
+  }
+  return 1;
+}
+
+/* Shutdown: commit and release the PUBACKs, keep the links running (new
+ * PUBLISHes are not taken) until every PUBACK has been written, wait a
+ * short grace, then DISCONNECT. The grace is for brokers that drop PUBACKs
+ * arriving together with DISCONNECT and the TLS close: mosquitto 2.0.11
+ * does (TIPS.md; seen in tests/integration/test_cli.c), and then resends
+ * those messages to the next session. Bounded by FLUSH_MAX_MS. */
+static void shutdown_step(hmq_loop *L, uint64_t now) {
+  int connected;
+  if (!L->flushing) {
+    if (!L->no_commit)
+      commit(L);
+    L->flushing = 1;
+    L->flush_until = now + FLUSH_MAX_MS;
+    L->grace_at = 0;
+  }
+  if (!L->grace_at && flushed(L, &connected))
+    L->grace_at = connected ? now + GRACE_MS : now;
+  if ((L->grace_at && now >= L->grace_at) || now >= L->flush_until)
+    begin_close(L, now);
+}
+
 int hmq_loop_run(hmq_loop *L) {
   struct pollfd pfd[HMQ_OPT_CONN_MAX + 1];
-  hmq_link_event ev;
   size_t i;
   for (;;) {
     uint64_t now = hmq_now_ms(), wake = UINT64_MAX;
@@ -340,10 +413,9 @@ int hmq_loop_run(hmq_loop *L) {
 
     /* Events can be queued outside a step (hmq_link_start, close). */
     for (i = 0; i < L->n; i++)
-      while (hmq_link_next_event(L->links[i], now, &ev) == HMQ_OK)
-        on_event(L, i, &ev, now);
+      drain(L, i, now);
     if (L->stopping && !L->closing)
-      begin_close(L, now);
+      shutdown_step(L, now);
     if (L->closing && all_done(L))
       break;
     if (!L->closing && all_done(L)) {
@@ -386,6 +458,8 @@ int hmq_loop_run(hmq_loop *L) {
     /* Pending messages: only look, never sleep (see the top of this file). */
     if (pending > 0 && !L->closing)
       tmo = 0;
+    if (L->flushing && !L->closing && tmo > 10)
+      tmo = 10;
     rc = poll(pfd, L->n + 1, tmo);
     if (rc < 0 && errno != EINTR) {
       fprintf(stderr, "hmq: poll: %s\n", strerror(errno));
@@ -400,8 +474,7 @@ int hmq_loop_run(hmq_loop *L) {
       if (re & (POLLIN | POLLHUP | POLLERR))
         readable = 1;
       hmq_link_step(L->links[i], re, now);
-      while (hmq_link_next_event(L->links[i], now, &ev) == HMQ_OK)
-        on_event(L, i, &ev, now);
+      drain(L, i, now);
     }
     if (L->d && !L->closing && hmq_deliver_pending(L->d) > 0) {
       uint64_t oldest = hmq_deliver_oldest_ms(L->d);

@@ -35,13 +35,18 @@ typedef struct hmq_loop {
   /* run state */
   int stopping;  /* take no new messages; commit, ack, close */
   int no_commit; /* stopping after a delivery failure: ack nothing more */
+  int flushing;  /* stopping: acks released, waiting for them to leave */
   int closing;   /* hmq_link_close() called on every link */
   int exit_code;
-  uint64_t timeout_at; /* -W deadline (monotonic), 0 = none */
-  uint64_t next_stats; /* monotonic */
+  uint64_t timeout_at;  /* -W deadline (monotonic), 0 = none */
+  uint64_t next_stats;  /* monotonic */
+  uint64_t flush_until; /* shutdown: close at the latest then */
+  uint64_t grace_at;    /* shutdown: PUBACKs written; close at this time */
   uint64_t takeovers;
-  size_t connacks; /* --end-session: links that got a CONNACK */
-  uint64_t *acks;  /* commit output, allocated once */
+  uint64_t connack_ms[HMQ_OPT_CONN_MAX];  /* last CONNACK per link (monotonic) */
+  unsigned quick_drops[HMQ_OPT_CONN_MAX]; /* closes soon after CONNACK, in a row */
+  size_t connacks;                        /* --end-session: links that got a CONNACK */
+  uint64_t *acks;                         /* commit output, allocated once */
   size_t acks_cap;
 } hmq_loop;
 

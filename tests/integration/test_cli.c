@@ -36,7 +36,10 @@ typedef struct fixture {
   hmq_h_broker b;
   char bundle[300]; /* the fake download: certificates + snippet.txt */
   char hmq[512];
+  pid_t kids[32]; /* processes started by spawn() and not yet reaped */
 } fixture;
+
+static fixture *current; /* for spawn()/wait_exit() bookkeeping */
 
 static void sleep_ms(unsigned ms) {
   struct timespec ts = {.tv_sec = ms / 1000u, .tv_nsec = (long)(ms % 1000u) * 1000000L};
@@ -119,12 +122,29 @@ static int setup(void **state) {
   }
   write_snippet(f, APP "-sandbox-4711");
   *state = f;
+  current = f;
   return 0;
 }
 
+/* Never leave a process behind, whatever failed: kill and reap every child
+ * still running, then the broker. HMQ_IT_KEEP=1 keeps the temp dir. */
 static int teardown(void **state) {
   fixture *f = *state;
+  size_t i;
   if (f) {
+    for (i = 0; i < sizeof f->kids / sizeof f->kids[0]; i++) {
+      if (f->kids[i] > 0) {
+        int st;
+        kill(f->kids[i], SIGKILL);
+        waitpid(f->kids[i], &st, 0);
+        f->kids[i] = 0;
+      }
+    }
+    if (getenv("HMQ_IT_KEEP")) {
+      fprintf(stderr, "keeping %s\n", f->b.dir);
+      hmq_h_stop(&f->b);
+      f->b.dir[0] = '\0';
+    }
     hmq_h_cleanup(&f->b);
     free(f);
   }
@@ -145,7 +165,23 @@ static pid_t spawn(const fixture *f, const char *cmd, const char *log_name) {
     execl("/bin/bash", "bash", "-c", cmd, (char *)NULL);
     _exit(127);
   }
+  if (current) {
+    size_t i;
+    for (i = 0; i < sizeof current->kids / sizeof current->kids[0]; i++)
+      if (current->kids[i] == 0) {
+        current->kids[i] = pid;
+        break;
+      }
+  }
   return pid;
+}
+
+static void reaped(pid_t pid) {
+  size_t i;
+  if (current)
+    for (i = 0; i < sizeof current->kids / sizeof current->kids[0]; i++)
+      if (current->kids[i] == pid)
+        current->kids[i] = 0;
 }
 
 /* Exit code, or -1 after killing it when it outlives timeout_ms. */
@@ -154,11 +190,14 @@ static int wait_exit(pid_t pid, unsigned timeout_ms) {
   int status;
   for (;;) {
     pid_t r = waitpid(pid, &status, WNOHANG);
-    if (r == pid)
+    if (r == pid) {
+      reaped(pid);
       return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
     if (r < 0 || hmq_h_now() > end) {
       kill(pid, SIGKILL);
       waitpid(pid, &status, 0);
+      reaped(pid);
       return -1;
     }
     sleep_ms(5);
@@ -190,7 +229,8 @@ static int wait_contains(const fixture *f, const char *name, const char *needle,
   return 0;
 }
 
-/* Lines of an output file, and how often each message number appears. */
+/* Lines of output files, and how often each message number appears
+ * across all of them. */
 typedef struct tally {
   long lines;
   long distinct;
@@ -198,36 +238,45 @@ typedef struct tally {
   long bad;       /* lines without a message_id */
 } tally;
 
-static tally count_ids(const fixture *f, const char *name, long k) {
+static void tally_file(const fixture *f, const char *name, long k, unsigned char *seen, tally *t) {
   char path[400], line[4096];
-  unsigned char *seen = calloc((size_t)k + 1, 1);
-  tally t = {0, 0, 0, 0};
   FILE *fp;
-  assert_non_null(seen);
   snprintf(path, sizeof path, "%s/%s", f->b.dir, name);
   fp = fopen(path, "r");
-  if (fp) {
-    while (fgets(line, sizeof line, fp)) {
-      const char *p = strstr(line, "\"message_id\":\"");
-      long n;
-      t.lines++;
-      if (!p) {
-        t.bad++;
-        continue;
-      }
-      n = strtol(p + 14 + 56, NULL, 16);
-      if (n < 0 || n > k) {
-        t.bad++;
-      } else if (seen[n]++) {
-        t.dup_lines++;
-      } else {
-        t.distinct++;
-      }
+  if (!fp)
+    return;
+  while (fgets(line, sizeof line, fp)) {
+    const char *p = strstr(line, "\"message_id\":\"");
+    long n;
+    t->lines++;
+    if (!p) {
+      t->bad++;
+      continue;
     }
-    fclose(fp);
+    n = strtol(p + 14 + 56, NULL, 16);
+    if (n < 0 || n > k)
+      t->bad++;
+    else if (seen[n]++)
+      t->dup_lines++;
+    else
+      t->distinct++;
   }
+  fclose(fp);
+}
+
+static tally count_ids2(const fixture *f, const char *a, const char *b, long k) {
+  unsigned char *seen = calloc((size_t)k + 1, 1);
+  tally t = {0, 0, 0, 0};
+  assert_non_null(seen);
+  tally_file(f, a, k, seen, &t);
+  if (b)
+    tally_file(f, b, k, seen, &t);
   free(seen);
   return t;
+}
+
+static tally count_ids(const fixture *f, const char *name, long k) {
+  return count_ids2(f, name, NULL, k);
 }
 
 static long lines_of(const fixture *f, const char *name) {
@@ -259,9 +308,11 @@ static void publish(const fixture *f, long first, long count) {
 /* hmq with the bundle, output and state dir in the broker's temp dir. */
 static pid_t run_bundle(const fixture *f, const char *out, const char *sd, const char *extra,
                         const char *log) {
-  char cmd[8192];
-  snprintf(cmd, sizeof cmd, "exec '%s' --bundle '%s' --out '%s/%s' --state-dir '%s/%s' -d %s",
-           f->hmq, f->bundle, f->b.dir, out, f->b.dir, sd, extra);
+  char cmd[8192], o[600] = "";
+  if (out)
+    snprintf(o, sizeof o, "--out '%s/%s'", f->b.dir, out);
+  snprintf(cmd, sizeof cmd, "exec '%s' --bundle '%s' %s --state-dir '%s/%s' -d %s", f->hmq,
+           f->bundle, o, f->b.dir, sd, extra);
   return spawn(f, cmd, log);
 }
 
@@ -347,9 +398,14 @@ static void test_bundle_dir(void **state) {
 }
 
 /* Drive a backlog of k messages through two runs of hmq; the first is
- * stopped with `sig` as soon as some lines are out. Returns the lines the
- * first run wrote. */
+ * stopped with `sig` as soon as some lines are out. The second run writes
+ * to out2/sd2 (empty dedupe memory) after SIGTERM, so any message the first
+ * run wrote without its PUBACK leaving would show up twice; after kill -9
+ * it continues in out/sd, where the dedupe memory must cover what the
+ * killed run wrote. Returns the lines the first run wrote. */
 static long interrupted_backlog(fixture *f, int sig, long k) {
+  const char *out2 = sig == SIGKILL ? "out" : "out2";
+  const char *sd2 = sig == SIGKILL ? "sd" : "sd2";
   pid_t pid;
   uint64_t end;
   long first_lines;
@@ -371,13 +427,13 @@ static long interrupted_backlog(fixture *f, int sig, long k) {
   first_lines = lines_of(f, "out");
   assert_true(first_lines > 0);
 
-  pid = run_bundle(f, "out", "sd", "", "run2.log");
+  pid = run_bundle(f, out2, sd2, "", "run2.log");
   end = hmq_h_now() + 30000;
-  while (count_ids(f, "out", k).distinct < k && hmq_h_now() < end)
+  while (count_ids2(f, "out", sig == SIGKILL ? NULL : out2, k).distinct < k && hmq_h_now() < end)
     sleep_ms(50);
   kill(pid, SIGTERM);
   assert_int_equal(wait_exit(pid, 10000), 0);
-  t = count_ids(f, "out", k);
+  t = count_ids2(f, "out", sig == SIGKILL ? NULL : out2, k);
   if (t.distinct != k || t.dup_lines != 0 || t.bad != 0) {
     hmq_h_dump_log(&f->b);
     fail_msg("distinct %ld of %ld, duplicate lines %ld, bad lines %ld (first run: %ld)", t.distinct,
@@ -387,7 +443,7 @@ static long interrupted_backlog(fixture *f, int sig, long k) {
 }
 
 /* SIGTERM mid-stream: commit, PUBACKs, DISCONNECT, exit 0; the restart
- * brings the rest; every id exactly once. */
+ * (with no memory of what was written) brings exactly the rest. */
 static void test_sigterm_mid_stream_loses_nothing(void **state) {
   long k = 20000, first = interrupted_backlog(*state, SIGTERM, k);
   assert_true(first < k); /* really stopped mid-stream */
@@ -398,6 +454,62 @@ static void test_sigterm_mid_stream_loses_nothing(void **state) {
 static void test_kill9_mid_stream_no_loss_no_repeat(void **state) {
   long k = 20000, first = interrupted_backlog(*state, SIGKILL, k);
   assert_true(first < k);
+}
+
+/* --connections 3: three members of the share group (ids -1..-3) feed one
+ * output; every message exactly once; --stats prints its line. */
+static void test_connections_and_stats(void **state) {
+  fixture *f = *state;
+  long k = 3000;
+  uint64_t end;
+  tally t;
+  pid_t pid = run_bundle(f, "out", "sd", "--connections 3 --stats 1", "run.log");
+  assert_true(wait_contains(f, "run.log", "[" APP "-sandbox-4711-3] subscribed", 10000));
+  assert_true(wait_contains(f, "run.log", "[" APP "-sandbox-4711-1] subscribed", 10000));
+  assert_true(wait_contains(f, "run.log", "[" APP "-sandbox-4711-2] subscribed", 10000));
+  publish(f, 1, k);
+  end = hmq_h_now() + 20000;
+  while (count_ids(f, "out", k).distinct < k && hmq_h_now() < end)
+    sleep_ms(20);
+  assert_true(wait_contains(f, "run.log", "received=", 3000));
+  kill(pid, SIGTERM);
+  assert_int_equal(wait_exit(pid, 10000), 0);
+  t = count_ids(f, "out", k);
+  assert_int_equal(t.distinct, k);
+  assert_int_equal(t.dup_lines, 0);
+}
+
+/* SIGHUP reopens --out (logrotate: rename, HUP, new file). */
+static void test_sighup_reopens_output(void **state) {
+  fixture *f = *state;
+  char a[400], b[400];
+  pid_t pid = start_subscribed(f, "out", "sd", "", "run.log");
+  publish(f, 1, 3);
+  assert_true(wait_contains(f, "out", "00000003", 10000));
+  snprintf(a, sizeof a, "%s/out", f->b.dir);
+  snprintf(b, sizeof b, "%s/out.1", f->b.dir);
+  assert_int_equal(rename(a, b), 0);
+  kill(pid, SIGHUP);
+  sleep_ms(300);
+  publish(f, 4, 2);
+  assert_true(wait_contains(f, "out", "00000005", 10000));
+  kill(pid, SIGTERM);
+  assert_int_equal(wait_exit(pid, 10000), 0);
+  assert_int_equal(lines_of(f, "out.1"), 3);
+  assert_int_equal(lines_of(f, "out"), 2);
+}
+
+/* --exec: lines go to a command's stdin. */
+static void test_exec_sink(void **state) {
+  fixture *f = *state;
+  char extra[600];
+  pid_t pid;
+  snprintf(extra, sizeof extra, "-C 4 --exec 'cat >> %s/piped'", f->b.dir);
+  pid = run_bundle(f, NULL, "sd", extra, "run.log");
+  assert_true(wait_contains(f, "run.log", "subscribed to", 10000));
+  publish(f, 1, 4);
+  assert_int_equal(wait_exit(pid, 15000), 0);
+  assert_int_equal(count_ids(f, "piped", 10).distinct, 4);
 }
 
 /* Two instances with the same state dir: the second refuses at once
@@ -452,7 +564,62 @@ static void test_exit_codes(void **state) {
   assert_int_equal(rc, 3);
 }
 
-int main(void) {
+/* A CONNACK refusal no retry can fix (0x87 Not authorized from a broker
+ * that wants a password) ends hmq with exit 4 and the broker's reason. */
+static void test_connack_refusal_exit_4(void **state) {
+  fixture *f = *state;
+  char conf[400], pw[400], text[800], cmd[1200];
+  pid_t broker, pid;
+  hmq_h_stop(&f->b);
+  snprintf(pw, sizeof pw, "%s/passwords", f->b.dir);
+  write_text(pw, "");
+  snprintf(conf, sizeof conf, "%s/auth.conf", f->b.dir);
+  snprintf(text, sizeof text,
+           "user root\nlistener %u 127.0.0.1\nallow_anonymous false\npassword_file %s\n",
+           (unsigned)f->b.plain_port, pw);
+  write_text(conf, text);
+  snprintf(cmd, sizeof cmd, "exec mosquitto -c '%s'", conf);
+  broker = spawn(f, cmd, "auth-broker.log");
+  sleep_ms(400);
+  snprintf(cmd, sizeof cmd,
+           "exec '%s' --plain -h 127.0.0.1 -p %u -i " APP "-live-1 -c -t "
+           "'$share/" APP "/live/level13/" APP "/#' --state-dir '%s/sd' --out '%s/o'",
+           f->hmq, (unsigned)f->b.plain_port, f->b.dir, f->b.dir);
+  pid = spawn(f, cmd, "run.log");
+  assert_int_equal(wait_exit(pid, 15000), 4);
+  assert_true(file_contains(f, "run.log", "0x87") || file_contains(f, "run.log", "0x86"));
+  kill(broker, SIGTERM);
+  wait_exit(broker, 5000);
+}
+
+/* Two hmq with the same client id (different state dirs, so the lock does
+ * not catch it) keep taking the session from each other. A broker that
+ * sends DISCONNECT 0x8E gets "SESSION TAKEN OVER" (and exit 4 after three);
+ * mosquitto 2.0.11 just closes the old connection, which hmq recognises
+ * from repeated drops right after CONNACK and reports loudly. Both still
+ * stop cleanly on SIGTERM. */
+static void test_takeover_reported(void **state) {
+  fixture *f = *state;
+  pid_t a = start_subscribed(f, "out-a", "sd-a", "", "a.log");
+  pid_t b = run_bundle(f, "out-b", "sd-b", "", "b.log");
+  uint64_t end = hmq_h_now() + 20000;
+  int seen = 0;
+  while (!seen && hmq_h_now() < end) {
+    seen = file_contains(f, "a.log", "SESSION TAKEN OVER") ||
+           file_contains(f, "b.log", "SESSION TAKEN OVER") ||
+           file_contains(f, "a.log", "same client id (session takeover)") ||
+           file_contains(f, "b.log", "same client id (session takeover)");
+    sleep_ms(20);
+  }
+  assert_true(seen);
+  kill(a, SIGTERM);
+  kill(b, SIGTERM);
+  /* 0, or 4 if one of them had given up on its own */
+  assert_true((wait_exit(a, 10000) | 4) == 4);
+  assert_true((wait_exit(b, 10000) | 4) == 4);
+}
+
+int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_snippet_verbatim_count, setup, teardown),
       cmocka_unit_test_setup_teardown(test_bundle_dir, setup, teardown),
@@ -461,6 +628,13 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_second_instance_refused, setup, teardown),
       cmocka_unit_test_setup_teardown(test_end_session, setup, teardown),
       cmocka_unit_test_setup_teardown(test_exit_codes, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_connections_and_stats, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_sighup_reopens_output, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_exec_sink, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_connack_refusal_exit_4, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_takeover_reported, setup, teardown),
   };
+  if (argc > 1)
+    cmocka_set_test_filter(argv[1]); /* e.g. "test_sigterm*" */
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
