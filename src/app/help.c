@@ -87,7 +87,8 @@ static const char help_text[] =
     "  1  runtime failure\n"
     "  2  usage error\n"
     "  3  configuration, certificate/TLS or state-dir error\n"
-    "  4  refused by the broker (CONNACK refusal, subscription refused, taken over)\n"
+    "  4  refused by the broker (CONNACK refusal, subscription refused, session\n"
+    "     taken over (0x8E) three times)\n"
     "  5  output (sink) failure: nothing unwritten was acknowledged\n"
     "  27 -W timeout (as mosquitto_sub)\n";
 
