@@ -43,12 +43,6 @@ typedef struct fixture {
 
 static fixture *current;
 
-static inline void sleep_ms(unsigned ms) {
-  struct timespec ts = {.tv_sec = ms / 1000u, .tv_nsec = (long)(ms % 1000u) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
-
 /* ---- text: a buffer split into lines (no '\n') -------------------------- */
 
 typedef struct ln {
@@ -175,16 +169,6 @@ static inline size_t distinct_ids(const text *t) {
 
 /* ---- processes ----------------------------------------------------------- */
 
-static inline void find_prog(const char *name, char *out, size_t cap) {
-  char exe[400];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  assert_true(n > 0);
-  exe[n] = '\0';
-  *strrchr(exe, '/') = '\0'; /* the programs sit two levels above this test */
-  snprintf(out, cap, "%.380s/../../%s", exe, name);
-  assert_int_equal(access(out, X_OK), 0);
-}
-
 static inline int setup(void **state) {
   fixture *f = calloc(1, sizeof *f);
   char ca[300], cert[300], key[300];
@@ -192,8 +176,8 @@ static inline int setup(void **state) {
     return -1;
   current = f;
   *state = f;
-  find_prog("hmq", f->hmq, sizeof f->hmq);
-  find_prog("hmq-sim", f->sim, sizeof f->sim);
+  assert_int_equal(hmq_h_find_prog("hmq", f->hmq, sizeof f->hmq), 0);
+  assert_int_equal(hmq_h_find_prog("hmq-sim", f->sim, sizeof f->sim), 0);
   snprintf(f->tls, sizeof f->tls, "--cafile '%s' --cert '%s' --key '%s' --host localhost --port %u",
            hmq_h_pki(&f->b, "ca.crt", ca, sizeof ca),
            hmq_h_pki(&f->b, "client.crt", cert, sizeof cert),
@@ -252,23 +236,8 @@ static inline pid_t spawn(const char *cmd, int out_fd, const char *log) {
 
 /* Exit code, or -1 after killing its group when it outlives timeout_ms. */
 static inline int wait_exit(pid_t pid, unsigned timeout_ms) {
-  uint64_t end = hmq_h_now() + timeout_ms;
-  int status, rc;
+  int rc = hmq_h_wait_exit(pid, timeout_ms, true);
   size_t i;
-  for (;;) {
-    pid_t r = waitpid(pid, &status, WNOHANG);
-    if (r == pid) {
-      rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      break;
-    }
-    if (r < 0 || hmq_h_now() > end) {
-      kill(-pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      rc = -1;
-      break;
-    }
-    sleep_ms(5);
-  }
   for (i = 0; i < sizeof current->kids / sizeof current->kids[0]; i++)
     if (current->kids[i] == pid)
       current->kids[i] = 0;
@@ -322,7 +291,7 @@ static inline void wait_log(const fixture *f, const char *log, const char *needl
       fail_msg("%s: no '%s' (x%zu) within %u ms; it says:\n%.2000s", log, needle, times, timeout_ms,
                t.buf);
     }
-    sleep_ms(10);
+    hmq_h_sleep_ms(10);
   }
 }
 

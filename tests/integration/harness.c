@@ -31,10 +31,41 @@ uint64_t hmq_h_now(void) {
   return hmq_now_ms();
 }
 
-static void sleep_ms(unsigned ms) {
+void hmq_h_sleep_ms(unsigned ms) {
   struct timespec ts = {.tv_sec = ms / 1000u, .tv_nsec = (long)(ms % 1000u) * 1000000L};
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
   }
+}
+
+int hmq_h_wait_exit(pid_t pid, unsigned timeout_ms, bool whole_group) {
+  uint64_t end = hmq_h_now() + timeout_ms;
+  int status;
+  for (;;) {
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid)
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (r < 0 || hmq_h_now() > end) {
+      kill(whole_group ? -pid : pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      return -1;
+    }
+    hmq_h_sleep_ms(5);
+  }
+}
+
+int hmq_h_find_prog(const char *name, char *out, size_t cap) {
+  char exe[400];
+  char *slash;
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0)
+    return -1;
+  exe[n] = '\0';
+  slash = strrchr(exe, '/');
+  if (!slash)
+    return -1;
+  *slash = '\0';
+  snprintf(out, cap, "%.380s/../../%s", exe, name);
+  return access(out, X_OK) == 0 ? 0 : -1;
 }
 
 /* Run argv, wait (bounded by timeout_ms), return the exit status or -1. */
@@ -66,7 +97,7 @@ static int run_cmd(char *const argv[], const char *stdin_path, unsigned timeout_
       waitpid(pid, &status, 0);
       return -1;
     }
-    sleep_ms(5);
+    hmq_h_sleep_ms(5);
   }
 }
 
@@ -159,6 +190,10 @@ static bool port_open(uint16_t port) {
   return ok;
 }
 
+int hmq_h_setup_start(hmq_h_broker *b) {
+  return hmq_h_setup(b) == 0 && hmq_h_start(b) == 0 ? 0 : -1;
+}
+
 int hmq_h_start(hmq_h_broker *b) {
   char conf[300];
   snprintf(conf, sizeof conf, "%s/mosquitto.conf", b->dir);
@@ -200,7 +235,7 @@ int hmq_h_start(hmq_h_broker *b) {
     /* The plain listener is opened after the TLS one. */
     if (port_open(b->port) && port_open(b->plain_port))
       return 0;
-    sleep_ms(10);
+    hmq_h_sleep_ms(10);
   }
   fprintf(stderr, "harness: mosquitto did not open port %u in 5 s\n", (unsigned)b->port);
   hmq_h_stop(b);
@@ -220,7 +255,7 @@ int hmq_h_stop(hmq_h_broker *b) {
       rc = 0;
       break;
     }
-    sleep_ms(5);
+    hmq_h_sleep_ms(5);
   }
   if (rc != 0) {
     kill(pid, SIGKILL);

@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 typedef struct hmq_h_broker {
   char dir[200];           /* temp dir; pki/ data/ mosquitto.conf mosquitto.log */
@@ -81,6 +82,22 @@ long hmq_h_publish_pad(const hmq_h_broker *b, const char *topic, const char *pre
 
 /* Monotonic milliseconds. */
 uint64_t hmq_h_now(void);
+
+/* Sleep ms milliseconds (resumed after signals). */
+void hmq_h_sleep_ms(unsigned ms);
+
+/* Wait for child pid: its exit code (128 + signal when killed by one), or
+ * -1 after SIGKILLing it (its whole process group when whole_group) and
+ * reaping it when it outlives timeout_ms or cannot be waited for. */
+int hmq_h_wait_exit(pid_t pid, unsigned timeout_ms, bool whole_group);
+
+/* Path of the program `name` (hmq, hmq-sim) at the top of the build tree,
+ * two levels above the running test (tests/integration/), into out.
+ * 0 when it is executable, else -1. */
+int hmq_h_find_prog(const char *name, char *out, size_t cap);
+
+/* hmq_h_setup + hmq_h_start: 0 when both succeeded. */
+int hmq_h_setup_start(hmq_h_broker *b);
 
 /*
  * Test client: a link with its own buffers and a seen-set of message
@@ -137,5 +154,13 @@ bool hmq_h_run(hmq_h_client *const *cs, size_t n, uint64_t timeout_ms, bool (*do
 
 /* Close cleanly (DISCONNECT 0x00, session kept) and free. */
 void hmq_h_client_close(hmq_h_client *c);
+
+/* A heap-allocated client prepared by hmq_h_client_init (NULL when out of
+ * memory); release with hmq_h_client_free. */
+hmq_h_client *hmq_h_client_new(const hmq_h_broker *b, const char *id, const char *filter,
+                               bool plain);
+
+/* hmq_h_client_close, then free the client from hmq_h_client_new. */
+void hmq_h_client_free(hmq_h_client *c);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void hmq_h_client_init(hmq_h_client *c, const hmq_h_broker *b, const char *id, const char *filter,
@@ -167,4 +168,17 @@ void hmq_h_client_close(hmq_h_client *c) {
   while (hmq_link_next_event(&c->link, hmq_h_now(), &ev) == HMQ_OK)
     on_event(c, &ev);
   hmq_link_free(&c->link);
+}
+
+hmq_h_client *hmq_h_client_new(const hmq_h_broker *b, const char *id, const char *filter,
+                               bool plain) {
+  hmq_h_client *c = calloc(1, sizeof *c);
+  if (c)
+    hmq_h_client_init(c, b, id, filter, plain);
+  return c;
+}
+
+void hmq_h_client_free(hmq_h_client *c) {
+  hmq_h_client_close(c);
+  free(c);
 }

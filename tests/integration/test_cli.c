@@ -41,27 +41,6 @@ typedef struct fixture {
 
 static fixture *current; /* for spawn()/wait_exit() bookkeeping */
 
-static void sleep_ms(unsigned ms) {
-  struct timespec ts = {.tv_sec = ms / 1000u, .tv_nsec = (long)(ms % 1000u) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
-
-/* The hmq program sits at the top of the build tree; this test two levels
- * below (tests/integration/). */
-static void find_hmq(char *out, size_t cap) {
-  char exe[400];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  char *slash;
-  assert_true(n > 0);
-  exe[n] = '\0';
-  slash = strrchr(exe, '/');
-  assert_non_null(slash);
-  *slash = '\0';
-  snprintf(out, cap, "%.380s/../../hmq", exe);
-  assert_int_equal(access(out, X_OK), 0);
-}
-
 static void copy_file(const char *from, const char *to) {
   char buf[4096];
   size_t n;
@@ -112,7 +91,7 @@ static int setup(void **state) {
   size_t i;
   if (!f || hmq_h_setup(&f->b) != 0 || hmq_h_start(&f->b) != 0)
     return -1;
-  find_hmq(f->hmq, sizeof f->hmq);
+  assert_int_equal(hmq_h_find_prog("hmq", f->hmq, sizeof f->hmq), 0);
   snprintf(f->bundle, sizeof f->bundle, "%s/bundle", f->b.dir);
   mkdir(f->bundle, 0700);
   for (i = 0; i < 3; i++) {
@@ -186,22 +165,9 @@ static void reaped(pid_t pid) {
 
 /* Exit code, or -1 after killing it when it outlives timeout_ms. */
 static int wait_exit(pid_t pid, unsigned timeout_ms) {
-  uint64_t end = hmq_h_now() + timeout_ms;
-  int status;
-  for (;;) {
-    pid_t r = waitpid(pid, &status, WNOHANG);
-    if (r == pid) {
-      reaped(pid);
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    if (r < 0 || hmq_h_now() > end) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      reaped(pid);
-      return -1;
-    }
-    sleep_ms(5);
-  }
+  int rc = hmq_h_wait_exit(pid, timeout_ms, false);
+  reaped(pid);
+  return rc;
 }
 
 static int file_contains(const fixture *f, const char *name, const char *needle) {
@@ -224,7 +190,7 @@ static int wait_contains(const fixture *f, const char *name, const char *needle,
   while (hmq_h_now() < end) {
     if (file_contains(f, name, needle))
       return 1;
-    sleep_ms(10);
+    hmq_h_sleep_ms(10);
   }
   return 0;
 }
@@ -420,7 +386,7 @@ static long interrupted_backlog(fixture *f, int sig, long k) {
   pid = run_bundle(f, "out", "sd", "", "run1.log");
   end = hmq_h_now() + 15000;
   while (lines_of(f, "out") == 0 && hmq_h_now() < end)
-    sleep_ms(1);
+    hmq_h_sleep_ms(1);
   kill(pid, sig);
   rc = wait_exit(pid, 10000);
   assert_int_equal(rc, sig == SIGKILL ? 128 + SIGKILL : 0);
@@ -430,7 +396,7 @@ static long interrupted_backlog(fixture *f, int sig, long k) {
   pid = run_bundle(f, out2, sd2, "", "run2.log");
   end = hmq_h_now() + 30000;
   while (count_ids2(f, "out", sig == SIGKILL ? NULL : out2, k).distinct < k && hmq_h_now() < end)
-    sleep_ms(50);
+    hmq_h_sleep_ms(50);
   kill(pid, SIGTERM);
   assert_int_equal(wait_exit(pid, 10000), 0);
   t = count_ids2(f, "out", sig == SIGKILL ? NULL : out2, k);
@@ -470,7 +436,7 @@ static void test_connections_and_stats(void **state) {
   publish(f, 1, k);
   end = hmq_h_now() + 20000;
   while (count_ids(f, "out", k).distinct < k && hmq_h_now() < end)
-    sleep_ms(20);
+    hmq_h_sleep_ms(20);
   assert_true(wait_contains(f, "run.log", "received=", 3000));
   kill(pid, SIGTERM);
   assert_int_equal(wait_exit(pid, 10000), 0);
@@ -490,7 +456,7 @@ static void test_sighup_reopens_output(void **state) {
   snprintf(b, sizeof b, "%s/out.1", f->b.dir);
   assert_int_equal(rename(a, b), 0);
   kill(pid, SIGHUP);
-  sleep_ms(300);
+  hmq_h_sleep_ms(300);
   publish(f, 4, 2);
   assert_true(wait_contains(f, "out", "00000005", 10000));
   kill(pid, SIGTERM);
@@ -580,7 +546,7 @@ static void test_connack_refusal_exit_4(void **state) {
   write_text(conf, text);
   snprintf(cmd, sizeof cmd, "exec mosquitto -c '%s'", conf);
   broker = spawn(f, cmd, "auth-broker.log");
-  sleep_ms(400);
+  hmq_h_sleep_ms(400);
   snprintf(cmd, sizeof cmd,
            "exec '%s' --plain -h 127.0.0.1 -p %u -i " APP "-live-1 -c -t "
            "'$share/" APP "/live/level13/" APP "/#' --state-dir '%s/sd' --out '%s/o'",
@@ -609,7 +575,7 @@ static void test_takeover_reported(void **state) {
            file_contains(f, "b.log", "SESSION TAKEN OVER") ||
            file_contains(f, "a.log", "same client id (session takeover)") ||
            file_contains(f, "b.log", "same client id (session takeover)");
-    sleep_ms(20);
+    hmq_h_sleep_ms(20);
   }
   assert_true(seen);
   kill(a, SIGTERM);

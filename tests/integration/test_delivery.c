@@ -39,25 +39,10 @@ typedef struct fixture {
   char conn[2048]; /* connection options for hmq */
 } fixture;
 
-static void sleep_ms(unsigned ms) {
-  struct timespec ts = {.tv_sec = ms / 1000u, .tv_nsec = (long)(ms % 1000u) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
-
 static int setup(void **state) {
   fixture *f = calloc(1, sizeof *f);
-  char exe[400], ca[300], cert[300], key[300];
-  if (!f || hmq_h_setup(&f->b) != 0 || hmq_h_start(&f->b) != 0)
-    return -1;
-  /* the program sits at the top of the build tree, this test two below */
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n <= 0)
-    return -1;
-  exe[n] = '\0';
-  *strrchr(exe, '/') = '\0';
-  snprintf(f->hmq, sizeof f->hmq, "%.380s/../../hmq", exe);
-  if (access(f->hmq, X_OK) != 0)
+  char ca[300], cert[300], key[300];
+  if (!f || hmq_h_setup_start(&f->b) != 0 || hmq_h_find_prog("hmq", f->hmq, sizeof f->hmq) != 0)
     return -1;
   snprintf(f->conn, sizeof f->conn,
            "--cafile %s --cert %s --key %s --host localhost --port %u -V 5 -q 1 -c "
@@ -92,23 +77,6 @@ static pid_t run_hmq(const fixture *f, const char *extra, const char *log) {
     _exit(127);
   }
   return pid;
-}
-
-/* Exit code, or -1 after killing it when it outlives timeout_ms. */
-static int wait_exit(pid_t pid, unsigned timeout_ms) {
-  uint64_t end = hmq_h_now() + timeout_ms;
-  int status;
-  for (;;) {
-    pid_t r = waitpid(pid, &status, WNOHANG);
-    if (r == pid)
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    if (r < 0 || hmq_h_now() > end) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      return -1;
-    }
-    sleep_ms(5);
-  }
 }
 
 static size_t read_file(const fixture *f, const char *name, char *buf, size_t cap) {
@@ -168,13 +136,13 @@ static void test_flat_dedupe_dead_letter_all_acked(void **state) {
   char buf[65536];
   /* join the share group once, so the broker queues for us */
   pid_t pid = run_hmq(f, "--out out -W 1", "run0.log");
-  assert_int_equal(wait_exit(pid, 15000), 27);
+  assert_int_equal(hmq_h_wait_exit(pid, 15000, false), 27);
   const char *lines[] = {envelope("AAAA", 2), "this is not json", envelope("AAAA", 2),
                          envelope("BBBB", 1)};
   publish_lines(f, lines, 4);
   /* -C 2: exit after two messages were written, committed and acked */
   pid = run_hmq(f, "--out out --format flat -C 2", "run1.log");
-  assert_int_equal(wait_exit(pid, 20000), 0);
+  assert_int_equal(hmq_h_wait_exit(pid, 20000, false), 0);
   read_file(f, "out", buf, sizeof buf);
   const char *want =
       "{\"vin\":\"EXV10000000\",\"message_id\":\"AAAA\",\"capability\":\"diagnostics\","
@@ -191,7 +159,7 @@ static void test_flat_dedupe_dead_letter_all_acked(void **state) {
   assert_non_null(strstr(buf, "\"topic\":\"" TOPIC "\",\"payload\":\"this is not json\""));
   /* nothing comes back: the duplicate and the broken one were acked too */
   pid = run_hmq(f, "--out out --format flat -W 2", "run2.log");
-  assert_int_equal(wait_exit(pid, 15000), 27);
+  assert_int_equal(hmq_h_wait_exit(pid, 15000, false), 27);
   read_file(f, "out", buf, sizeof buf);
   assert_string_equal(buf, want);
   read_file(f, "out.dead", buf, sizeof buf);
@@ -202,18 +170,18 @@ static void test_exec_exits_unread_nothing_acked(void **state) {
   fixture *f = *state;
   char buf[65536], extra[512];
   pid_t pid = run_hmq(f, "--out out -W 1", "run0.log");
-  assert_int_equal(wait_exit(pid, 15000), 27);
+  assert_int_equal(hmq_h_wait_exit(pid, 15000, false), 27);
   const char *lines[] = {envelope("E1", 1), envelope("E2", 1), envelope("E3", 1)};
   publish_lines(f, lines, 3);
   /* the command never reads its input and exits */
   snprintf(extra, sizeof extra, "--exec 'sleep 1; exit 3'");
   pid = run_hmq(f, extra, "run1.log");
-  assert_int_equal(wait_exit(pid, 20000), 5);
+  assert_int_equal(hmq_h_wait_exit(pid, 20000, false), 5);
   read_file(f, "run1.log", buf, sizeof buf);
   assert_non_null(strstr(buf, "exited with status 3"));
   /* same session: all three come again, none was acknowledged */
   pid = run_hmq(f, "--out out -C 3", "run2.log");
-  assert_int_equal(wait_exit(pid, 20000), 0);
+  assert_int_equal(hmq_h_wait_exit(pid, 20000, false), 0);
   read_file(f, "out", buf, sizeof buf);
   assert_int_equal(count(buf, "\n"), 3);
   assert_int_equal(count(buf, "\"E1\""), 1);

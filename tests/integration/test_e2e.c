@@ -302,9 +302,9 @@ static void test_dedupe_across_broker_restart(void **state) {
   publish_file(f, "a.txt");
   end = hmq_h_now() + 10000;
   while (out_distinct(f, "out") < 100 && hmq_h_now() < end)
-    sleep_ms(20);
+    hmq_h_sleep_ms(20);
   assert_int_equal(out_distinct(f, "out"), 100);
-  sleep_ms(300); /* the PUBACKs of the last commit reach the broker */
+  hmq_h_sleep_ms(300); /* the PUBACKs of the last commit reach the broker */
 
   assert_int_equal(hmq_h_stop(&f->b), 0);
   assert_int_equal(hmq_h_start(&f->b), 0);
@@ -314,7 +314,7 @@ static void test_dedupe_across_broker_restart(void **state) {
   publish_file(f, "b.txt");
   end = hmq_h_now() + 10000;
   while (out_distinct(f, "out") < 150 && hmq_h_now() < end)
-    sleep_ms(20);
+    hmq_h_sleep_ms(20);
 
   /* the stats counters are cumulative; wait for a line showing all */
   snprintf(stats, sizeof stats, "received=185 written=150 dup=35 invalid=0 ");

@@ -90,7 +90,7 @@ static void test_blocked_stdout_bounded(void **state) {
   snprintf(extra, sizeof extra, "-C %ld --dedupe 100000", k);
   pid = run_hmq(f, "bs", APP, extra, p[1]);
   close(p[1]);
-  sleep_ms(500);
+  hmq_h_sleep_ms(500);
   end = hmq_h_now() + 3000;
   while (hmq_h_now() < end) {
     rss = vm_rss_kb(pid);
@@ -100,7 +100,7 @@ static void test_blocked_stdout_bounded(void **state) {
     if (rss > max_rss)
       max_rss = rss;
     samples++;
-    sleep_ms(100);
+    hmq_h_sleep_ms(100);
   }
   ioctl(p[0], FIONREAD, &unread);
   fprintf(stderr,

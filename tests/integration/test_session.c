@@ -25,7 +25,7 @@ static hmq_h_broker broker;
 
 static int setup(void **state) {
   (void)state;
-  return hmq_h_setup(&broker) == 0 && hmq_h_start(&broker) == 0 ? 0 : -1;
+  return hmq_h_setup_start(&broker);
 }
 
 static int teardown(void **state) {
@@ -35,15 +35,9 @@ static int teardown(void **state) {
 }
 
 static hmq_h_client *new_client(const char *id) {
-  hmq_h_client *c = calloc(1, sizeof *c);
+  hmq_h_client *c = hmq_h_client_new(&broker, id, FILTER, false);
   assert_non_null(c);
-  hmq_h_client_init(c, &broker, id, FILTER, false);
   return c;
-}
-
-static void finish(hmq_h_client *c) {
-  hmq_h_client_close(c);
-  free(c);
 }
 
 typedef struct want {
@@ -85,7 +79,7 @@ static void test_subscribe_receive_ack_no_redelivery(void **state) {
   /* Let the last PUBACKs reach the broker before the clean close. */
   hmq_h_run(cs, 1, 200, NULL, NULL);
   assert_int_equal(hmq_client_inflight(hmq_link_client(&c->link)), 0);
-  finish(c);
+  hmq_h_client_free(c);
 
   /* Same id again: the session is still there and holds nothing. */
   c = new_client(APP "-sandbox-1");
@@ -95,14 +89,14 @@ static void test_subscribe_receive_ack_no_redelivery(void **state) {
   hmq_h_run(cs, 1, 1000, NULL, NULL);
   fprintf(stderr, "  redelivered after reconnect: %ld\n", c->received);
   assert_int_equal(c->received, 0);
-  finish(c);
+  hmq_h_client_free(c);
 }
 
 static void test_persistent_session_gets_offline_messages(void **state) {
   (void)state;
   hmq_h_client *c = new_client(APP "-sandbox-2");
   start_and_subscribe(c, 1);
-  finish(c); /* DISCONNECT 0x00: session (expiry 300 s) stays */
+  hmq_h_client_free(c); /* DISCONNECT 0x00: session (expiry 300 s) stays */
 
   assert_int_equal(hmq_h_publish(&broker, TOPIC, "m", 0, 2000), 2000);
 
@@ -116,7 +110,7 @@ static void test_persistent_session_gets_offline_messages(void **state) {
           (unsigned long long)(hmq_h_now() - t0), c->received);
   assert_true(c->session_present);
   assert_int_equal(c->unique, 2000);
-  finish(c);
+  hmq_h_client_free(c);
 }
 
 static bool union_complete(void *ctx) {
@@ -149,8 +143,8 @@ static void test_share_group_splits_messages(void **state) {
   for (long i = 0; i < 2000; i++)
     both += a->seen[i] && b->seen[i];
   assert_int_equal(a->unique + b->unique - both, 2000);
-  finish(a);
-  finish(b);
+  hmq_h_client_free(a);
+  hmq_h_client_free(b);
 }
 
 static void test_broker_restart_mid_stream(void **state) {
@@ -179,7 +173,7 @@ static void test_broker_restart_mid_stream(void **state) {
           c->unique, c->received, c->dups, c->downs);
   assert_int_equal(c->unique, 3500);
   assert_true(c->connacks >= 2);
-  finish(c);
+  hmq_h_client_free(c);
 }
 
 static bool went_down(void *ctx) {
@@ -209,7 +203,7 @@ static void test_keepalive_detects_stopped_broker(void **state) {
   assert_false(c->last_final);
   assert_true(took <= 3000 + 300); /* 1.5 x keep alive + loop granularity */
   assert_true(hmq_h_run(cs, 1, 10000, reconnected, c));
-  finish(c);
+  hmq_h_client_free(c);
 }
 
 static bool first_down(void *ctx) {
@@ -249,8 +243,8 @@ static void test_same_client_id_takeover(void **state) {
   assert_true(hmq_h_run(cs, 2, 5000, reconnected, a));
   hmq_h_run(cs, 2, 300, NULL, NULL);
   assert_true(b->downs >= 1);
-  finish(a);
-  finish(b);
+  hmq_h_client_free(a);
+  hmq_h_client_free(b);
 }
 
 int main(void) {

@@ -38,26 +38,6 @@ typedef struct fixture {
   char ca[300], cert[300], key[300];
 } fixture;
 
-static void sleep_ms(unsigned ms) {
-  struct timespec ts = {.tv_sec = ms / 1000u, .tv_nsec = (long)(ms % 1000u) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
-
-/* hmq-sim sits at the top of the build tree, this test two levels below. */
-static void find_sim(char *out, size_t cap) {
-  char exe[400];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  char *slash;
-  assert_true(n > 0);
-  exe[n] = '\0';
-  slash = strrchr(exe, '/');
-  assert_non_null(slash);
-  *slash = '\0';
-  snprintf(out, cap, "%.380s/../../hmq-sim", exe);
-  assert_int_equal(access(out, X_OK), 0);
-}
-
 static int setup(void **state) {
   fixture *f = calloc(1, sizeof *f);
   if (!f || hmq_h_setup(&f->b) != 0 || hmq_h_start(&f->b) != 0) {
@@ -66,7 +46,7 @@ static int setup(void **state) {
     free(f);
     return -1;
   }
-  find_sim(f->sim, sizeof f->sim);
+  assert_int_equal(hmq_h_find_prog("hmq-sim", f->sim, sizeof f->sim), 0);
   hmq_h_pki(&f->b, "ca.crt", f->ca, sizeof f->ca);
   hmq_h_pki(&f->b, "client.crt", f->cert, sizeof f->cert);
   hmq_h_pki(&f->b, "client.key", f->key, sizeof f->key);
@@ -94,25 +74,8 @@ static pid_t spawn(const fixture *f, const char *cmd) {
   return pid;
 }
 
-/* Exit code, or -1 after a kill when it outlives timeout_ms. */
-static int wait_exit(pid_t pid, unsigned timeout_ms) {
-  uint64_t end = hmq_h_now() + timeout_ms;
-  int status;
-  for (;;) {
-    pid_t r = waitpid(pid, &status, WNOHANG);
-    if (r == pid)
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    if (r < 0 || hmq_h_now() > end) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      return -1;
-    }
-    sleep_ms(5);
-  }
-}
-
 static int run(const fixture *f, const char *cmd, unsigned timeout_ms) {
-  return wait_exit(spawn(f, cmd), timeout_ms);
+  return hmq_h_wait_exit(spawn(f, cmd), timeout_ms, false);
 }
 
 /* Whole file into buf (NUL-terminated); its length. */
@@ -205,14 +168,14 @@ static void test_broker_restart_mid_run(void **state) {
            "'%s' --plain --port %u -n 600 --rate 100 --timeout 40 >rs.out 2>rs.err", f->sim,
            (unsigned)f->b.plain_port);
   pid = spawn(f, cmd);
-  sleep_ms(500);
+  hmq_h_sleep_ms(500);
   /* A frozen broker acks nothing: the window fills. Then it dies (SIGTERM
    * stays pending while stopped; the harness follows with SIGKILL). */
   assert_int_equal(hmq_h_pause(&f->b), 0);
-  sleep_ms(300);
+  hmq_h_sleep_ms(300);
   hmq_h_stop(&f->b);
   assert_int_equal(hmq_h_start(&f->b), 0);
-  assert_int_equal(wait_exit(pid, 45000), 0);
+  assert_int_equal(hmq_h_wait_exit(pid, 45000, false), 0);
   slurp(f, "rs.out", out, sizeof out);
   assert_string_equal(out, "acked 600\n");
   slurp(f, "rs.err", out, sizeof out);

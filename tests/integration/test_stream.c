@@ -26,7 +26,7 @@ static hmq_h_broker broker;
 
 static int setup(void **state) {
   (void)state;
-  return hmq_h_setup(&broker) == 0 && hmq_h_start(&broker) == 0 ? 0 : -1;
+  return hmq_h_setup_start(&broker);
 }
 
 static int teardown(void **state) {
@@ -36,9 +36,8 @@ static int teardown(void **state) {
 }
 
 static hmq_h_client *new_client(const char *id, const char *filter, bool plain) {
-  hmq_h_client *c = calloc(1, sizeof *c);
+  hmq_h_client *c = hmq_h_client_new(&broker, id, filter, plain);
   assert_non_null(c);
-  hmq_h_client_init(c, &broker, id, filter, plain);
   return c;
 }
 

@@ -20,9 +20,7 @@ static hmq_h_broker broker;
 
 static int group_setup(void **state) {
   (void)state;
-  if (hmq_h_setup(&broker) != 0 || hmq_h_start(&broker) != 0)
-    return -1;
-  return 0;
+  return hmq_h_setup_start(&broker);
 }
 
 static int group_teardown(void **state) {
@@ -32,9 +30,8 @@ static int group_teardown(void **state) {
 }
 
 static hmq_h_client *new_client(const char *id) {
-  hmq_h_client *c = calloc(1, sizeof *c);
+  hmq_h_client *c = hmq_h_client_new(&broker, id, NULL, false);
   assert_non_null(c);
-  hmq_h_client_init(c, &broker, id, NULL, false);
   return c;
 }
 
@@ -62,8 +59,7 @@ static void expect_final(hmq_h_client *c, hmq_status want, const char *needle) {
   hmq_h_run(cs, 1, 300, NULL, NULL);
   assert_int_equal(c->downs, 1);
   assert_int_equal(c->retries, 0);
-  hmq_h_client_close(c);
-  free(c);
+  hmq_h_client_free(c);
 }
 
 static void expect_setup_error(hmq_h_client *c, hmq_status want, const char *needle) {
@@ -105,8 +101,7 @@ static void test_aes_when_chacha_not_preferred(void **state) {
   const char *suite = mbedtls_ssl_get_ciphersuite(&c->link.tls.ssl);
   fprintf(stderr, "  ciphersuite %s\n", suite);
   assert_int_equal(c->link.tls.suites[0], 0); /* mbedTLS's default list */
-  hmq_h_client_close(c);
-  free(c);
+  hmq_h_client_free(c);
 }
 
 static void test_wrong_ca(void **state) {
@@ -190,8 +185,7 @@ static void test_refused_port_retries(void **state) {
   /* ... and connects by itself once the broker is back. */
   assert_int_equal(hmq_h_start(&broker), 0);
   assert_true(hmq_h_run(cs, 1, 5000, is_connected, c));
-  hmq_h_client_close(c);
-  free(c);
+  hmq_h_client_free(c);
 }
 
 /* A broker that accepts TCP but never answers (SIGSTOP: the kernel still
@@ -214,8 +208,7 @@ static void test_handshake_timeout(void **state) {
   assert_non_null(strstr(c->last_msg, "timed out after 500 ms"));
   assert_false(c->last_final);
   assert_true(took >= 500 && took < 1500);
-  hmq_h_client_close(c);
-  free(c);
+  hmq_h_client_free(c);
 }
 
 /* Broker restarted with other server certificates. */
