@@ -125,6 +125,13 @@ static void test_state_errors(void **state) {
   assert_int_equal(hmq_tls_step(&t, 0), HMQ_ERR_STATE);
   assert_int_equal(hmq_tls_pending(&t), 0);
   assert_int_equal(hmq_tls_deadline(&t), UINT64_MAX);
+  const char *ver = NULL, *suite = NULL;
+  assert_int_equal(hmq_tls_ciphersuite(&t, &ver, &suite), HMQ_OK); /* no handshake yet */
+  assert_string_equal(ver, "none");
+  assert_string_equal(suite, "none");
+  assert_int_equal(hmq_tls_ciphersuite(NULL, &ver, &suite), HMQ_ERR_ARG);
+  assert_int_equal(hmq_tls_ciphersuite(&t, NULL, &suite), HMQ_ERR_ARG);
+  assert_int_equal(hmq_tls_ciphersuite(&t, &ver, NULL), HMQ_ERR_ARG);
   hmq_tls_config c;
   hmq_tls_config_default(&c);
   c.host = "127.0.0.1";

@@ -186,6 +186,14 @@ void hmq_tls_close(hmq_tls *t);
 /* Human message for the last error ("" when none); static storage in t. */
 const char *hmq_tls_errmsg(const hmq_tls *t);
 
+/* Protocol version and cipher suite of the open connection, as mbedTLS
+ * names them ("TLSv1.2", "TLS-ECDHE-ECDSA-WITH-AES-256-GCM-SHA384"): views
+ * of static strings owned by mbedTLS, valid for the life of the program.
+ * Both are set to "plain" for a plain-TCP connection and to "none" before the
+ * handshake has finished or after hmq_tls_close(). HMQ_OK, or HMQ_ERR_ARG
+ * when t, version or suite is NULL. */
+hmq_status hmq_tls_ciphersuite(const hmq_tls *t, const char **version, const char **suite);
+
 #ifdef __cplusplus
 }
 #endif

@@ -182,6 +182,11 @@ static void on_connack(hmq_loop *L, size_t li, const hmq_link_event *ev, uint64_
   if (L->o->verbose || L->o->debug)
     fprintf(stderr, "hmq: [%s] connected to %s:%u (%s)\n", L->ids[li], L->o->host,
             (unsigned)L->o->port, c->session_present ? "session resumed" : "new session");
+  if ((L->o->verbose || L->o->debug) && !L->o->plain) {
+    const char *ver, *suite;
+    if (hmq_tls_ciphersuite(&l->tls, &ver, &suite) == HMQ_OK)
+      fprintf(stderr, "hmq: [%s] TLS established: %s %s\n", L->ids[li], ver, suite);
+  }
   if (!c->session_present && L->o->persist && l->n_connects > 1)
     say(L, "hmq: [%s] warning: %s\n", L->ids[li],
         "the broker had no session for us after a reconnect: what it queued for the old one "

@@ -386,6 +386,28 @@ hmq_status hmq_tls_write(hmq_tls *t, const uint8_t *buf, size_t len, size_t *n) 
   return HMQ_OK;
 }
 
+hmq_status hmq_tls_ciphersuite(const hmq_tls *t, const char **version, const char **suite) {
+  if (t == NULL || version == NULL || suite == NULL)
+    return HMQ_ERR_ARG;
+  *version = "none";
+  *suite = "none";
+  if (t->state != HMQ_TLS_OPEN)
+    return HMQ_OK;
+  if (t->cfg.plain) {
+    *version = "plain";
+    *suite = "plain";
+    return HMQ_OK;
+  }
+  /* Same calls in mbedTLS 2.28 and 3.6; NULL only before a handshake. */
+  const char *v = mbedtls_ssl_get_version(&t->ssl);
+  const char *c = mbedtls_ssl_get_ciphersuite(&t->ssl);
+  if (v != NULL)
+    *version = v;
+  if (c != NULL)
+    *suite = c;
+  return HMQ_OK;
+}
+
 size_t hmq_tls_pending(const hmq_tls *t) {
   if (t->state != HMQ_TLS_OPEN || t->cfg.plain)
     return 0;
