@@ -60,6 +60,52 @@ static void compact_seed(void **state) {
   }
 }
 
+/* The parse notes when there is no whitespace between tokens and the
+ * formatter then copies instead of compacting: one space in any gap must
+ * turn the copy off (else it would reach the output), whitespace outside
+ * the top-level value or inside strings must not. Output always equals a
+ * full compaction, also when the buffer is too small. */
+static void compact_tight_copy(void **state) {
+  static const struct {
+    const char *in;
+    int tight;
+  } v[] = {
+      {"{\"message_id\":\"a b\",\"vin\":\"V \",\"data\":{\"c\":{\"p\":[{\"data\":[1,true]}]}}}", 1},
+      {" \r\n{\"message_id\":\"m\",\"vin\":\"V\",\"data\":{}}\n\t ", 1},
+      {"{ \"message_id\":\"m\",\"vin\":\"V\",\"data\":{}}", 0},
+      {"{\"message_id\" :\"m\",\"vin\":\"V\",\"data\":{}}", 0},
+      {"{\"message_id\":\t\"m\",\"vin\":\"V\",\"data\":{}}", 0},
+      {"{\"message_id\":\"m\" ,\"vin\":\"V\",\"data\":{}}", 0},
+      {"{\"message_id\":\"m\",\n\"vin\":\"V\",\"data\":{}}", 0},
+      {"{\"message_id\":\"m\",\"vin\":\"V\",\"data\":{ }}", 0},
+      {"{\"message_id\":\"m\",\"vin\":\"V\",\"data\":{}\r}", 0},
+      {"{\"message_id\":\"m\",\"vin\":\"V\",\"data\":{\"c\":{\"p\":[1 ]}}}", 0},
+      {"{\"message_id\":\"m\",\"vin\":\"V\",\"data\":{\"c\":{\"p\":[1, 2]}}}", 0},
+      {"{\"message_id\":\"m\",\"vin\":\"V\",\"data\":{\"c\":{\"p\":[[1] ,2]}}}", 0},
+      {"{\"message_id\":\"m\",\"vin\":\"V\",\"data\":{\"c\":{\"p\":[{}]} }}", 0},
+  };
+  size_t i;
+  (void)state;
+  for (i = 0; i < sizeof v / sizeof v[0]; i++) {
+    hmq_envelope env;
+    char out[512], want[512];
+    size_t n = 0, m = 0, cap;
+    assert_int_equal(hmq_envelope_parse(&parser, v[i].in, strlen(v[i].in), &env), HMQ_OK);
+    assert_int_equal(env.json_tight, v[i].tight);
+    assert_int_equal(hmq_json_compact(&env, out, sizeof out, &n), HMQ_OK);
+    assert_int_equal(hmq_json_compact_value(env.json.ptr, env.json.len, want, sizeof want, &m),
+                     HMQ_OK);
+    assert_int_equal(n, m);
+    assert_memory_equal(out, want, n);
+    assert_null(memchr(want, '\n', m));
+    for (cap = 0; cap < m; cap++) {
+      size_t k = 0;
+      assert_int_equal(hmq_json_compact(&env, cap ? out : NULL, cap, &k), HMQ_ERR_NO_ROOM);
+      assert_int_equal(k, m);
+    }
+  }
+}
+
 static void compact_keeps_strings_and_numbers(void **state) {
   static const char in[] =
       " {\r\n\t\"message_id\" :\t\"a b\\\" } \\\\\" ,\n\"vin\": \" V \", \"data\" : { \"c\" : { "
@@ -215,6 +261,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(compact_seed, setup),
       cmocka_unit_test_setup(compact_keeps_strings_and_numbers, setup),
+      cmocka_unit_test_setup(compact_tight_copy, setup),
       cmocka_unit_test_setup(no_room_sizing, setup),
       cmocka_unit_test_setup(flat_seed, setup),
       cmocka_unit_test_setup(flat_failure_availability_escapes, setup),

@@ -67,6 +67,7 @@ typedef struct hmq_envelope {
   uint8_t app_id_escapes; /* 1 when the view contains a backslash escape */
   uint8_t message_id_escapes;
   uint8_t vin_escapes;
+  uint8_t json_tight;  /* private: json has no whitespace between tokens */
   unsigned warnings;   /* HMQ_ENV_WARN_* bits */
   size_t extra_keys;   /* top-level keys other than the five known ones */
   const char *reason;  /* static text: why parse failed ("" after HMQ_OK) */

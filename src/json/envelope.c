@@ -96,7 +96,7 @@ hmq_status hmq_envelope_parse(hmq_envelope_parser *p, const char *payload, size_
   size_t n, i, err_pos = 0;
   size_t idx[K_COUNT] = {0, 0, 0, 0, 0};
   const char *why = "";
-  int r;
+  int r, tight = 0;
 
   if (env == NULL) {
     return HMQ_ERR_ARG;
@@ -133,7 +133,7 @@ hmq_status hmq_envelope_parse(hmq_envelope_parser *p, const char *payload, size_
     return reject(env, HMQ_ERR_JSON, "not JSON: invalid character", err_pos);
   }
   n = (size_t)r;
-  if (hmq_jtok_validate(payload, len, toks, n, &why, &err_pos) != HMQ_OK) {
+  if (hmq_jtok_validate(payload, len, toks, n, &why, &err_pos, &tight) != HMQ_OK) {
     return reject(env, HMQ_ERR_JSON, why, err_pos);
   }
   if (toks[0].type != JSMN_OBJECT) {
@@ -213,6 +213,7 @@ hmq_status hmq_envelope_parse(hmq_envelope_parser *p, const char *payload, size_
   }
 
   env->json = hmq_jtok_str(payload, &toks[0]);
+  env->json_tight = (uint8_t)tight;
   env->parser = p;
   env->generation = p->generation;
   p->count = n;

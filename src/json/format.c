@@ -87,6 +87,16 @@ hmq_status hmq_json_compact(const hmq_envelope *env, char *buf, size_t cap, size
   if (env == NULL || env->json.ptr == NULL) {
     return HMQ_ERR_ARG;
   }
+  if (env->json_tight && out_len != NULL && (buf != NULL || cap == 0)) {
+    /* The parse saw no whitespace between tokens: compacting would copy
+     * every byte, so copy (the usual case for a machine-written stream). */
+    hmq_jout w;
+    w.buf = buf;
+    w.cap = cap;
+    w.pos = 0;
+    hmq_jout_put(&w, env->json.ptr, env->json.len);
+    return finish(&w, out_len);
+  }
   return hmq_json_compact_value(env->json.ptr, env->json.len, buf, cap, out_len);
 }
 

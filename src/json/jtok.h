@@ -38,9 +38,11 @@ int hmq_jtok_parse(const char *json, size_t len, hmq_jtok *toks, unsigned cap, s
 
 /* Check that jsmn's tokens describe strict JSON (jsmn accepts missing or
  * extra commas, bad literals, raw control characters, trailing values).
- * HMQ_OK or HMQ_ERR_JSON with *reason (static) and *err_pos set. */
+ * HMQ_OK or HMQ_ERR_JSON with *reason (static) and *err_pos set. On HMQ_OK
+ * *tight is 1 when the top-level value holds no whitespace between its
+ * tokens (compacting it would copy it unchanged), else 0. */
 hmq_status hmq_jtok_validate(const char *json, size_t len, const hmq_jtok *toks, size_t n,
-                             const char **reason, size_t *err_pos);
+                             const char **reason, size_t *err_pos, int *tight);
 
 /* Index of the first token after the subtree rooted at i. */
 static inline size_t hmq_jtok_skip(const hmq_jtok *toks, size_t n, size_t i) {

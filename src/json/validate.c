@@ -147,10 +147,15 @@ static int outer(const hmq_jtok *toks, int c) {
   } while (0)
 
 hmq_status hmq_jtok_validate(const char *js, size_t len, const hmq_jtok *toks, size_t n,
-                             const char **reason, size_t *err_pos) {
+                             const char **reason, size_t *err_pos, int *tight) {
   size_t pos = 0, i, g;
   int prev = PREV_NONE;
   int open = -1;
+  /* Any gap longer than its one punctuation byte holds whitespace. The
+   * gaps before the first and after the last token lie outside the value
+   * and are not counted. Found here for free, it lets the formatter copy
+   * instead of compacting (format.c). */
+  int spaced = 0;
 
   if (n == 0) {
     FAIL("not JSON: no value", 0);
@@ -171,6 +176,7 @@ hmq_status hmq_jtok_validate(const char *js, size_t len, const hmq_jtok *toks, s
       if (gap_check(js, pos, close, 0, &g) != GAP_OK) {
         FAIL("not JSON: unexpected ',' or ':' before a closing bracket", g);
       }
+      spaced |= close != pos;
       pos = close + 1;
       prev = PREV_VALUE;
       open = outer(toks, open);
@@ -186,6 +192,7 @@ hmq_status hmq_jtok_validate(const char *js, size_t len, const hmq_jtok *toks, s
                             : "not JSON: expected ',' between values",
            g);
     }
+    spaced |= i > 0 && b - pos != (punct ? 1u : 0u);
 
     /* Where jsmn hung this token must match the grammar's place for it. */
     if (prev == PREV_KEY) {
@@ -235,6 +242,7 @@ hmq_status hmq_jtok_validate(const char *js, size_t len, const hmq_jtok *toks, s
     if (gap_check(js, pos, close, 0, &g) != GAP_OK) {
       FAIL("not JSON: unexpected ',' or ':' before a closing bracket", g);
     }
+    spaced |= close != pos;
     pos = close + 1;
     prev = PREV_VALUE;
     open = outer(toks, open);
@@ -242,5 +250,6 @@ hmq_status hmq_jtok_validate(const char *js, size_t len, const hmq_jtok *toks, s
   if (gap_check(js, pos, len, 0, &g) != GAP_OK) {
     FAIL("not JSON: data after the top-level value", g);
   }
+  *tight = !spaced;
   return HMQ_OK;
 }
