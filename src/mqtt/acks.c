@@ -12,11 +12,6 @@ static bool ack_type_ok(uint8_t type) {
   return type >= HMQ_PKT_PUBACK && type <= HMQ_PKT_PUBCOMP;
 }
 
-/* 2.1.3: PUBREL is the only one of the four with flags 0b0010. */
-static uint8_t ack_flags(uint8_t type) {
-  return type == HMQ_PKT_PUBREL ? 2u : 0u;
-}
-
 /* The long form (with properties); the short forms are written directly in
  * hmq_encode_ack. */
 static hmq_status ack_body(hmq_writer *w, const void *vp) {
@@ -41,7 +36,7 @@ hmq_status hmq_encode_ack(uint8_t *buf, size_t cap, const hmq_ack *p, size_t *ou
   if (p == NULL || !ack_type_ok(p->type) || (buf == NULL && cap != 0)) {
     return HMQ_ERR_ARG;
   }
-  const uint8_t byte0 = (uint8_t)(p->type << 4 | ack_flags(p->type));
+  const uint8_t byte0 = (uint8_t)(p->type << 4 | hmq_pkt_fixed_flags(p->type));
   if (!hmq_props_empty(&p->props)) {
     return hmq_pkt_encode(buf, cap, byte0, ack_body, p, out_len);
   }
@@ -72,27 +67,15 @@ hmq_status hmq_encode_ack(uint8_t *buf, size_t cap, const hmq_ack *p, size_t *ou
 
 hmq_status hmq_decode_ack(const uint8_t *pkt, size_t len, hmq_ack *out) {
   hmq_reader r;
-  hmq_frame f;
   hmq_status st;
   if (out == NULL || pkt == NULL) {
     return HMQ_ERR_ARG;
   }
   memset(out, 0, sizeof *out);
-  /* The type is whichever of the four this is; learn it from the header. */
-  st = hmq_frame_peek(pkt, len, 0, &f, NULL);
+  /* PUBREL carries flags 0b0010 (2.1.3); hmq_pkt_open_id checks them. */
+  st = hmq_pkt_open_id(pkt, len, ack_type_ok, &r, &out->type, &out->packet_id);
   if (st != HMQ_OK) {
-    return st == HMQ_NEED_MORE ? HMQ_ERR_LENGTH : st;
-  }
-  if (!ack_type_ok(f.type)) {
-    return HMQ_ERR_PACKET_TYPE;
-  }
-  out->type = f.type;
-  if ((st = hmq_pkt_open(pkt, len, f.type, ack_flags(f.type), &r, NULL)) != HMQ_OK ||
-      (st = hmq_r_u16(&r, &out->packet_id)) != HMQ_OK) {
     return st;
-  }
-  if (out->packet_id == 0) {
-    return HMQ_ERR_PACKET_ID_ZERO; /* [MQTT-2.2.1-3] */
   }
   /* 3.4.2.1: no Reason Code means 0x00; no Property Length means none. */
   if (hmq_r_left(&r) > 0) {

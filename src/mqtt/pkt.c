@@ -81,6 +81,37 @@ hmq_status hmq_pkt_close(const hmq_reader *r) {
   return hmq_r_left(r) == 0 ? HMQ_OK : HMQ_ERR_LENGTH;
 }
 
+uint8_t hmq_pkt_fixed_flags(uint8_t type) {
+  /* 2.1.3 table: PUBREL, SUBSCRIBE and UNSUBSCRIBE are 0b0010; every other
+   * type but PUBLISH (whose flags are DUP/QoS/RETAIN) is 0. */
+  return type == HMQ_PKT_PUBREL || type == HMQ_PKT_SUBSCRIBE || type == HMQ_PKT_UNSUBSCRIBE ? 2u
+                                                                                            : 0u;
+}
+
+hmq_status hmq_pkt_open_id(const uint8_t *pkt, size_t len, bool (*type_ok)(uint8_t type),
+                           hmq_reader *r, uint8_t *type, uint16_t *packet_id) {
+  hmq_frame f;
+  hmq_status st;
+  /* The type is whichever of the accepted ones this is; learn it from the
+   * header before opening the packet as that type. */
+  st = hmq_frame_peek(pkt, len, 0, &f, NULL);
+  if (st != HMQ_OK) {
+    return st == HMQ_NEED_MORE ? HMQ_ERR_LENGTH : st;
+  }
+  if (!type_ok(f.type)) {
+    return HMQ_ERR_PACKET_TYPE;
+  }
+  *type = f.type;
+  if ((st = hmq_pkt_open(pkt, len, f.type, hmq_pkt_fixed_flags(f.type), r, NULL)) != HMQ_OK ||
+      (st = hmq_r_u16(r, packet_id)) != HMQ_OK) {
+    return st;
+  }
+  if (*packet_id == 0) {
+    return HMQ_ERR_PACKET_ID_ZERO; /* [MQTT-2.2.1-3] */
+  }
+  return HMQ_OK;
+}
+
 /* Reason codes per packet type, from the table in MQTT 5.0 section 2.4. */
 static const uint8_t reasons_connack[] = {0x00, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86,
                                           0x87, 0x88, 0x89, 0x8A, 0x8C, 0x90, 0x95, 0x97,
@@ -95,37 +126,33 @@ static const uint8_t reasons_disconnect[] = {
     0x94, 0x95, 0x96, 0x97, 0x98, 0x99, 0x9A, 0x9B, 0x9C, 0x9D, 0x9E, 0x9F, 0xA0, 0xA1, 0xA2};
 static const uint8_t reasons_auth[] = {0x00, 0x18, 0x19};
 
+/* Which set applies to which packet type; types without Reason Codes
+ * (CONNECT, PUBLISH, SUBSCRIBE, UNSUBSCRIBE, PINGREQ, PINGRESP) have none. */
+typedef struct hmq_reason_set {
+  const uint8_t *codes;
+  size_t n;
+} hmq_reason_set;
+
+#define HMQ_REASONS(a)                                                                             \
+  { a, sizeof a }
+static const hmq_reason_set reason_sets[16] = {
+    [HMQ_PKT_CONNACK] = HMQ_REASONS(reasons_connack),
+    [HMQ_PKT_PUBACK] = HMQ_REASONS(reasons_puback),
+    [HMQ_PKT_PUBREC] = HMQ_REASONS(reasons_puback),
+    [HMQ_PKT_PUBREL] = HMQ_REASONS(reasons_pubrel),
+    [HMQ_PKT_PUBCOMP] = HMQ_REASONS(reasons_pubrel),
+    [HMQ_PKT_SUBACK] = HMQ_REASONS(reasons_suback),
+    [HMQ_PKT_UNSUBACK] = HMQ_REASONS(reasons_unsuback),
+    [HMQ_PKT_DISCONNECT] = HMQ_REASONS(reasons_disconnect),
+    [HMQ_PKT_AUTH] = HMQ_REASONS(reasons_auth),
+};
+#undef HMQ_REASONS
+
 bool hmq_reason_valid(uint8_t type, uint8_t reason) {
-  const uint8_t *set = NULL;
-  size_t n = 0;
-  switch (type) {
-  case HMQ_PKT_CONNACK:
-    set = reasons_connack, n = sizeof reasons_connack;
-    break;
-  case HMQ_PKT_PUBACK:
-  case HMQ_PKT_PUBREC:
-    set = reasons_puback, n = sizeof reasons_puback;
-    break;
-  case HMQ_PKT_PUBREL:
-  case HMQ_PKT_PUBCOMP:
-    set = reasons_pubrel, n = sizeof reasons_pubrel;
-    break;
-  case HMQ_PKT_SUBACK:
-    set = reasons_suback, n = sizeof reasons_suback;
-    break;
-  case HMQ_PKT_UNSUBACK:
-    set = reasons_unsuback, n = sizeof reasons_unsuback;
-    break;
-  case HMQ_PKT_DISCONNECT:
-    set = reasons_disconnect, n = sizeof reasons_disconnect;
-    break;
-  case HMQ_PKT_AUTH:
-    set = reasons_auth, n = sizeof reasons_auth;
-    break;
-  default:
+  if (type >= sizeof reason_sets / sizeof reason_sets[0] || reason_sets[type].codes == NULL) {
     return false;
   }
-  return memchr(set, reason, n) != NULL;
+  return memchr(reason_sets[type].codes, reason, reason_sets[type].n) != NULL;
 }
 
 hmq_status hmq_pkt_check_str(hmq_str s) {

@@ -33,6 +33,22 @@ hmq_status hmq_pkt_encode(uint8_t *buf, size_t cap, uint8_t byte0, hmq_body_fn b
 hmq_status hmq_pkt_open(const uint8_t *pkt, size_t len, uint8_t type, int flags, hmq_reader *r,
                         uint8_t *flags_out);
 
+/* 2.1.3: the fixed-header flags every packet type but PUBLISH must carry
+ * (0b0010 for PUBREL, SUBSCRIBE and UNSUBSCRIBE, 0 otherwise). */
+uint8_t hmq_pkt_fixed_flags(uint8_t type);
+
+/*
+ * Open a packet whose variable header starts with a Packet Identifier
+ * (the acknowledgements PUBACK..PUBCOMP, SUBACK, UNSUBACK): learns the type
+ * from the fixed header, HMQ_ERR_PACKET_TYPE unless type_ok(type),
+ * HMQ_ERR_LENGTH when pkt/len is not one whole frame, then checks the
+ * flags of hmq_pkt_fixed_flags and reads the identifier, which must not
+ * be 0 (HMQ_ERR_PACKET_ID_ZERO [MQTT-2.2.1-3]). *type is set once the type
+ * is accepted, *packet_id once read; on HMQ_OK *r reads what follows.
+ */
+hmq_status hmq_pkt_open_id(const uint8_t *pkt, size_t len, bool (*type_ok)(uint8_t type),
+                           hmq_reader *r, uint8_t *type, uint16_t *packet_id);
+
 /* HMQ_OK when the whole body was consumed, else HMQ_ERR_LENGTH. */
 hmq_status hmq_pkt_close(const hmq_reader *r);
 

@@ -186,26 +186,14 @@ hmq_status hmq_encode_suback(uint8_t *buf, size_t cap, const hmq_suback *p, size
 
 hmq_status hmq_decode_suback(const uint8_t *pkt, size_t len, hmq_suback *out) {
   hmq_reader r;
-  hmq_frame f;
   hmq_status st;
   if (out == NULL || pkt == NULL) {
     return HMQ_ERR_ARG;
   }
   memset(out, 0, sizeof *out);
-  st = hmq_frame_peek(pkt, len, 0, &f, NULL);
+  st = hmq_pkt_open_id(pkt, len, suback_type_ok, &r, &out->type, &out->packet_id);
   if (st != HMQ_OK) {
-    return st == HMQ_NEED_MORE ? HMQ_ERR_LENGTH : st;
-  }
-  if (!suback_type_ok(f.type)) {
-    return HMQ_ERR_PACKET_TYPE;
-  }
-  out->type = f.type;
-  if ((st = hmq_pkt_open(pkt, len, f.type, 0, &r, NULL)) != HMQ_OK ||
-      (st = hmq_r_u16(&r, &out->packet_id)) != HMQ_OK) {
     return st;
-  }
-  if (out->packet_id == 0) {
-    return HMQ_ERR_PACKET_ID_ZERO; /* [MQTT-2.2.1-3] */
   }
   if ((st = hmq_props_read(&r, out->type, &out->props)) != HMQ_OK) {
     return st;
