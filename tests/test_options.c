@@ -169,6 +169,7 @@ static void test_usage_errors_name_the_flag(void **state) {
       {{"--stats", "x"}, "--stats: 'x' is not an interval"},
       {{"--max-delay-ms", "1e3"}, "--max-delay-ms: '1e3' is not a delay"},
       {{"--dedupe", "-5"}, "--dedupe: '-5' is not a number"},
+      {{"--dedupe", "0"}, "--dedupe: '0' is not a number"},
       {{"--host"}, "--host needs a value"},
       {{"-t"}, "-t needs a value"},
       {{"--plain=yes"}, "--plain takes no value"},

@@ -339,8 +339,10 @@ static int apply(hmq_opts *o, const opt_def *d, const char *flag, const char *v,
       return usage_fail(err, el, "%s: empty file name", flag);
     return put(o->dead_letter, sizeof o->dead_letter, v, flag, err, el);
   case O_DEDUPE:
-    if (num(v, 0, 100000000ul, &x) != 0)
-      return usage_fail(err, el, "%s: '%s' is not a number of ids (0..100000000)", flag, v);
+    /* At least 1: the delivery pipeline has no "dedupe off" mode, and a 0
+     * that silently meant the default would surprise. */
+    if (num(v, 1, 100000000ul, &x) != 0)
+      return usage_fail(err, el, "%s: '%s' is not a number of ids (1..100000000)", flag, v);
     o->dedupe = x;
     return HMQ_EXIT_OK;
   case O_STATS:
