@@ -408,11 +408,18 @@ static void test_connack_refusals(void **state) {
   free(f);
 }
 
-static void test_subscribe_after_every_connack(void **state) {
-  (void)state;
+/* A client with the default fixture, connected at t = 0 to a new session
+ * (Session Present 0, no CONNACK properties). */
+static fx *fx_connected(void) {
   fx *f = fx_new(TX_CAP);
   fx_init(f);
   connect_ok(f, 0, 0, NULL);
+  return f;
+}
+
+static void test_subscribe_after_every_connack(void **state) {
+  (void)state;
+  fx *f = fx_connected();
   suback_ok(f);
   hmq_client_transport_closed(&f->c, HMQ_ERR_CLOSED);
   assert_int_equal(hmq_client_want(&f->c), HMQ_CLIENT_WANT_CLOSED);
@@ -466,9 +473,7 @@ static void test_protocol_order(void **state) {
 
 static void test_qos0_qos1(void **state) {
   (void)state;
-  fx *f = fx_new(TX_CAP);
-  fx_init(f);
-  connect_ok(f, 0, 0, NULL);
+  fx *f = fx_connected();
   hmq_event ev;
   feed_publish(f, 0, 0, "live/level13/app/VIN1/diagnostics", "{\"a\":1}", 0, -1);
   feed_publish(f, 1, 7, "live/level13/app/VIN2/diagnostics", "{\"b\":2}", 1, -1);
@@ -505,9 +510,7 @@ static void test_qos0_qos1(void **state) {
 
 static void test_qos2_flow(void **state) {
   (void)state;
-  fx *f = fx_new(TX_CAP);
-  fx_init(f);
-  connect_ok(f, 0, 0, NULL);
+  fx *f = fx_connected();
   hmq_event ev;
   feed_publish(f, 2, 9, "t/q2", "once", 0, -1);
   assert_int_equal(next(f, 0, &ev), HMQ_OK);
@@ -550,9 +553,7 @@ static void test_qos2_flow(void **state) {
 
 static void test_qos2_across_reconnect(void **state) {
   (void)state;
-  fx *f = fx_new(TX_CAP);
-  fx_init(f);
-  connect_ok(f, 0, 0, NULL);
+  fx *f = fx_connected();
   hmq_event ev;
   feed_publish(f, 2, 3, "t/q2", "a", 0, -1);
   feed_publish(f, 2, 4, "t/q2", "b", 0, -1);
@@ -583,9 +584,7 @@ static void test_qos2_across_reconnect(void **state) {
 
 static void test_acks_in_order(void **state) {
   (void)state;
-  fx *f = fx_new(TX_CAP);
-  fx_init(f);
-  connect_ok(f, 0, 0, NULL);
+  fx *f = fx_connected();
   hmq_event ev;
   uint64_t seq[5];
   for (uint16_t i = 0; i < 5; i++) {
@@ -612,9 +611,7 @@ static void test_acks_in_order(void **state) {
 
 static void test_ack_from_earlier_connection(void **state) {
   (void)state;
-  fx *f = fx_new(TX_CAP);
-  fx_init(f);
-  connect_ok(f, 0, 0, NULL);
+  fx *f = fx_connected();
   hmq_event ev;
   feed_publish(f, 1, 1, "t", "p", 0, -1);
   assert_int_equal(next(f, 0, &ev), HMQ_OK);
@@ -635,9 +632,7 @@ static void test_ack_from_earlier_connection(void **state) {
 
 static void test_topic_alias(void **state) {
   (void)state;
-  fx *f = fx_new(TX_CAP);
-  fx_init(f);
-  connect_ok(f, 0, 0, NULL);
+  fx *f = fx_connected();
   hmq_event ev;
   feed_publish(f, 0, 0, "live/level13/app/VIN1/doors", "1", 0, 1);
   assert_int_equal(next(f, 0, &ev), HMQ_OK);
@@ -676,9 +671,7 @@ static void test_topic_alias(void **state) {
 
 static void test_receive_max(void **state) {
   (void)state;
-  fx *f = fx_new(TX_CAP);
-  fx_init(f);
-  connect_ok(f, 0, 0, NULL);
+  fx *f = fx_connected();
   hmq_event ev;
   for (uint16_t i = 1; i <= RECV_MAX; i++) {
     feed_publish(f, 1, i, "t", "p", 0, -1);
