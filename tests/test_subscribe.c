@@ -117,6 +117,13 @@ static void subscribe_no_filters_is_protocol_error_MQTT_3_8_3_2(void **state) {
   check_encode_fails(enc_subscribe, &p, HMQ_ERR_PROTOCOL);
 }
 
+/* Encoding a SUBSCRIBE with packet id `id` and the single filter f[0]
+ * fails with `want`. */
+static void check_one_filter_fails(uint16_t id, const hmq_sub_filter *f, hmq_status want) {
+  hmq_subscribe p = {id, {0}, f, 1};
+  check_encode_fails(enc_subscribe, &p, want);
+}
+
 static void subscribe_options_reserved_bits_MQTT_3_8_3_5(void **state) {
   (void)state;
   static const uint8_t b6[] = {0x82, 0x07, 0x00, 0x01, 0x00, 0x00, 0x01, 'a', 0x40};
@@ -130,8 +137,7 @@ static void subscribe_qos3_is_invalid_3_8_3_1(void **state) {
   static const uint8_t v[] = {0x82, 0x07, 0x00, 0x01, 0x00, 0x00, 0x01, 'a', 0x03};
   check_vector(dec_subscribe, v, sizeof v, HMQ_ERR_QOS_INVALID);
   static const hmq_sub_filter f[] = {{{"a", 1}, 3, 0, 0, 0}};
-  hmq_subscribe p = {1, {0}, f, 1};
-  check_encode_fails(enc_subscribe, &p, HMQ_ERR_QOS_INVALID);
+  check_one_filter_fails(1, f, HMQ_ERR_QOS_INVALID);
 }
 
 static void subscribe_retain_handling_3_is_protocol_error_3_8_3_1(void **state) {
@@ -139,8 +145,7 @@ static void subscribe_retain_handling_3_is_protocol_error_3_8_3_1(void **state) 
   static const uint8_t v[] = {0x82, 0x07, 0x00, 0x01, 0x00, 0x00, 0x01, 'a', 0x30};
   check_vector(dec_subscribe, v, sizeof v, HMQ_ERR_PROTOCOL);
   static const hmq_sub_filter f[] = {{{"a", 1}, 0, 0, 0, 3}};
-  hmq_subscribe p = {1, {0}, f, 1};
-  check_encode_fails(enc_subscribe, &p, HMQ_ERR_PROTOCOL);
+  check_one_filter_fails(1, f, HMQ_ERR_PROTOCOL);
 }
 
 static void subscribe_shared_no_local_MQTT_3_8_3_4(void **state) {
@@ -152,8 +157,7 @@ static void subscribe_shared_no_local_MQTT_3_8_3_4(void **state) {
   };
   check_vector(dec_subscribe, v, sizeof v, HMQ_ERR_PROTOCOL);
   static const hmq_sub_filter f[] = {{{"$share/g/a", 10}, 1, 1, 0, 0}};
-  hmq_subscribe p = {1, {0}, f, 1};
-  check_encode_fails(enc_subscribe, &p, HMQ_ERR_PROTOCOL);
+  check_one_filter_fails(1, f, HMQ_ERR_PROTOCOL);
 }
 
 static void subscribe_empty_filter_MQTT_4_7_3_1(void **state) {
@@ -161,8 +165,7 @@ static void subscribe_empty_filter_MQTT_4_7_3_1(void **state) {
   static const uint8_t v[] = {0x82, 0x06, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01};
   check_vector(dec_subscribe, v, sizeof v, HMQ_ERR_TOPIC_EMPTY);
   static const hmq_sub_filter f[] = {{{"", 0}, 1, 0, 0, 0}};
-  hmq_subscribe p = {1, {0}, f, 1};
-  check_encode_fails(enc_subscribe, &p, HMQ_ERR_TOPIC_EMPTY);
+  check_one_filter_fails(1, f, HMQ_ERR_TOPIC_EMPTY);
 }
 
 static void subscribe_packet_id_zero_MQTT_2_2_1_3(void **state) {
@@ -170,8 +173,7 @@ static void subscribe_packet_id_zero_MQTT_2_2_1_3(void **state) {
   static const uint8_t v[] = {0x82, 0x07, 0x00, 0x00, 0x00, 0x00, 0x01, 'a', 0x00};
   check_vector(dec_subscribe, v, sizeof v, HMQ_ERR_PACKET_ID_ZERO);
   static const hmq_sub_filter f[] = {{{"a", 1}, 0, 0, 0, 0}};
-  hmq_subscribe p = {0, {0}, f, 1};
-  check_encode_fails(enc_subscribe, &p, HMQ_ERR_PACKET_ID_ZERO);
+  check_one_filter_fails(0, f, HMQ_ERR_PACKET_ID_ZERO);
 }
 
 static void subscribe_options_byte_missing_2_1_4(void **state) {
