@@ -187,20 +187,10 @@ static inline int setup(void **state) {
 
 static inline int teardown(void **state) {
   fixture *f = *state;
-  size_t i;
   if (f) {
-    for (i = 0; i < sizeof f->kids / sizeof f->kids[0]; i++)
-      if (f->kids[i] > 0) {
-        int st;
-        kill(-f->kids[i], SIGKILL); /* the whole group: bash and its hmq */
-        waitpid(f->kids[i], &st, 0);
-      }
-    if (getenv("HMQ_IT_KEEP")) {
-      fprintf(stderr, "keeping %s\n", f->b.dir);
-      hmq_h_stop(&f->b);
-      f->b.dir[0] = '\0';
-    }
-    hmq_h_cleanup(&f->b);
+    /* the whole groups: bash and its hmq */
+    hmq_h_kill_all(f->kids, sizeof f->kids / sizeof f->kids[0], true);
+    hmq_h_cleanup_or_keep(&f->b);
     free(f);
   }
   current = NULL;

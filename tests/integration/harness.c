@@ -283,6 +283,26 @@ void hmq_h_cleanup(hmq_h_broker *b) {
   b->dir[0] = '\0';
 }
 
+void hmq_h_cleanup_or_keep(hmq_h_broker *b) {
+  if (getenv("HMQ_IT_KEEP")) {
+    fprintf(stderr, "keeping %s\n", b->dir);
+    hmq_h_stop(b);
+    b->dir[0] = '\0'; /* hmq_h_cleanup removes nothing then */
+  }
+  hmq_h_cleanup(b);
+}
+
+void hmq_h_kill_all(pid_t *kids, size_t n, bool groups) {
+  size_t i;
+  for (i = 0; i < n; i++)
+    if (kids[i] > 0) {
+      int st;
+      kill(groups ? -kids[i] : kids[i], SIGKILL);
+      waitpid(kids[i], &st, 0);
+      kids[i] = 0;
+    }
+}
+
 void hmq_h_dump_log(const hmq_h_broker *b) {
   char path[300];
   snprintf(path, sizeof path, "%s/mosquitto.log", b->dir);

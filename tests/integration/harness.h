@@ -59,6 +59,16 @@ int hmq_h_resume(hmq_h_broker *b);
 /* Stop the broker and delete the temp dir. Always safe. */
 void hmq_h_cleanup(hmq_h_broker *b);
 
+/* hmq_h_cleanup, except that with HMQ_IT_KEEP set in the environment the
+ * broker is stopped and its temp dir kept (its path printed on stderr) for
+ * a look after a failing test. */
+void hmq_h_cleanup_or_keep(hmq_h_broker *b);
+
+/* SIGKILL and reap every child pid > 0 of kids[0..n-1] (its whole process
+ * group when groups), setting the entries to 0: a test never leaves a
+ * process behind, whatever failed. */
+void hmq_h_kill_all(pid_t *kids, size_t n, bool groups);
+
 /* Path of a file in the PKI dir into out ("<dir>/pki/<name>"); returns out. */
 const char *hmq_h_pki(const hmq_h_broker *b, const char *name, char *out, size_t cap);
 

@@ -109,22 +109,9 @@ static int setup(void **state) {
  * still running, then the broker. HMQ_IT_KEEP=1 keeps the temp dir. */
 static int teardown(void **state) {
   fixture *f = *state;
-  size_t i;
   if (f) {
-    for (i = 0; i < sizeof f->kids / sizeof f->kids[0]; i++) {
-      if (f->kids[i] > 0) {
-        int st;
-        kill(f->kids[i], SIGKILL);
-        waitpid(f->kids[i], &st, 0);
-        f->kids[i] = 0;
-      }
-    }
-    if (getenv("HMQ_IT_KEEP")) {
-      fprintf(stderr, "keeping %s\n", f->b.dir);
-      hmq_h_stop(&f->b);
-      f->b.dir[0] = '\0';
-    }
-    hmq_h_cleanup(&f->b);
+    hmq_h_kill_all(f->kids, sizeof f->kids / sizeof f->kids[0], false);
+    hmq_h_cleanup_or_keep(&f->b);
     free(f);
   }
   return 0;
