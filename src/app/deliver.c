@@ -448,6 +448,11 @@ hmq_status hmq_deliver_commit(hmq_deliver *d, uint64_t *seqs_out, size_t cap, si
     d->pend_head = (d->pend_head + 1) % d->pend_cap;
   }
   d->pend_count -= n;
+  /* Empty ring: start over at slot 0, so only the first (largest batch)
+   * slots of seqs/arrived are ever touched instead of all pend_cap (65535
+   * per connection, 1 MB of resident memory otherwise). */
+  if (d->pend_count == 0)
+    d->pend_head = 0;
   *n_out = n;
   return HMQ_OK;
 }

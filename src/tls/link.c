@@ -273,19 +273,30 @@ uint64_t hmq_link_deadline(const hmq_link *l) {
   }
 }
 
-/* Read until the socket has nothing more or rx is full. */
+/* Read until the socket has nothing more, rx is full or a chunk was read.
+ * HMQ_LINK_READ_CHUNK: bytes taken per pump_read. The receive buffer is as
+ * large as the Maximum Packet Size we announce (4 MB in hmq); reading all a
+ * backlog's socket buffer into it at once touched megabytes of it for no
+ * gain: 256 KB is still ~180 envelopes per read() system call. A packet
+ * larger than this still arrives whole over several reads. */
+#define HMQ_LINK_READ_CHUNK (256u * 1024u)
+
 static void pump_read(hmq_link *l) {
+  size_t got = 0;
   l->rx_full = false;
   for (int i = 0; i < 64 && l->rx_closed == HMQ_OK; i++) {
     uint8_t *p;
     size_t cap, n = 0;
     hmq_client_rxbuf(&l->client, &p, &cap);
-    if (cap == 0) {
+    if (cap == 0 || got >= HMQ_LINK_READ_CHUNK) {
       l->rx_full = true; /* the app drains events, then we read on */
       return;
     }
+    if (cap > HMQ_LINK_READ_CHUNK - got)
+      cap = HMQ_LINK_READ_CHUNK - got;
     hmq_status st = hmq_tls_read(&l->tls, p, cap, &n);
     hmq_client_rx_ack(&l->client, n);
+    got += n;
     if (st == HMQ_OK && n == cap)
       continue;
     if (st < 0)
