@@ -113,7 +113,7 @@ static void test_drain_chacha20(void **state) {
 
 typedef struct pubrun {
   hmq_h_client *pub, *sub;
-  long n, sent;
+  long n, sent; /* n: total to publish so far (grows by round) */
   uint8_t payload[4096];
 } pubrun;
 
@@ -154,19 +154,29 @@ static void test_publish_through_small_send_buffer(void **state) {
   assert_non_null(r);
   r->pub = pub;
   r->sub = sub;
-  r->n = 2000;
   memset(r->payload, 'p', sizeof r->payload);
   memcpy(r->payload, "{\"pad\":\"", 8);
-  uint64_t t0 = hmq_h_now();
-  bool ok = hmq_h_run(cs, 2, 60000, publish_more, r);
-  fprintf(stderr, "  published %ld x 4 KB over TLS in %llu ms, %ld PUBACKs, subscriber got %ld\n",
-          r->sent, (unsigned long long)(hmq_h_now() - t0), pub->pubacks, sub->unique);
-  assert_true(ok);
-  assert_int_equal(pub->pubacks, 2000);
-  assert_int_equal(sub->unique, 2000);
-  assert_int_equal(pub->downs, 0);
-  fprintf(stderr, "  TLS writes that hit WANT_WRITE: %llu\n",
-          (unsigned long long)pub->link.tls.n_write_blocked);
+  /* Whether the kernel pushes back is timing: a fast broker (or a slow,
+   * sanitized client) can keep a 4 KB send buffer from ever filling in one
+   * round. Up to three rounds of 2000 messages; every round must deliver
+   * everything, and at least one write must have hit WANT_WRITE. */
+  int round;
+  for (round = 1; round <= 3; round++) {
+    r->n += 2000;
+    uint64_t t0 = hmq_h_now();
+    bool ok = hmq_h_run(cs, 2, 60000, publish_more, r);
+    fprintf(stderr,
+            "  round %d: published %ld x 4 KB over TLS in %llu ms, %ld PUBACKs, subscriber got "
+            "%ld, TLS writes that hit WANT_WRITE so far: %llu\n",
+            round, r->sent, (unsigned long long)(hmq_h_now() - t0), pub->pubacks, sub->unique,
+            (unsigned long long)pub->link.tls.n_write_blocked);
+    assert_true(ok);
+    assert_int_equal(pub->pubacks, r->n);
+    assert_int_equal(sub->unique, r->n);
+    assert_int_equal(pub->downs, 0);
+    if (pub->link.tls.n_write_blocked > 0)
+      break;
+  }
   assert_true(pub->link.tls.n_write_blocked > 0);
   free(r);
   hmq_h_client_close(pub);
