@@ -232,20 +232,34 @@ static hmq_status write_envelope(hmq_deliver *d, const hmq_envelope *env, size_t
   return HMQ_OK;
 }
 
+/* Newest reading timestamp of one message, for the data-age statistic. */
+typedef struct hmq_newest {
+  int64_t ts_ms;
+  int have;
+} hmq_newest;
+
+static void newest_note(hmq_newest *n, const hmq_entry *e) {
+  if (e->ts_valid && (!n->have || e->ts_ms > n->ts_ms)) {
+    n->ts_ms = e->ts_ms;
+    n->have = 1;
+  }
+}
+
+static void newest_report(hmq_deliver *d, const hmq_newest *n, uint64_t now_ms) {
+  if (n->have)
+    hmq_stats_age(&d->stats, (int64_t)now_ms - n->ts_ms);
+}
+
 /* One line per entry; the same walk collects the data age and warnings
  * (as survey() does for the other formats), so flat walks only once. */
 static hmq_status write_flat(hmq_deliver *d, const hmq_envelope *env, size_t len, uint64_t now_ms,
                              unsigned *warnings) {
   hmq_entries it;
   hmq_entry e;
-  int64_t newest = 0;
-  int have = 0;
+  hmq_newest newest = {0, 0};
   hmq_entries_begin(&it, env);
   while (hmq_entries_next(&it, &e) == HMQ_OK) {
-    if (e.ts_valid && (!have || e.ts_ms > newest)) {
-      newest = e.ts_ms;
-      have = 1;
-    }
+    newest_note(&newest, &e);
     if (e.warnings & HMQ_ENTRY_SKIPPED)
       continue;
     uint8_t *p;
@@ -260,8 +274,7 @@ static hmq_status write_flat(hmq_deliver *d, const hmq_envelope *env, size_t len
     hmq_sink_advance(&d->out, n + 1);
     d->stats.lines++;
   }
-  if (have)
-    hmq_stats_age(&d->stats, (int64_t)now_ms - newest);
+  newest_report(d, &newest, now_ms);
   *warnings = it.warnings;
   return HMQ_OK;
 }
@@ -278,17 +291,11 @@ static hmq_status write_raw(hmq_deliver *d, const uint8_t *payload, size_t len) 
 static unsigned survey(hmq_deliver *d, const hmq_envelope *env, uint64_t now_ms) {
   hmq_entries it;
   hmq_entry e;
-  int64_t newest = 0;
-  int have = 0;
+  hmq_newest newest = {0, 0};
   hmq_entries_begin(&it, env);
-  while (hmq_entries_next(&it, &e) == HMQ_OK) {
-    if (e.ts_valid && (!have || e.ts_ms > newest)) {
-      newest = e.ts_ms;
-      have = 1;
-    }
-  }
-  if (have)
-    hmq_stats_age(&d->stats, (int64_t)now_ms - newest);
+  while (hmq_entries_next(&it, &e) == HMQ_OK)
+    newest_note(&newest, &e);
+  newest_report(d, &newest, now_ms);
   return it.warnings;
 }
 
