@@ -15,11 +15,10 @@
  *   bench_deliver --quick    short run
  * Files go to a fresh directory under the current one, removed at the end.
  */
-#include "app/sink.c"
-#include "app/stats.c"
-#include "app/dedupe_store.c"
-#include "app/deliver.c"
-#include "app/deliver_open.c"
+#include "pipeline/sink.h"
+#include "pipeline/stats.h"
+#include "pipeline/dedupe_store.h"
+#include "pipeline/deliver.h"
 
 #include <stdio.h>
 #include <stdlib.h>

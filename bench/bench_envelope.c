@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "hmq/dedupe.h"
+#include "pipeline/dedupe.h"
 #include "hmq/envelope.h"
 
 static const char ENVELOPE[] =

@@ -1,5 +1,6 @@
-# Install rules: library, public headers, programs, man page, exported
-# targets hmq::hmq, a CMake package config and hmq.pc.
+# Install rules: the layer libraries, public headers, programs, man page,
+# exported targets hmq::mqtt, hmq::envelope, hmq::tls, hmq::link and the
+# umbrella hmq::hmq, a CMake package config and hmq.pc.
 #
 # mbedTLS is a PRIVATE dependency: nothing of it appears in hmq's public
 # headers, so a consumer of a shared libhmq needs nothing else. A static
@@ -11,14 +12,14 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 set(HMQ_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/hmq)
-get_target_property(HMQ_LIB_TYPE hmq TYPE)
+get_target_property(HMQ_LIB_TYPE hmq_mqtt TYPE)
 if(HMQ_LIB_TYPE STREQUAL "STATIC_LIBRARY")
   set(HMQ_STATIC ON)
 else()
   set(HMQ_STATIC OFF)
 endif()
 
-install(TARGETS hmq EXPORT hmqTargets
+install(TARGETS ${HMQ_LAYERS} hmq EXPORT hmqTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
@@ -59,9 +60,19 @@ if(IS_ABSOLUTE "${CMAKE_INSTALL_INCLUDEDIR}")
 else()
   set(HMQ_PC_INCLUDEDIR "\${prefix}/${CMAKE_INSTALL_INCLUDEDIR}")
 endif()
+# Libraries in link order (a layer before the layers it uses).
+set(HMQ_PC_LIBS "")
+foreach(lib hmq_link hmq_tls hmq_envelope hmq_mqtt)
+  if(TARGET ${lib})
+    string(APPEND HMQ_PC_LIBS " -l${lib}")
+  endif()
+endforeach()
 set(HMQ_PC_REQUIRES_PRIVATE "")
-set(HMQ_PC_LIBS_PRIVATE "-lmbedtls -lmbedx509 -lmbedcrypto")
-if(PKG_CONFIG_FOUND)
+set(HMQ_PC_LIBS_PRIVATE "")
+if(TARGET hmq_tls)
+  set(HMQ_PC_LIBS_PRIVATE "-lmbedtls -lmbedx509 -lmbedcrypto")
+endif()
+if(TARGET hmq_tls AND PKG_CONFIG_FOUND)
   pkg_check_modules(HMQ_PC_MBEDTLS QUIET mbedtls mbedx509 mbedcrypto)
   if(HMQ_PC_MBEDTLS_FOUND)
     set(HMQ_PC_REQUIRES_PRIVATE "mbedtls, mbedx509, mbedcrypto")

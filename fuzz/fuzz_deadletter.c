@@ -11,12 +11,13 @@
  * The dead-letter sink is a stderr sink with a buffer larger than any line,
  * so the line stays in memory (no commit, nothing written).
  */
-#include "app/sink.c"
-#include "app/stats.c"
-#include "app/dedupe_store.c"
-#include "app/deliver.c"
+#include "pipeline/sink.h"
+#include "pipeline/stats.h"
+#include "pipeline/dedupe_store.h"
+#include "pipeline/deliver.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #define MAX_INPUT (16u * 1024u)
 
@@ -84,7 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   d.dead.len = 0;
   d.err = HMQ_OK;
-  check(dead_letter(&d, "why \"not\"\n", "t/\x01", 3, data, size, 42) == HMQ_OK);
+  check(hmq_deliver_dead_letter(&d, "why \"not\"\n", "t/\x01", 3, data, size, 42) == HMQ_OK);
   const char *line = (const char *)d.dead.buf;
   size_t len = d.dead.len;
   check(len >= 2 && line[len - 2] == '}' && line[len - 1] == '\n');

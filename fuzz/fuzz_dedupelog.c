@@ -6,9 +6,10 @@
  * set stays within its capacity; the sink position comes only from an
  * intact record.
  */
-#include "app/dedupe_store.c"
+#include "pipeline/dedupe_store.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static uint64_t mem[4096];
 
@@ -24,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   hmq_dstore s;
   hmq_dedupe_init(&set, mem, sizeof mem, 64);
   memset(&s, 0, sizeof s);
-  uint64_t good = replay(&s, &set, data, size);
+  uint64_t good = hmq_dstore_replay(&s, &set, data, size);
   check(good <= size);
   check(set.count <= set.capacity);
   check(good == 0 ? !s.has_pos : s.has_pos == 1);
@@ -32,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   /* the trusted prefix alone replays the same way */
   hmq_dedupe_init(&set, mem, sizeof mem, 64);
   memset(&s, 0, sizeof s);
-  check(replay(&s, &set, data, (size_t)good) == good);
+  check(hmq_dstore_replay(&s, &set, data, (size_t)good) == good);
   check(s.log_hashes == hashes && s.off == off);
   return 0;
 }

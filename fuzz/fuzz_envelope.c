@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hmq/dedupe.h"
+#include "pipeline/dedupe.h"
 #include "hmq/envelope.h"
 
 #define MAX_INPUT (64u * 1024u)

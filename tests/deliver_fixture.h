@@ -23,11 +23,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "app/sink.c"
-#include "app/stats.c"
-#include "app/dedupe_store.c"
-#include "app/deliver.c"
-#include "app/deliver_open.c"
+#include "pipeline/sink.h"
+#include "pipeline/stats.h"
+#include "pipeline/dedupe_store.h"
+#include "pipeline/deliver.h"
 #include "json_samples.h"
 
 #define NOW   1755014873000ull /* 2025-08-12T16:07:53.000Z: 5 s after the samples' readings */

@@ -1,5 +1,5 @@
 /*
- * Sample envelopes shared by the src/json tests. HMQ_SEED_EXAMPLE is the
+ * Sample envelopes shared by the src/envelope tests. HMQ_SEED_EXAMPLE is the
  * example message of High Mobility's "MQTT V2" documentation, verbatim
  * (indentation and the final newline included).
  */

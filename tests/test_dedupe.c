@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "hmq/dedupe.h"
+#include "pipeline/dedupe.h"
 
 /* A realistic id: 64 upper-case hex characters derived from n. */
 static const char *mkid(unsigned long n, char id[65]) {

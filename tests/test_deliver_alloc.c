@@ -18,11 +18,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "app/sink.c"
-#include "app/stats.c"
-#include "app/dedupe_store.c"
-#include "app/deliver.c"
-#include "app/deliver_open.c"
+#include "pipeline/sink.h"
+#include "pipeline/stats.h"
+#include "pipeline/dedupe_store.h"
+#include "pipeline/deliver.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define NO_INTERPOSE 1

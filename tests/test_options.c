@@ -12,11 +12,9 @@
 
 #include <cmocka.h>
 
-#include "app/options.c"
-#include "app/config.c"
-#include "app/bundle.c"
-#include "app/instance.c"
-#include "app/help.c"
+#include "pipeline/options.h"
+#include "pipeline/bundle.h"
+#include "pipeline/instance.h"
 
 #include <stdio.h>
 #include <stdlib.h>

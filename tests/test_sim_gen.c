@@ -1,5 +1,5 @@
 /*
- * hmq-sim's envelope generator (src/app/sim_gen.c): reproducible, parseable
+ * hmq-sim's envelope generator (tools/hmq-sim/sim_gen.c): reproducible, parseable
  * by our own envelope parser without warnings, and as varied as the real
  * stream (HM-FACTS: versions 2 and 3, 0/3/6 fractional digits, entries
  * without timestamps, failures, multi-valued properties, duplicates, out of
@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "app/sim_gen.c"
+#include "sim_gen.h"
 
 #include "hmq/envelope.h"
 

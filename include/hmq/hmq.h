@@ -113,7 +113,7 @@ extern "C" {
   X(HMQ_ERR_PEM, -90, 0x00, "file is not a valid PEM certificate or key")                          \
   X(HMQ_ERR_KEY_MISMATCH, -91, 0x00, "private key does not match the client certificate")          \
   X(HMQ_ERR_CLIENT_CERT, -92, 0x00, "server rejected our client certificate")                      \
-  /* envelopes (src/json) */                                                                       \
+  /* envelopes (src/envelope) */                                                                   \
   X(HMQ_ERR_JSON, -100, 0x00, "payload is not valid JSON")                                         \
   X(HMQ_ERR_JSON_TOO_BIG, -101, 0x00, "JSON has more tokens or bytes than the parser allows")      \
   X(HMQ_ERR_JSON_NUL, -102, 0x00, "payload contains a NUL byte")                                   \

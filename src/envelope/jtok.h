@@ -1,5 +1,5 @@
 /*
- * Internal to src/json: the jsmn token type and the helpers the envelope
+ * Internal to src/envelope: the jsmn token type and the helpers the envelope
  * code shares. jsmn itself is compiled once, in jsmn_impl.c; everyone else
  * sees only its declarations (JSMN_HEADER) and never calls it directly.
  */

@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "json/jtok.h"
+#include "envelope/jtok.h"
 
 enum { PREV_NONE, PREV_OPEN, PREV_KEY, PREV_VALUE };
 

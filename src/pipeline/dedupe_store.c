@@ -9,7 +9,7 @@
  * The window between the two syncs is covered by rescanning the sink file
  * from the position the last record gives.
  */
-#include "app/dedupe_store.h"
+#include "pipeline/dedupe_store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -106,7 +106,7 @@ static void load_snapshot(hmq_dstore *s, hmq_dedupe *set) {
 
 /* Replay the log's records into the set; returns the length of the valid
  * prefix (a torn or corrupt tail is cut off by the caller). */
-static uint64_t replay(hmq_dstore *s, hmq_dedupe *set, const uint8_t *b, size_t n) {
+uint64_t hmq_dstore_replay(hmq_dstore *s, hmq_dedupe *set, const uint8_t *b, size_t n) {
   size_t at = 0;
   while (n - at >= HMQ_DS_REC_HEAD + 8) {
     const uint8_t *r = b + at;
@@ -167,7 +167,7 @@ hmq_status hmq_dstore_open(hmq_dstore *s, const char *dir, hmq_dedupe *set, size
     hmq_dstore_close(s);
     return HMQ_ERR_IO;
   }
-  s->log_size = replay(s, set, b, n);
+  s->log_size = hmq_dstore_replay(s, set, b, n);
   free(b);
   if (s->log_size != n) {
     /* A crash mid-append left a partial record: drop it so new records

@@ -7,7 +7,7 @@
  * mosquitto_sub meaning (-h host, -q QoS, -c persistent session), which
  * getopt conventions (-h help, -q quiet) would break.
  */
-#include "options.h"
+#include "pipeline/options.h"
 
 #include <errno.h>
 #include <stdarg.h>

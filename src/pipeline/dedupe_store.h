@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hmq/dedupe.h"
+#include "pipeline/dedupe.h"
 
 /* Lazy mode (file sinks, which a restart rescans): the log is fdatasync'd
  * at most this often instead of at every commit, so a commit costs one
@@ -86,6 +86,11 @@ hmq_status hmq_dstore_append(hmq_dstore *s, const hmq_dedupe *set, const uint64_
 /* Find the top-level "message_id" string of one JSON object line (envelope,
  * flat or raw line) and return its raw bytes between the quotes. Returns 0,
  * or -1 when there is none. */
+/* Replays the log records in b[0..n) into `set` and the store's position
+ * fields; returns the length of the valid prefix (a torn or corrupt tail is
+ * not part of it). Used at open; exposed for the log fuzzer. */
+uint64_t hmq_dstore_replay(hmq_dstore *s, hmq_dedupe *set, const uint8_t *b, size_t n);
+
 int hmq_dstore_line_id(const char *line, size_t len, const char **id, size_t *id_len);
 
 /* fdatasync records a lazy log has not synced yet. HMQ_OK or HMQ_ERR_IO. */

@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#include "options.h"
+#include "pipeline/options.h"
 
 #define HMQ_SHELL_OK       0
 #define HMQ_SHELL_UNCLOSED (-1) /* a quote is not closed */

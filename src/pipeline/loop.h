@@ -17,8 +17,8 @@
 
 #include "hmq/link.h"
 
-#include "deliver.h"
-#include "options.h"
+#include "pipeline/deliver.h"
+#include "pipeline/options.h"
 
 /* Seqs handed to the delivery pipeline carry the link index in their low
  * bits so one pipeline can serve several links. */

@@ -51,6 +51,10 @@ void hmq_stats_age(hmq_stats *s, int64_t age_ms);
  * upper bound of the bucket holding that rank. Returns 0 with no samples. */
 uint64_t hmq_stats_age_pct(const hmq_stats *s, unsigned pct);
 
+/* The upper bound of the histogram bucket that holds v (what
+ * hmq_stats_age_pct reports for a rank that falls on v). */
+uint64_t hmq_stats_bucket_bound(uint64_t v);
+
 /* Format the one stats line (no trailing newline, always NUL-terminated,
  * truncated to len) and start a new interval: the rate and the age
  * percentiles cover the time since the previous call. Returns the length

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "hmq/envelope.h"
-#include "json/jtok.h"
+#include "envelope/jtok.h"
 
 void hmq_jout_put(hmq_jout *w, const char *s, size_t n) {
   if (w->pos <= w->cap && n <= w->cap - w->pos) {

@@ -6,7 +6,7 @@
  * the error under 12.5 % everywhere in a few KiB with no per-message cost
  * beyond a bit scan.
  */
-#include "app/stats.h"
+#include "pipeline/stats.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -45,6 +45,10 @@ static uint64_t bucket_top(size_t i) {
   uint64_t sub = i % HMQ_STATS_SUB;
   unsigned shift = power - 1;
   return ((HMQ_STATS_SUB + sub + 1) << shift) - 1;
+}
+
+uint64_t hmq_stats_bucket_bound(uint64_t v) {
+  return bucket_top(bucket_of(v));
 }
 
 void hmq_stats_age(hmq_stats *s, int64_t age_ms) {

@@ -2,7 +2,7 @@
  * hmq program: --bundle DIR (High Mobility's download) and the shell-word
  * splitter that reads its snippet.txt.
  */
-#include "bundle.h"
+#include "pipeline/bundle.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -6,7 +6,7 @@
  * write() per commit (or per full buffer) and one fdatasync per commit keeps
  * the syscall count proportional to batches, not messages.
  */
-#include "app/sink.h"
+#include "pipeline/sink.h"
 
 #include <errno.h>
 #include <fcntl.h>

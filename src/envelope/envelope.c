@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "hmq/envelope.h"
-#include "json/jtok.h"
+#include "envelope/jtok.h"
 
 void hmq_envelope_parser_init(hmq_envelope_parser *p, void *mem, size_t mem_bytes) {
   uintptr_t a = (uintptr_t)mem;

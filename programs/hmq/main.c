@@ -11,11 +11,11 @@
 
 #include "hmq/link.h"
 
-#include "bundle.h"
-#include "deliver.h"
-#include "instance.h"
-#include "loop.h"
-#include "options.h"
+#include "pipeline/bundle.h"
+#include "pipeline/deliver.h"
+#include "pipeline/instance.h"
+#include "pipeline/loop.h"
+#include "pipeline/options.h"
 
 /* Maximum Packet Size we announce (MQTT 5.0 3.1.2.11.4). Generous on
  * purpose: the server silently drops a PUBLISH larger than this and counts

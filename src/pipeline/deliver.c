@@ -10,7 +10,7 @@
  * PUBLISH it was sent; a failure PUBACK on a shared subscription would make
  * the server drop the message for good).
  */
-#include "app/deliver.h"
+#include "pipeline/deliver.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -187,9 +187,9 @@ static void ob_base64(hmq_outbuf *o, const uint8_t *p, size_t n) {
 /* One dead-letter line: {"reason":…,"topic":…,"payload":…,"received_ms":…}.
  * A payload that is not UTF-8 cannot be a JSON string without loss, so it
  * goes as "payload_base64" instead. */
-static hmq_status dead_letter(hmq_deliver *d, const char *reason, const char *topic,
-                              size_t topic_len, const uint8_t *payload, size_t len,
-                              uint64_t now_ms) {
+hmq_status hmq_deliver_dead_letter(hmq_deliver *d, const char *reason, const char *topic,
+                                   size_t topic_len, const uint8_t *payload, size_t len,
+                                   uint64_t now_ms) {
   hmq_outbuf o;
   char num[32];
   o.s = &d->dead;
@@ -366,7 +366,7 @@ hmq_status hmq_deliver_message(hmq_deliver *d, uint64_t seq, const char *topic, 
     (void)hmq_envelope_describe(&env, why, sizeof why, NULL);
     if (!why[0])
       snprintf(why, sizeof why, "%s", hmq_status_str(st));
-    return dead_letter(d, why, topic, topic_len, payload, len, now_ms);
+    return hmq_deliver_dead_letter(d, why, topic, topic_len, payload, len, now_ms);
   }
   uint64_t h = hmq_dedupe_hash(env.message_id.ptr, env.message_id.len);
   if (hmq_dedupe_contains(&d->set, h)) {
@@ -376,13 +376,15 @@ hmq_status hmq_deliver_message(hmq_deliver *d, uint64_t seq, const char *topic, 
   unsigned entry_warn = 0;
   if (d->format == HMQ_FORMAT_RAW) {
     if (memchr(payload, '\n', len))
-      return dead_letter(d, "payload contains a newline: cannot be written as one raw line", topic,
-                         topic_len, payload, len, now_ms);
+      return hmq_deliver_dead_letter(
+          d, "payload contains a newline: cannot be written as one raw line", topic, topic_len,
+          payload, len, now_ms);
     entry_warn = survey(d, &env, now_ms);
     st = write_raw(d, payload, len);
   } else if (len + HMQ_DELIVER_LINE_SLACK > d->out.cap) {
-    return dead_letter(d, "payload larger than the sink buffer (raise the maximum message size)",
-                       topic, topic_len, payload, len, now_ms);
+    return hmq_deliver_dead_letter(
+        d, "payload larger than the sink buffer (raise the maximum message size)", topic, topic_len,
+        payload, len, now_ms);
   } else if (d->format == HMQ_FORMAT_FLAT) {
     st = write_flat(d, &env, len, now_ms, &entry_warn);
   } else {

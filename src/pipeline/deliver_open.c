@@ -3,7 +3,7 @@
  * path uses is allocated here, once, and the dedupe set is rebuilt from the
  * state dir and the end of the sink file.
  */
-#include "app/deliver.h"
+#include "pipeline/deliver.h"
 
 #include <errno.h>
 #include <fcntl.h>

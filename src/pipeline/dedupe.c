@@ -1,5 +1,5 @@
 /*
- * Bounded FIFO set of message id hashes (see include/hmq/dedupe.h).
+ * Bounded FIFO set of message id hashes (see dedupe.h).
  *
  * Why hashes and not strings: High Mobility ids are 64 hex characters and
  * the set must hold hours of traffic; 8 bytes per id in the ring plus two
@@ -13,7 +13,7 @@
  */
 #include <string.h>
 
-#include "hmq/dedupe.h"
+#include "pipeline/dedupe.h"
 
 #define RD64(p)                                                                                    \
   ((uint64_t)(p)[0] | (uint64_t)(p)[1] << 8 | (uint64_t)(p)[2] << 16 | (uint64_t)(p)[3] << 24 |    \

@@ -7,7 +7,7 @@
  * errors: the broker decides, and a refusal reaches the user as a clear
  * CONNACK/SUBACK message anyway.
  */
-#include "options.h"
+#include "pipeline/options.h"
 
 #include <ctype.h>
 #include <stdio.h>

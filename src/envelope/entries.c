@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "hmq/envelope.h"
-#include "json/jtok.h"
+#include "envelope/jtok.h"
 
 void hmq_entries_begin(hmq_entries *it, const hmq_envelope *env) {
   memset(it, 0, sizeof *it);

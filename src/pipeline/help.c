@@ -2,7 +2,7 @@
  * hmq program: the --help text. It teaches by example first (the three ways
  * to start), then lists every option and the exit codes.
  */
-#include "options.h"
+#include "pipeline/options.h"
 
 #include <stdio.h>
 

@@ -10,7 +10,7 @@
  * poll that reports no readable socket (and no link with buffered work)
  * means drained.
  */
-#include "loop.h"
+#include "pipeline/loop.h"
 
 #include <errno.h>
 #include <fcntl.h>

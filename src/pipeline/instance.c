@@ -2,7 +2,7 @@
  * hmq program: state directory, instance lock and the stable client-id
  * suffix (see instance.h for why).
  */
-#include "instance.h"
+#include "pipeline/instance.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -6,7 +6,7 @@
  */
 #define JSMN_STATIC
 #define HMQ_JSMN_IMPL
-#include "json/jtok.h"
+#include "envelope/jtok.h"
 
 int hmq_jtok_parse(const char *json, size_t len, hmq_jtok *toks, unsigned cap, size_t *err_pos) {
   jsmn_parser p;

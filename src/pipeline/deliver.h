@@ -44,11 +44,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "hmq/dedupe.h"
+#include "pipeline/dedupe.h"
 #include "hmq/envelope.h"
-#include "app/dedupe_store.h"
-#include "app/sink.h"
-#include "app/stats.h"
+#include "pipeline/dedupe_store.h"
+#include "pipeline/sink.h"
+#include "pipeline/stats.h"
 
 typedef enum hmq_format {
   HMQ_FORMAT_ENVELOPE = 0, /* the envelope as one compact NDJSON line (default) */
@@ -161,6 +161,14 @@ uint64_t hmq_deliver_oldest_ms(const hmq_deliver *d);
  * (HMQ_ERR_IO; HMQ_ERR_CLOSED when an exec child or the pipe's reader went
  * away) with *n_out = 0: then exit without acking. HMQ_ERR_STATE when d is
  * not open, HMQ_ERR_ARG when n_out is NULL or seqs_out NULL with cap > 0. */
+/* Appends one dead-letter line for (topic, payload) with `reason` to the
+ * dead-letter sink's buffer: {"reason":…,"topic":…,"payload":…,
+ * "received_ms":…}, the payload as a JSON string when it is UTF-8 and as
+ * "payload_base64" otherwise. Part of the next commit like any line. */
+hmq_status hmq_deliver_dead_letter(hmq_deliver *d, const char *reason, const char *topic,
+                                   size_t topic_len, const uint8_t *payload, size_t len,
+                                   uint64_t now_ms);
+
 hmq_status hmq_deliver_commit(hmq_deliver *d, uint64_t *seqs_out, size_t cap, size_t *n_out);
 
 /* SIGHUP: commit-safe reopen of --out and of a dead-letter file by path

@@ -13,7 +13,7 @@
 #ifndef HMQ_APP_INSTANCE_H
 #define HMQ_APP_INSTANCE_H
 
-#include "options.h"
+#include "pipeline/options.h"
 
 typedef struct hmq_instance {
   char dir[HMQ_OPT_PATH];
