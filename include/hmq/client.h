@@ -32,6 +32,8 @@
 extern "C" {
 #endif
 
+HMQ_API_BEGIN
+
 typedef struct hmq_client_config {
   hmq_str client_id;
   hmq_str username;           /* ptr == NULL: none */
@@ -281,6 +283,8 @@ uint64_t hmq_client_deadline(const hmq_client *c);
 /* Inbound QoS>0 messages counted against our Receive Maximum: received and
  * not yet acknowledged on the wire, plus QoS 2 ones awaiting PUBREL. */
 size_t hmq_client_inflight(const hmq_client *c);
+
+HMQ_API_END
 
 #ifdef __cplusplus
 }

@@ -26,6 +26,8 @@
 extern "C" {
 #endif
 
+HMQ_API_BEGIN
+
 /* Control packet types (MQTT 5.0 2.1.2). */
 typedef enum hmq_packet_type {
   HMQ_PKT_CONNECT = 1,
@@ -409,6 +411,8 @@ hmq_status hmq_decode_disconnect(const uint8_t *pkt, size_t len, hmq_disconnect 
 /* AUTH: Remaining Length 0 (reason 0x00) or reason + properties; a lone
  * reason byte is HMQ_ERR_LENGTH (3.15.2.1). Also: HMQ_ERR_REASON_CODE. */
 hmq_status hmq_decode_auth(const uint8_t *pkt, size_t len, hmq_auth *out);
+
+HMQ_API_END
 
 #ifdef __cplusplus
 }

@@ -29,6 +29,8 @@
 extern "C" {
 #endif
 
+HMQ_API_BEGIN
+
 /* Upper bound of the bytes one JSON token takes in the parser's memory: a
  * buffer of n * HMQ_JSON_TOKEN_BYTES bytes holds at least n tokens. A JSON
  * document needs one token per object, array, string (keys included) and
@@ -222,6 +224,8 @@ hmq_status hmq_json_compact_value(const char *json, size_t len, char *buf, size_
  */
 hmq_status hmq_format_flat(const hmq_envelope *env, const hmq_entry *entry, char *buf, size_t cap,
                            size_t *out_len);
+
+HMQ_API_END
 
 #ifdef __cplusplus
 }

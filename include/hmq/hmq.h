@@ -28,6 +28,19 @@
 extern "C" {
 #endif
 
+/* Export control. The libraries are built with hidden symbol visibility;
+ * everything declared between HMQ_API_BEGIN and HMQ_API_END in a public
+ * header (and nothing else) is exported from a shared library. */
+#if defined(__GNUC__) || defined(__clang__)
+#define HMQ_API_BEGIN _Pragma("GCC visibility push(default)")
+#define HMQ_API_END   _Pragma("GCC visibility pop")
+#else
+#define HMQ_API_BEGIN
+#define HMQ_API_END
+#endif
+
+HMQ_API_BEGIN
+
 #define HMQ_VERSION_MAJOR  0
 #define HMQ_VERSION_MINOR  1
 #define HMQ_VERSION_PATCH  0
@@ -156,6 +169,8 @@ typedef struct hmq_bin {
 
 /* View of a NUL-terminated C string (NULL gives an absent view). */
 hmq_str hmq_str_c(const char *s);
+
+HMQ_API_END
 
 #ifdef __cplusplus
 }

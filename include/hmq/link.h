@@ -34,6 +34,8 @@
 extern "C" {
 #endif
 
+HMQ_API_BEGIN
+
 typedef struct hmq_link_config {
   hmq_tls_config tls;
   uint32_t backoff_initial_ms; /* default 500 */
@@ -183,6 +185,8 @@ uint64_t hmq_now_ms(void);
  */
 struct pollfd;
 hmq_status hmq_link_run_once(hmq_link *const *links, size_t n, struct pollfd *pfd, int max_wait_ms);
+
+HMQ_API_END
 
 #ifdef __cplusplus
 }
