@@ -92,6 +92,16 @@ static void set_nodelay(int fd) {
   (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
+/* ACK what arrived at once. Linux otherwise delays the ACK of a lone
+ * segment (40 ms or more); on loopback, where one segment holds up to 64 KB,
+ * a sender with Nagle's algorithm on (mosquitto's default) then holds every
+ * further message until that ACK, so the proxy would add its own stalls on
+ * top of the configured delay. Not sticky: set again after every read. */
+static void quickack(int fd) {
+  int one = 1;
+  (void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+}
+
 static void usage(void) {
   fputs("usage: delay-proxy --listen PORT --target PORT --delay-ms MS [--seconds S]\n"
         "                   [--buffer BYTES] [--max-conns N]\n"
@@ -143,6 +153,7 @@ static int dir_read(struct dir *d, int fd, int64_t now) {
       len = g_buf - at;
     ssize_t n = recv(fd, d->buf + at, len, 0);
     if (n > 0) {
+      quickack(fd);
       d->in += (uint64_t)n;
       if (d->rcount > 0 && d->recs[(d->rhead + d->rcount - 1) % RECS].due == due) {
         d->recs[(d->rhead + d->rcount - 1) % RECS].end = d->in;
