@@ -1,0 +1,127 @@
+/*
+ * hmq program: the batch sink interface — where delivered messages are
+ * stored, one batch at a time.
+ *
+ *   put(message)  take one parsed message into the open batch (the sink
+ *                 copies what it needs: the payload lives in the receive
+ *                 buffer only during the call)
+ *   commit()      make the whole batch durable, then report it:
+ *                   HMQ_OK          durable: the caller may now acknowledge
+ *                                   every message put since the last commit
+ *                   HMQ_WANT_WRITE  not durable yet (database unreachable,
+ *                                   locked, disk full …): the batch is kept
+ *                                   whole, nothing may be acknowledged; call
+ *                                   commit() again later (the caller backs
+ *                                   off); put() keeps working until room()
+ *                                   says the batch is full
+ *                   < 0             failed for good (sticky): stop, acknowledge
+ *                                   nothing more
+ *   room(len)     1 when a message of `len` payload bytes still fits in the
+ *                 open batch (the in-memory batch limit: what keeps memory
+ *                 bounded while a database is down)
+ *
+ * A message the store itself refuses (a database constraint, a value its
+ * type cannot hold) is not a reason to stop the stream: commit() hands it
+ * to the reject callback with the store's own message (the pipeline writes
+ * it to the dead-letter sink) and commits the rest of the batch.
+ *
+ * Why a batch and not a message: every store here is made durable by one
+ * expensive step (fdatasync, a database COMMIT), so the pipeline collects
+ * what arrives while the socket has data and pays that step once.
+ *
+ * Implementations: the SQLite and PostgreSQL sinks (sink_sqlite.c,
+ * sink_pg.c) over the shared batch arena (db_batch.h). The line sinks
+ * (--out, stdout, --exec) keep their own byte buffer and commit in sink.c.
+ */
+#ifndef HMQ_PIPELINE_BSINK_H
+#define HMQ_PIPELINE_BSINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hmq/envelope.h"
+#include "hmq/hmq.h"
+
+/* One message as a batch sink receives it (views valid during put only). */
+typedef struct hmq_bmsg {
+  const hmq_envelope *env; /* parsed (hmq_envelope_parse returned HMQ_OK) */
+  const char *topic;
+  size_t topic_len;
+  const uint8_t *payload;
+  size_t len;
+  uint64_t received_ms; /* wall clock, ms since the Unix epoch */
+} hmq_bmsg;
+
+/* A message the store refused: `reason` is the store's own text (NUL
+ * terminated, valid during the call). The views in m are valid during the
+ * call. */
+typedef void (*hmq_bsink_reject_fn)(void *ctx, const hmq_bmsg *m, const char *reason);
+
+typedef struct hmq_bsink hmq_bsink;
+
+typedef struct hmq_bsink_ops {
+  const char *name; /* "sqlite", "postgres" */
+  hmq_status (*put)(hmq_bsink *s, const hmq_bmsg *m);
+  int (*room)(const hmq_bsink *s, size_t len);
+  hmq_status (*commit)(hmq_bsink *s);
+  size_t (*batched)(const hmq_bsink *s); /* messages in the open batch */
+  void (*close)(hmq_bsink *s);           /* frees s too; the batch is dropped */
+} hmq_bsink_ops;
+
+/* The common head of every batch sink (implementations embed it first). */
+struct hmq_bsink {
+  const hmq_bsink_ops *ops;
+  hmq_bsink_reject_fn reject; /* NULL: refused messages are only counted */
+  void *reject_ctx;
+  char err[512];     /* why the last commit was not durable / failed ("" when ok) */
+  uint64_t commits;  /* durable commits */
+  uint64_t failures; /* commits that returned HMQ_WANT_WRITE */
+  uint64_t rejected; /* messages handed to reject */
+  uint64_t stored;   /* messages new to the store (not already there) */
+  uint64_t readings; /* reading rows stored */
+};
+
+/* Convenience wrappers (NULL-safe where it matters). */
+static inline hmq_status hmq_bsink_put(hmq_bsink *s, const hmq_bmsg *m) {
+  return s->ops->put(s, m);
+}
+static inline int hmq_bsink_room(const hmq_bsink *s, size_t len) {
+  return s->ops->room(s, len);
+}
+static inline hmq_status hmq_bsink_commit(hmq_bsink *s) {
+  return s->ops->commit(s);
+}
+static inline size_t hmq_bsink_batched(const hmq_bsink *s) {
+  return s->ops->batched(s);
+}
+static inline void hmq_bsink_close(hmq_bsink *s) {
+  if (s)
+    s->ops->close(s);
+}
+
+/* Sizes of a database sink's batch. */
+typedef struct hmq_db_config {
+  const char *target; /* SQLite: the file; PostgreSQL: the libpq conninfo / URI */
+  size_t batch_bytes; /* payload bytes one batch holds; 0: 32 MiB */
+  size_t batch_msgs;  /* messages one batch holds; 0: 65535 */
+  size_t max_message; /* largest payload expected; 0: 1 MiB (raised batch_bytes to fit) */
+  unsigned busy_ms;   /* SQLite: wait this long for another writer's lock; 0: 2000 */
+  unsigned timeout_s; /* PostgreSQL: connect_timeout; 0: 10 */
+} hmq_db_config;
+
+/* Open a database sink: connect / open the file, create the schema on first
+ * use (db_schema.h), refuse a schema newer than this hmq knows, prepare the
+ * statements and allocate the batch. On success *out is the sink; on failure
+ * *out is NULL and err holds one line naming the target and the reason.
+ * HMQ_ERR_FILE (cannot open / connect, schema too new or foreign),
+ * HMQ_ERR_IO (out of memory), HMQ_ERR_ARG, HMQ_ERR_STATE (built without
+ * that database: the message says so). */
+hmq_status hmq_sink_sqlite_open(hmq_bsink **out, const hmq_db_config *cfg, char *err,
+                                size_t errlen);
+hmq_status hmq_sink_pg_open(hmq_bsink **out, const hmq_db_config *cfg, char *err, size_t errlen);
+
+/* 1 when this build has the SQLite / PostgreSQL sink. */
+int hmq_sink_sqlite_available(void);
+int hmq_sink_pg_available(void);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * hmq program: the batch arena of the database sinks.
+ *
+ * A database commit can fail and be retried much later (the server is
+ * down), so a database sink keeps its own copy of every message of the open
+ * batch: topic, payload and arrival time, packed into one buffer allocated
+ * at open. Nothing grows while the stream runs: when the buffer or the
+ * message table is full, hmq_dbatch_room() says so and the pipeline stops
+ * taking messages until a commit empties the batch. A commit re-parses the
+ * copies (hmq_envelope_parse, a few microseconds each) with the sink's own
+ * parser.
+ */
+#ifndef HMQ_PIPELINE_DB_BATCH_H
+#define HMQ_PIPELINE_DB_BATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pipeline/bsink.h"
+
+typedef struct hmq_dbatch_item {
+  size_t off; /* topic bytes, then payload bytes, at bytes + off */
+  size_t topic_len;
+  size_t len;
+  uint64_t received_ms;
+  int rejected; /* 1: refused by the store; left out of later attempts */
+} hmq_dbatch_item;
+
+typedef struct hmq_dbatch {
+  uint8_t *bytes;
+  size_t cap, used;
+  hmq_dbatch_item *items;
+  size_t items_cap, count;
+} hmq_dbatch;
+
+/* Allocate an arena of `bytes` bytes for at most `msgs` messages.
+ * HMQ_OK or HMQ_ERR_IO (no memory; the arena is then freed). */
+hmq_status hmq_dbatch_init(hmq_dbatch *b, size_t bytes, size_t msgs);
+
+/* 1 when a message with `len` payload bytes and a topic of up to
+ * `topic_len` bytes still fits. */
+int hmq_dbatch_room(const hmq_dbatch *b, size_t topic_len, size_t len);
+
+/* Copy one message in. HMQ_OK, or HMQ_ERR_FULL (nothing copied). */
+hmq_status hmq_dbatch_add(hmq_dbatch *b, const hmq_bmsg *m);
+
+/* The message at i as a view into the arena (env NULL: parse it). */
+void hmq_dbatch_get(const hmq_dbatch *b, size_t i, hmq_bmsg *m);
+
+/* Forget every message (after a durable commit). */
+void hmq_dbatch_clear(hmq_dbatch *b);
+
+void hmq_dbatch_free(hmq_dbatch *b);
+
+#endif

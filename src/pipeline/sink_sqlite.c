@@ -1,0 +1,495 @@
+/*
+ * The SQLite sink (--sqlite FILE): the batch sink interface (bsink.h) over
+ * one SQLite database in WAL mode, one transaction per batch.
+ *
+ * Durability: WAL with synchronous=FULL makes COMMIT return only after the
+ * write-ahead log is synced (SQLite's documentation of PRAGMA synchronous),
+ * so a batch whose commit returned is on disk and its PUBACKs may go.
+ *
+ * One batch, in one transaction (BEGIN IMMEDIATE takes the write lock
+ * first, so a busy database fails here and not halfway):
+ *   INSERT INTO messages … ON CONFLICT DO NOTHING    per message; a
+ *        message already there (duplicate) adds nothing more
+ *   INSERT INTO readings …                           per entry of a new message
+ *   INSERT INTO latest SELECT … FROM readings WHERE rowid > <before>
+ *        ON CONFLICT DO UPDATE … WHERE newer          once per batch
+ * A statement the database refuses for one message (a constraint the user
+ * added, a value too big) rolls the transaction back; the batch then runs
+ * again with a SAVEPOINT per message, and each refused message goes to the
+ * reject callback (the dead-letter sink) with SQLite's message. Any other
+ * failure (busy, disk full, I/O error, file gone) leaves the batch as it is
+ * and commit() reports HMQ_WANT_WRITE; the next attempt reopens the file
+ * unless the failure was only a lock held by someone else.
+ */
+#include "pipeline/bsink.h"
+
+#if defined(HMQ_WITH_SQLITE)
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline/db_batch.h"
+#include "pipeline/db_rows.h"
+#include "pipeline/db_schema.h"
+
+#define DEFAULT_BATCH_BYTES (32u * 1024u * 1024u)
+#define DEFAULT_BATCH_MSGS  65535u
+#define DEFAULT_MAX_MESSAGE (1024u * 1024u)
+#define DEFAULT_BUSY_MS     2000u
+#define TOPIC_MAX           65535u /* MQTT topic names are at most this long */
+
+/* Outcome of one pass over the batch. */
+enum { PASS_OK = 0, PASS_ROW = 1, PASS_TRANSIENT = 2 };
+
+typedef struct sq_sink {
+  hmq_bsink base;
+  char *path;
+  sqlite3 *db;
+  sqlite3_stmt *ins_msg, *ins_rd, *max_rd, *up_latest;
+  unsigned busy_ms;
+  int reopen; /* the last failure was more than a lock: open the file again */
+  hmq_dbatch batch;
+  hmq_dbrows rows;
+  char rowerr[400]; /* why the last row was refused */
+} sq_sink;
+
+static const char sql_ins_msg[] =
+    "INSERT INTO messages (message_id, vin, application_id, version, received_at, envelope)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (message_id) DO NOTHING";
+static const char sql_ins_rd[] =
+    "INSERT INTO readings (message_id, idx, vin, capability, property, instance, ts, ts_ms, data,"
+    " failure) VALUES (?1, ?2, ?3, ?4, ?5, coalesce(json_extract(?8, '$.location'), ''), ?6, ?7,"
+    " ?8, ?9)";
+static const char sql_max_rd[] = "SELECT coalesce(max(rowid), 0) FROM readings";
+/* The WHERE before ON CONFLICT is required by SQLite's grammar for an
+ * upsert fed by a SELECT; rows of one key may follow each other, each
+ * compared with the row stored so far. */
+static const char sql_up_latest[] =
+    "INSERT INTO latest (vin, capability, property, instance, ts, ts_ms, data, message_id, idx)"
+    " SELECT vin, capability, property, instance, ts, ts_ms, data, message_id, idx FROM readings"
+    " WHERE rowid > ?1 AND rowid <= ?2 AND ts_ms IS NOT NULL AND data IS NOT NULL"
+    " ON CONFLICT (vin, capability, property, instance) DO UPDATE SET ts = excluded.ts,"
+    " ts_ms = excluded.ts_ms, data = excluded.data, message_id = excluded.message_id,"
+    " idx = excluded.idx"
+    " WHERE (excluded.ts_ms, excluded.message_id, excluded.idx) >"
+    " (latest.ts_ms, latest.message_id, latest.idx)";
+
+static int is_row_error(int rc) {
+  rc &= 0xff;
+  return rc == SQLITE_CONSTRAINT || rc == SQLITE_MISMATCH || rc == SQLITE_TOOBIG ||
+         rc == SQLITE_RANGE;
+}
+
+static void say(sq_sink *s, const char *what, int rc) {
+  snprintf(s->base.err, sizeof s->base.err, "sqlite %s: %s: %s", s->path, what,
+           s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+}
+
+static void disconnect(sq_sink *s) {
+  sqlite3_finalize(s->ins_msg);
+  sqlite3_finalize(s->ins_rd);
+  sqlite3_finalize(s->max_rd);
+  sqlite3_finalize(s->up_latest);
+  s->ins_msg = s->ins_rd = s->max_rd = s->up_latest = NULL;
+  if (s->db)
+    sqlite3_close_v2(s->db);
+  s->db = NULL;
+}
+
+static int exec(sq_sink *s, const char *sql) {
+  return sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+}
+
+/* One integer (or NULL as `null_value`) from a one-row query. */
+static int query_int(sq_sink *s, const char *sql, long long null_value, long long *out) {
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+      *out = sqlite3_column_type(st, 0) == SQLITE_NULL ? null_value : sqlite3_column_int64(st, 0);
+      rc = SQLITE_OK;
+    }
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+/* Create the schema on first use, refuse a newer one. *fatal = 1 when the
+ * file can never be used by this hmq (newer schema). */
+static int schema(sq_sink *s, int *fatal) {
+  long long v = 0;
+  int rc = exec(s, "BEGIN IMMEDIATE");
+  if (rc != SQLITE_OK) {
+    say(s, "cannot start the schema check", rc);
+    return rc;
+  }
+  rc = exec(s, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+  if (rc == SQLITE_OK)
+    rc = query_int(s, "SELECT max(version) FROM schema_version", 0, &v);
+  if (rc == SQLITE_OK && v > HMQ_DB_SCHEMA_VERSION) {
+    hmq_db_schema_refusal(s->path, (long)v, s->base.err, sizeof s->base.err);
+    exec(s, "ROLLBACK");
+    *fatal = 1;
+    return SQLITE_ERROR;
+  }
+  if (rc == SQLITE_OK && v < 1) {
+    size_t n, i;
+    const char *const *create = hmq_db_schema_create(HMQ_DB_SQLITE, &n);
+    for (i = 0; i < n && rc == SQLITE_OK; i++)
+      rc = exec(s, create[i]);
+    if (rc != SQLITE_OK) {
+      say(s, "creating the schema (is this a database of another program?)", rc);
+      *fatal = 1;
+    }
+  } else if (rc != SQLITE_OK) {
+    say(s, "reading schema_version", rc);
+  }
+  if (rc == SQLITE_OK) {
+    rc = exec(s, "COMMIT");
+    if (rc != SQLITE_OK)
+      say(s, "committing the schema", rc);
+  }
+  if (rc != SQLITE_OK)
+    exec(s, "ROLLBACK");
+  return rc;
+}
+
+/* Open the file, switch to WAL, check the schema, prepare the statements.
+ * SQLITE_OK, or an error code with base.err set. */
+static int connect_db(sq_sink *s, int *fatal) {
+  int rc;
+  char mode[16] = "";
+  sqlite3_stmt *st = NULL;
+  *fatal = 0;
+  disconnect(s);
+  rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+  if (rc != SQLITE_OK) {
+    say(s, "cannot open", rc);
+    disconnect(s);
+    return rc;
+  }
+  sqlite3_busy_timeout(s->db, (int)s->busy_ms);
+  rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL);
+  if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+    const unsigned char *m = sqlite3_column_text(st, 0);
+    snprintf(mode, sizeof mode, "%s", m ? (const char *)m : "");
+  } else if (rc == SQLITE_OK) {
+    rc = sqlite3_errcode(s->db);
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_OK) {
+    say(s, "cannot switch to WAL mode", rc);
+    *fatal = (rc & 0xff) == SQLITE_NOTADB;
+    return rc;
+  }
+  if (strcmp(mode, "wal") != 0) {
+    snprintf(s->base.err, sizeof s->base.err,
+             "sqlite %s: the database cannot use WAL mode (journal mode is '%s')", s->path, mode);
+    *fatal = 1;
+    return SQLITE_ERROR;
+  }
+  rc = exec(s, "PRAGMA synchronous=FULL");
+  if (rc != SQLITE_OK) {
+    say(s, "PRAGMA synchronous", rc);
+    return rc;
+  }
+  rc = schema(s, fatal);
+  if (rc != SQLITE_OK)
+    return rc;
+  if ((rc = sqlite3_prepare_v2(s->db, sql_ins_msg, -1, &s->ins_msg, NULL)) != SQLITE_OK ||
+      (rc = sqlite3_prepare_v2(s->db, sql_ins_rd, -1, &s->ins_rd, NULL)) != SQLITE_OK ||
+      (rc = sqlite3_prepare_v2(s->db, sql_max_rd, -1, &s->max_rd, NULL)) != SQLITE_OK ||
+      (rc = sqlite3_prepare_v2(s->db, sql_up_latest, -1, &s->up_latest, NULL)) != SQLITE_OK) {
+    say(s, "preparing statements (a table of another shape?)", rc);
+    *fatal = 1;
+    return rc;
+  }
+  s->reopen = 0;
+  return SQLITE_OK;
+}
+
+static void bind_str(sqlite3_stmt *st, int i, hmq_str v) {
+  if (v.ptr)
+    sqlite3_bind_text(st, i, v.len ? v.ptr : "", (int)v.len, SQLITE_STATIC);
+  else
+    sqlite3_bind_null(st, i);
+}
+
+/* Run a prepared statement to its end and reset it. */
+static int run(sq_sink *s, sqlite3_stmt *st) {
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_DONE || rc == SQLITE_ROW) {
+    rc = SQLITE_OK;
+  } else {
+    snprintf(s->rowerr, sizeof s->rowerr, "sqlite: %s", sqlite3_errmsg(s->db));
+  }
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return rc;
+}
+
+static int max_rowid(sq_sink *s, sqlite3_int64 *out) {
+  int rc = sqlite3_step(s->max_rd);
+  if (rc == SQLITE_ROW) {
+    *out = sqlite3_column_int64(s->max_rd, 0);
+    rc = SQLITE_OK;
+  }
+  sqlite3_reset(s->max_rd);
+  return rc;
+}
+
+static int upsert_latest(sq_sink *s, sqlite3_int64 after, sqlite3_int64 upto) {
+  sqlite3_bind_int64(s->up_latest, 1, after);
+  sqlite3_bind_int64(s->up_latest, 2, upto);
+  return run(s, s->up_latest);
+}
+
+/* A refusal that is not SQLite's: the copy no longer decodes. */
+#define ROW_DECODE (-1)
+
+/* Insert one message and (when new) its readings. *last: the largest
+ * readings rowid so far. SQLITE_OK, ROW_DECODE or SQLite's code. */
+static int put_message(sq_sink *s, size_t i, sqlite3_int64 *last) {
+  hmq_bmsg m;
+  hmq_dbmsg row;
+  hmq_dbreading r;
+  const char *why = "";
+  hmq_status st;
+  int rc;
+  hmq_dbatch_get(&s->batch, i, &m);
+  if (hmq_dbrows_message(&s->rows, &m, &row, &why) != HMQ_OK) {
+    snprintf(s->rowerr, sizeof s->rowerr, "%s", why);
+    return ROW_DECODE;
+  }
+  bind_str(s->ins_msg, 1, row.message_id);
+  bind_str(s->ins_msg, 2, row.vin);
+  bind_str(s->ins_msg, 3, row.application_id);
+  if (row.has_version)
+    sqlite3_bind_int64(s->ins_msg, 4, row.version);
+  else
+    sqlite3_bind_null(s->ins_msg, 4);
+  sqlite3_bind_int64(s->ins_msg, 5, (sqlite3_int64)row.received_ms);
+  bind_str(s->ins_msg, 6, row.envelope);
+  if ((rc = run(s, s->ins_msg)) != SQLITE_OK)
+    return rc;
+  if (sqlite3_changes(s->db) == 0)
+    return SQLITE_OK; /* stored before: a duplicate adds nothing */
+  s->base.stored++;
+  while ((st = hmq_dbrows_next(&s->rows, &r, &why)) == HMQ_OK) {
+    bind_str(s->ins_rd, 1, row.message_id);
+    sqlite3_bind_int64(s->ins_rd, 2, (sqlite3_int64)r.idx);
+    bind_str(s->ins_rd, 3, row.vin);
+    bind_str(s->ins_rd, 4, r.capability);
+    bind_str(s->ins_rd, 5, r.property);
+    bind_str(s->ins_rd, 6, r.ts);
+    if (r.has_ts_ms)
+      sqlite3_bind_int64(s->ins_rd, 7, r.ts_ms);
+    else
+      sqlite3_bind_null(s->ins_rd, 7);
+    bind_str(s->ins_rd, 8, r.data);
+    bind_str(s->ins_rd, 9, r.failure);
+    if ((rc = run(s, s->ins_rd)) != SQLITE_OK)
+      return rc;
+    *last = sqlite3_last_insert_rowid(s->db);
+    s->base.readings++;
+  }
+  if (st != HMQ_NEED_MORE) {
+    snprintf(s->rowerr, sizeof s->rowerr, "%s", why);
+    return ROW_DECODE;
+  }
+  return SQLITE_OK;
+}
+
+static void reject(sq_sink *s, size_t i) {
+  hmq_bmsg m;
+  s->batch.items[i].rejected = 1;
+  s->base.rejected++;
+  if (s->base.reject) {
+    hmq_dbatch_get(&s->batch, i, &m);
+    s->base.reject(s->base.reject_ctx, &m, s->rowerr);
+  }
+}
+
+/* One attempt at the whole batch. isolate: a SAVEPOINT per message, refused
+ * messages rejected one by one (slow path after a refusal). */
+static int pass(sq_sink *s, int isolate, int *code) {
+  sqlite3_int64 first = 0, last = 0;
+  uint64_t stored = s->base.stored, readings = s->base.readings;
+  int rc = exec(s, "BEGIN IMMEDIATE");
+  if (rc == SQLITE_OK)
+    rc = max_rowid(s, &first);
+  if (rc != SQLITE_OK) {
+    *code = rc;
+    say(s, "cannot begin the batch", rc);
+    exec(s, "ROLLBACK");
+    return PASS_TRANSIENT;
+  }
+  last = first;
+  for (size_t i = 0; i < s->batch.count; i++) {
+    if (s->batch.items[i].rejected)
+      continue;
+    sqlite3_int64 before = last;
+    uint64_t stored_before = s->base.stored, readings_before = s->base.readings;
+    if (isolate && (rc = exec(s, "SAVEPOINT m")) != SQLITE_OK)
+      break;
+    rc = put_message(s, i, &last);
+    if (rc == SQLITE_OK && isolate && last > before)
+      rc = upsert_latest(s, before, last);
+    if (rc == SQLITE_OK) {
+      if (isolate && (rc = exec(s, "RELEASE m")) != SQLITE_OK)
+        break;
+      continue;
+    }
+    if (rc != ROW_DECODE && !is_row_error(rc))
+      break;
+    if (!isolate) {
+      exec(s, "ROLLBACK");
+      s->base.stored = stored;
+      s->base.readings = readings;
+      return PASS_ROW;
+    }
+    last = before;
+    s->base.stored = stored_before;
+    s->base.readings = readings_before;
+    if ((rc = exec(s, "ROLLBACK TO m")) != SQLITE_OK || (rc = exec(s, "RELEASE m")) != SQLITE_OK)
+      break;
+    reject(s, i);
+  }
+  if (rc == SQLITE_OK && !isolate && last > first) {
+    rc = upsert_latest(s, first, last);
+    if (is_row_error(rc)) {
+      exec(s, "ROLLBACK");
+      s->base.stored = stored;
+      s->base.readings = readings;
+      return PASS_ROW;
+    }
+  }
+  if (rc == SQLITE_OK)
+    rc = exec(s, "COMMIT");
+  if (rc != SQLITE_OK) {
+    *code = rc;
+    snprintf(s->base.err, sizeof s->base.err, "sqlite %s: %s", s->path,
+             s->rowerr[0] ? s->rowerr : sqlite3_errmsg(s->db));
+    exec(s, "ROLLBACK");
+    s->base.stored = stored;
+    s->base.readings = readings;
+    return PASS_TRANSIENT;
+  }
+  return PASS_OK;
+}
+
+static hmq_status sq_commit(hmq_bsink *b) {
+  sq_sink *s = (sq_sink *)b;
+  int code = SQLITE_OK, fatal = 0, r;
+  if (s->batch.count == 0)
+    return HMQ_OK;
+  if ((!s->db || s->reopen) && connect_db(s, &fatal) != SQLITE_OK) {
+    s->reopen = 1;
+    s->base.failures++;
+    return HMQ_WANT_WRITE;
+  }
+  s->rowerr[0] = 0;
+  r = pass(s, 0, &code);
+  if (r == PASS_ROW) {
+    s->rowerr[0] = 0;
+    r = pass(s, 1, &code);
+  }
+  if (r != PASS_OK) {
+    code &= 0xff;
+    s->reopen = code != SQLITE_BUSY && code != SQLITE_LOCKED;
+    s->base.failures++;
+    return HMQ_WANT_WRITE;
+  }
+  hmq_dbatch_clear(&s->batch);
+  s->base.commits++;
+  s->base.err[0] = 0;
+  return HMQ_OK;
+}
+
+static hmq_status sq_put(hmq_bsink *b, const hmq_bmsg *m) {
+  sq_sink *s = (sq_sink *)b;
+  return hmq_dbatch_add(&s->batch, m);
+}
+
+static int sq_room(const hmq_bsink *b, size_t len) {
+  const sq_sink *s = (const sq_sink *)b;
+  return hmq_dbatch_room(&s->batch, TOPIC_MAX, len);
+}
+
+static size_t sq_batched(const hmq_bsink *b) {
+  return ((const sq_sink *)b)->batch.count;
+}
+
+static void sq_close(hmq_bsink *b) {
+  sq_sink *s = (sq_sink *)b;
+  disconnect(s);
+  hmq_dbatch_free(&s->batch);
+  hmq_dbrows_free(&s->rows);
+  free(s->path);
+  free(s);
+}
+
+static const hmq_bsink_ops sq_ops = {"sqlite", sq_put, sq_room, sq_commit, sq_batched, sq_close};
+
+int hmq_sink_sqlite_available(void) {
+  return 1;
+}
+
+hmq_status hmq_sink_sqlite_open(hmq_bsink **out, const hmq_db_config *cfg, char *err,
+                                size_t errlen) {
+  int fatal = 0;
+  if (out)
+    *out = NULL;
+  if (!out || !cfg || !cfg->target || !*cfg->target) {
+    snprintf(err, errlen, "--sqlite needs a file name");
+    return HMQ_ERR_ARG;
+  }
+  sq_sink *s = calloc(1, sizeof *s);
+  size_t maxmsg = cfg->max_message ? cfg->max_message : DEFAULT_MAX_MESSAGE;
+  size_t bytes = cfg->batch_bytes ? cfg->batch_bytes : DEFAULT_BATCH_BYTES;
+  if (bytes < maxmsg + TOPIC_MAX)
+    bytes = maxmsg + TOPIC_MAX;
+  if (!s || !(s->path = strdup(cfg->target)) ||
+      hmq_dbatch_init(&s->batch, bytes, cfg->batch_msgs ? cfg->batch_msgs : DEFAULT_BATCH_MSGS) !=
+          HMQ_OK ||
+      hmq_dbrows_init(&s->rows, maxmsg) != HMQ_OK) {
+    snprintf(err, errlen, "sqlite %s: out of memory for the batch", cfg->target);
+    if (s) {
+      hmq_dbatch_free(&s->batch);
+      free(s->path);
+      free(s);
+    }
+    return HMQ_ERR_IO;
+  }
+  s->base.ops = &sq_ops;
+  s->busy_ms = cfg->busy_ms ? cfg->busy_ms : DEFAULT_BUSY_MS;
+  if (connect_db(s, &fatal) != SQLITE_OK) {
+    snprintf(err, errlen, "%s", s->base.err);
+    sq_close(&s->base);
+    return HMQ_ERR_FILE;
+  }
+  *out = &s->base;
+  return HMQ_OK;
+}
+
+#else /* !HMQ_WITH_SQLITE */
+
+#include <stdio.h>
+
+int hmq_sink_sqlite_available(void) {
+  return 0;
+}
+
+hmq_status hmq_sink_sqlite_open(hmq_bsink **out, const hmq_db_config *cfg, char *err,
+                                size_t errlen) {
+  (void)cfg;
+  if (out)
+    *out = NULL;
+  snprintf(err, errlen, "--sqlite: this hmq was built without SQLite (libsqlite3-dev missing)");
+  return HMQ_ERR_STATE;
+}
+
+#endif
