@@ -1,0 +1,256 @@
+#!/usr/bin/env bash
+# bench/live.sh: live latency, publish -> line in the output, hmq (--out FILE,
+# durable) next to mosquitto_sub (stdout, keeps nothing) on the same broker
+# in the same run, at fixed publish rates, on a quiet file system and while
+# another process syncs 8 MB to it every 100 ms.
+#
+#   bench/live.sh                     # rates 1000 10000, loads "quiet sync", 5 s each
+#   LIVE_RATES=1000 LIVE_LOADS=sync bench/live.sh
+#
+# For each rate and load, a fresh mosquitto (the broker of
+# scripts/get-mosquitto, 2.0.21; 127.0.0.1 only; a plain listener for the
+# publisher, a mutual-TLS listener for the consumers):
+#  1. hmq (-c, its own share group, --out FILE in the temp dir) and
+#     mosquitto_sub (-c -V 5 -q 1, another share group, stdout into a pipe)
+#     subscribe; the run starts once the broker logged both subscriptions;
+#  2. with load "sync", `live-probe syncload` appends 8 MB to a file beside
+#     hmq's output and fdatasync()s it every 100 ms;
+#  3. `live-probe pace` writes realistic envelopes (hmq-sim --write, unique
+#     message_ids) at the rate into `mosquitto_pub -l -q 1` and logs each
+#     message_id with the time it was handed over;
+#  4. `live-probe stamp` logs the time each output line appeared: for hmq by
+#     following --out (inotify), for mosquitto_sub by reading its pipe;
+#  5. latency = appearance - hand-over, matched by message_id: p50, p99 and
+#     max per consumer, over every message of the run (nothing discarded),
+#     and how many never appeared.
+# Printed: the table, hmq / mosquitto_sub ratios, and the targets
+# p99(hmq) <= p99(mosquitto_sub) + 1 ms and max(hmq) <= 20 ms.
+#
+# Environment: HMQ_BUILD_DIR (default build/live, Release), HMQ_REF (build
+# everything from this commit, e.g. HEAD, exported with git archive into
+# build/ref-<sha>, instead of from the working tree), MOSQUITTO (broker
+# binary; default from scripts/get-mosquitto, else the system's),
+# LIVE_RATES ("1000 10000"), LIVE_LOADS ("quiet sync"), LIVE_SECONDS (5),
+# HMQ_ARGS (extra hmq options), LIVE_KEEP=1 (keep the temp dir). Every wait
+# is bounded; everything started is stopped on exit.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root=$(pwd)
+bdir=${HMQ_BUILD_DIR:-$root/build/live}
+rates=${LIVE_RATES:-1000 10000}
+loads=${LIVE_LOADS:-quiet sync}
+secs=${LIVE_SECONDS:-5}
+[[ $secs =~ ^[0-9]+$ && $secs -ge 1 && $secs -le 60 ]] || { echo "live: LIVE_SECONDS 1..60" >&2; exit 2; }
+for r in $rates; do [[ $r =~ ^[0-9]+$ && $r -ge 1 && $r -le 50000 ]] || { echo "live: LIVE_RATES values 1..50000" >&2; exit 2; }; done
+for l in $loads; do [[ $l == quiet || $l == sync ]] || { echo "live: LIVE_LOADS: quiet and/or sync" >&2; exit 2; }; done
+
+broker=${MOSQUITTO:-}
+if [[ -z $broker ]]; then
+  broker=$("$root/scripts/get-mosquitto" 2>/dev/null) || broker=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+fi
+bver=$("$broker" -h 2>&1 | sed -n 's/^mosquitto version \([^ ]*\).*/\1/p' || true)
+
+src=$root
+hmq_from="working tree $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?') + $(git -C "$root" status --porcelain -- src programs include 2>/dev/null | wc -l) modified files under src/ programs/ include/"
+if [[ -n ${HMQ_REF:-} ]]; then
+  # everything from a clean snapshot of a commit (git archive; the working
+  # tree and the index are not touched)
+  ref=$(git -C "$root" rev-parse --short "$HMQ_REF^{commit}") || { echo "live: HMQ_REF: no such commit" >&2; exit 2; }
+  src=$root/build/ref-$ref/src
+  bdir=$root/build/ref-$ref/build
+  if [[ ! -f $src/CMakeLists.txt ]]; then
+    rm -rf "$src"
+    mkdir -p "$src"
+    git -C "$root" archive "$ref" | tar -x -C "$src"
+  fi
+  hmq_from="commit $ref ($(git -C "$root" log -1 --format=%s "$ref" | cut -c1-60))"
+fi
+targets=(hmq_cli hmq_sim)
+tools=$bdir/bench
+if [[ -f $src/tools/live-probe/live_probe.c ]]; then
+  targets+=(live_probe)
+else # an older commit: the tool of the working tree
+  tools=$root/build/live/bench
+  cmake -S "$root" -B "$root/build/live" -DCMAKE_BUILD_TYPE=Release -DHMQ_TESTS=OFF -DHMQ_FUZZ=OFF \
+    -DHMQ_BENCH=ON -DHMQ_INSTALL=OFF >/dev/null
+  cmake --build "$root/build/live" -j 2 --target live_probe >/dev/null
+fi
+echo "live: building ${targets[*]} (Release) from $src in $bdir" >&2
+cmake -S "$src" -B "$bdir" -DCMAKE_BUILD_TYPE=Release -DHMQ_TESTS=OFF -DHMQ_FUZZ=OFF \
+  -DHMQ_BENCH=ON -DHMQ_INSTALL=OFF >/dev/null
+cmake --build "$bdir" -j 2 --target "${targets[@]}" >/dev/null
+hmq=$bdir/hmq
+sim=$bdir/hmq-sim
+probe=$tools/live-probe
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/hmq-live.XXXXXX")
+pids=()
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do
+    for _ in $(seq 1 25); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
+    kill -9 "$p" 2>/dev/null || true
+  done
+  if [[ ${LIVE_KEEP:-0} == 1 ]]; then echo "live: kept $tmp" >&2; else rm -rf -- "$tmp"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+free_port() {
+  local p
+  for _ in $(seq 1 100); do
+    p=$((20000 + RANDOM % 40000))
+    port_busy "$p" || { echo "$p"; return 0; }
+  done
+  return 1
+}
+calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
+stop() { # SIGTERM, up to 5 s, then SIGKILL; reaped
+  kill "$1" 2>/dev/null || true
+  for _ in $(seq 1 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+# latency stats of one consumer: "p50 p99 max missing" in ms
+lat() { # publish-log stamp-log total
+  awk 'NR == FNR { s[$1] = $2; next } ($1 in s) && !($1 in seen) { seen[$1] = 1; print ($2 - s[$1]) / 1e6 }' \
+    "$1" "$2" | sort -g | awk -v total="$3" '
+    { v[NR] = $1 }
+    END {
+      if (NR == 0) { print "nan nan nan", total; exit }
+      i50 = int(0.5 * NR + 0.999999); i99 = int(0.99 * NR + 0.999999)
+      printf "%.3f %.3f %.3f %d\n", v[i50], v[i99], v[NR], total - NR
+    }'
+}
+
+sh "$root/tests/integration/make-pki.sh" "$tmp/pki"
+pki=$tmp/pki
+app=879577a3-b25f-4a28-8c0e-7effcc7682a2
+rows=()
+
+cell() { # rate load
+  local rate=$1 load=$2 d=$tmp/r$1-$2 tls plain bpid n
+  n=$((rate * secs))
+  mkdir -p "$d"
+  "$sim" --write "$d/envelopes" -n "$n" --vins 1000 --dup-rate 0 --seed "$rate" --app-id "$app" \
+    --start now --quiet
+  plain=$(free_port)
+  tls=$(free_port)
+  while [[ $tls == "$plain" ]]; do tls=$(free_port); done
+  {
+    echo "per_listener_settings false"
+    echo "allow_anonymous true"
+    echo "persistence false"
+    echo "max_queued_messages 500000"
+    echo "max_queued_bytes 0"
+    echo "log_dest file $d/mosquitto.log"
+    printf 'log_type %s\n' error warning notice information subscribe
+    [[ $(id -u) -eq 0 ]] && echo "user root"
+    echo "listener $plain 127.0.0.1"
+    echo "listener $tls 127.0.0.1"
+    echo "cafile $pki/ca.crt"
+    echo "certfile $pki/server.crt"
+    echo "keyfile $pki/server.key"
+    echo "require_certificate true"
+  } >"$d/mosquitto.conf"
+  "$broker" -c "$d/mosquitto.conf" >/dev/null 2>&1 &
+  bpid=$!
+  pids+=("$bpid")
+  for _ in $(seq 1 50); do port_busy "$tls" && break; sleep 0.1; done
+  port_busy "$tls" || { echo "live: broker did not start" >&2; cat "$d/mosquitto.log" >&2; exit 1; }
+
+  local certs=(--cafile "$pki/ca.crt" --cert "$pki/client.crt" --key "$pki/client.key")
+  local hid="$app-sandbox-liveh" mid="$app-sandbox-livem"
+  local hargs=(-V 5 -q 1 -c --id "$hid" -t "\$share/$app/bench/live/#" --state-dir "$d/state")
+  [[ -z ${HMQ_ARGS:-} ]] && hargs+=(--quiet)
+  local wait_s=$((secs + 15)) cpids=()
+  : >"$d/h.out"
+  "$probe" stamp --follow "$d/h.out" --log "$d/h.recv" --seconds "$wait_s" --count "$n" \
+    2>"$d/h.stamp.err" &
+  local hstamp=$!
+  pids+=("$hstamp")
+  "$hmq" "${certs[@]}" --host localhost --port "$tls" "${hargs[@]}" --out "$d/h.out" ${HMQ_ARGS:-} \
+    2>"$d/hmq.err" &
+  cpids+=($!)
+  # mosquitto_sub's stdout goes through a FIFO into its stamper
+  mkfifo "$d/m.fifo" "$d/pub.fifo"
+  "$probe" stamp --log "$d/m.recv" --seconds "$wait_s" --count "$n" <"$d/m.fifo" \
+    2>"$d/m.stamp.err" &
+  local mstamp=$!
+  mosquitto_sub "${certs[@]}" -h localhost -p "$tls" -V 5 -q 1 -c --id "$mid" \
+    -t "\$share/$app-msub/bench/live/#" >"$d/m.fifo" 2>"$d/msub.err" &
+  cpids+=($!)
+  pids+=("${cpids[@]}" "$mstamp")
+  local ok=0
+  for _ in $(seq 1 100); do
+    if grep -q "^.*$hid 1 " "$d/mosquitto.log" && grep -q "^.*$mid 1 " "$d/mosquitto.log"; then
+      ok=1
+      break
+    fi
+    sleep 0.1
+  done
+  [[ $ok == 1 ]] || { echo "live: consumers did not subscribe" >&2; cat "$d/mosquitto.log" "$d/hmq.err" >&2; exit 1; }
+  local lpid=
+  if [[ $load == sync ]]; then
+    "$probe" syncload --file "$d/syncload.bin" --mb 8 --interval-ms 100 --seconds $((secs + 2)) \
+      2>"$d/syncload.err" &
+    lpid=$!
+    pids+=("$lpid")
+    sleep 0.5
+  fi
+  # the publisher: paced lines through a FIFO into mosquitto_pub -l
+  mosquitto_pub -h 127.0.0.1 -p "$plain" -V 5 -q 1 --id live-pub -t bench/live/v -l \
+    <"$d/pub.fifo" 2>"$d/pub.err" &
+  local mpub=$!
+  "$probe" pace --rate "$rate" --in "$d/envelopes" --log "$d/pub.log" >"$d/pub.fifo" \
+    2>"$d/pace.err" &
+  local pace=$!
+  pids+=("$mpub" "$pace")
+  for _ in $(seq 1 $(((secs + 10) * 10))); do kill -0 "$pace" 2>/dev/null || break; sleep 0.1; done
+  stop "$pace"
+  for _ in $(seq 1 100); do kill -0 "$mpub" 2>/dev/null || break; sleep 0.1; done
+  stop "$mpub"
+  # both stampers stop at n lines or after wait_s
+  for _ in $(seq 1 $((wait_s * 10))); do
+    kill -0 "$hstamp" 2>/dev/null || kill -0 "$mstamp" 2>/dev/null || break
+    sleep 0.1
+  done
+  [[ -n $lpid ]] && stop "$lpid"
+  local p
+  for p in "${cpids[@]}"; do stop "$p"; done
+  stop "$hstamp"
+  stop "$mstamp"
+  stop "$bpid"
+  local hl ml
+  hl=$(lat "$d/pub.log" "$d/h.recv" "$n")
+  ml=$(lat "$d/pub.log" "$d/m.recv" "$n")
+  rows+=("$rate $load $hl $ml")
+  echo "live[$rate msg/s, $load]: hmq p50/p99/max/missing $hl; mosquitto_sub $ml ($(cat "$d/pace.err"))" >&2
+  [[ $load == sync ]] && sed 's/^/live:   /' "$d/syncload.err" >&2
+  return 0
+}
+
+for r in $rates; do
+  for l in $loads; do cell "$r" "$l"; done
+done
+
+# --- report ---------------------------------------------------------------------
+printf '\npublish -> output line, %s s per cell, mosquitto %s, consumers over mutual TLS, %s CPUs\n' \
+  "$secs" "${bver:-?}" "$(nproc)"
+printf 'hmq: %s; mosquitto_sub %s; file system of --out: %s\n' "$hmq_from" \
+  "$(mosquitto_sub --help 2>/dev/null | sed -n 's/^mosquitto_sub version \([^ ]*\).*/\1/p')" \
+  "$(df -T "$tmp" 2>/dev/null | awk 'NR == 2 { print $2 }')"
+echo
+echo "| msg/s | load  | hmq p50 ms | hmq p99 ms | hmq max ms | msub p50 ms | msub p99 ms | msub max ms | p99 hmq/msub | max hmq/msub | p99 ≤ msub+1 | max ≤ 20 | missing hmq/msub |"
+echo "|-------|-------|------------|------------|------------|-------------|-------------|-------------|--------------|--------------|--------------|----------|------------------|"
+for r in "${rows[@]}"; do
+  read -r rate load h50 h99 hmax hmiss m50 m99 mmax mmiss <<<"$r"
+  t1=no t2=no
+  awk "BEGIN { exit !($h99 <= $m99 + 1) }" && t1=yes
+  awk "BEGIN { exit !($hmax <= 20) }" && t2=yes
+  printf '| %5d | %-5s | %10.2f | %10.2f | %10.2f | %11.2f | %11.2f | %11.2f | %12.2f | %12.2f | %-12s | %-8s | %6d / %-7d |\n' \
+    "$rate" "$load" "$h50" "$h99" "$hmax" "$m50" "$m99" "$mmax" "$(calc "$h99 / $m99")" \
+    "$(calc "$hmax / $mmax")" "$t1" "$t2" "$hmiss" "$mmiss"
+done
