@@ -1107,6 +1107,116 @@ static void test_every_split(void **state) {
   free(f);
 }
 
+/* Issue: an absent Receive Maximum means 65535 to the spec, but mosquitto
+ * 2.0 then caps its window at 20. The default config must send it. */
+static void test_connect_always_sends_receive_max(void **state) {
+  (void)state;
+  static const uint16_t values[] = {1, RECV_MAX, SLOTS, 65535};
+  for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+    fx *f = fx_new(TX_CAP);
+    static hmq_client_slot big[65535];
+    f->cfg.receive_max = values[i];
+    f->mem.slots = big;
+    f->mem.slots_cap = 65535;
+    fx_init(f);
+    hmq_connect sent;
+    assert_int_equal(hmq_client_connect_sent(&f->c, &sent), HMQ_ERR_STATE); /* not started */
+    assert_int_equal(hmq_client_start(&f->c, 0), HMQ_OK);
+    drain(f, 0);
+    hmq_connect k;
+    hmq_will w;
+    assert_int_equal(hmq_decode_connect(f->out, f->out_len, &k, &w), HMQ_OK);
+    assert_true(k.props.present & HMQ_PROP_BIT(HMQ_PROP_RECEIVE_MAX));
+    assert_int_equal(k.props.receive_max, values[i]);
+    /* connect_sent() describes exactly the bytes that went out. */
+    assert_int_equal(hmq_client_connect_sent(&f->c, &sent), HMQ_OK);
+    uint8_t again[512];
+    size_t n = 0;
+    assert_int_equal(hmq_encode_connect(again, sizeof again, &sent, &n), HMQ_OK);
+    assert_int_equal(n, f->out_len);
+    assert_memory_equal(again, f->out, n);
+    assert_int_equal(sent.props.receive_max, values[i]);
+    assert_int_equal(sent.props.session_expiry, 3600);
+    assert_int_equal(sent.props.max_packet_size, RX_CAP);
+    assert_int_equal(sent.props.user_count, 1);
+    free(f);
+  }
+  hmq_client_config d;
+  hmq_client_config_default(&d);
+  assert_int_equal(d.receive_max, 65535);
+}
+
+/* Every cap of a CONNACK reaches hmq_client_get_limits(); absent ones read
+ * as the protocol's defaults, and the next connection starts from those. */
+static void test_connack_limits_exposed(void **state) {
+  (void)state;
+  fx *f = fx_new(TX_CAP);
+  fx_init(f);
+  hmq_client_limits lim;
+  hmq_client_get_limits(&f->c, &lim);
+  assert_int_equal(lim.receive_max, 0); /* never started: nothing known */
+  hmq_props p;
+  memset(&p, 0, sizeof p);
+  p.present = HMQ_PROP_BIT(HMQ_PROP_SESSION_EXPIRY) | HMQ_PROP_BIT(HMQ_PROP_RECEIVE_MAX) |
+              HMQ_PROP_BIT(HMQ_PROP_MAX_PACKET_SIZE) | HMQ_PROP_BIT(HMQ_PROP_SERVER_KEEP_ALIVE) |
+              HMQ_PROP_BIT(HMQ_PROP_MAX_QOS) | HMQ_PROP_BIT(HMQ_PROP_RETAIN_AVAILABLE) |
+              HMQ_PROP_BIT(HMQ_PROP_WILDCARD_SUB_AVAILABLE) |
+              HMQ_PROP_BIT(HMQ_PROP_SUB_ID_AVAILABLE) |
+              HMQ_PROP_BIT(HMQ_PROP_SHARED_SUB_AVAILABLE) | HMQ_PROP_BIT(HMQ_PROP_TOPIC_ALIAS_MAX) |
+              HMQ_PROP_BIT(HMQ_PROP_ASSIGNED_CLIENT_ID) | HMQ_PROP_BIT(HMQ_PROP_REASON_STRING);
+  p.session_expiry = 600;
+  p.receive_max = 20;
+  p.max_packet_size = 2048;
+  p.server_keep_alive = 15;
+  p.max_qos = 1;
+  p.retain_available = 0;
+  p.wildcard_sub_available = 0;
+  p.sub_id_available = 0;
+  p.shared_sub_available = 0;
+  p.topic_alias_max = 7;
+  p.assigned_client_id = hmq_str_c("given-1");
+  p.reason_string = hmq_str_c("welcome");
+  assert_int_equal(hmq_client_start(&f->c, 0), HMQ_OK);
+  f->out_len = 0;
+  drain(f, 0);
+  feed(f, f->pkt, s_connack(f, 0, 0, &p));
+  hmq_event ev;
+  assert_int_equal(next(f, 0, &ev), HMQ_OK);
+  assert_int_equal(ev.type, HMQ_EV_CONNACK);
+  /* The event carries the server's properties as sent. */
+  assert_int_equal(ev.connack.props.present, p.present);
+  assert_int_equal(ev.connack.props.reason_string.len, 7);
+  hmq_client_get_limits(&f->c, &lim);
+  assert_int_equal(lim.session_present, 0);
+  assert_int_equal(lim.session_expiry, 600);
+  assert_int_equal(lim.receive_max, 20);
+  assert_int_equal(lim.max_packet_size, 2048);
+  assert_int_equal(lim.keep_alive, 15);
+  assert_int_equal(lim.max_qos, 1);
+  assert_int_equal(lim.retain_available, 0);
+  assert_int_equal(lim.wildcard_sub_available, 0);
+  assert_int_equal(lim.sub_id_available, 0);
+  assert_int_equal(lim.shared_sub_available, 0);
+  assert_int_equal(lim.topic_alias_max, 7);
+  assert_int_equal(lim.assigned_client_id.len, 7);
+  assert_memory_equal(lim.assigned_client_id.ptr, "given-1", 7);
+  /* A new connection without properties: defaults again, our own asks. */
+  hmq_client_transport_closed(&f->c, HMQ_ERR_CLOSED);
+  connect_ok(f, 100, 0, NULL);
+  hmq_client_get_limits(&f->c, &lim);
+  assert_int_equal(lim.session_expiry, 3600);
+  assert_int_equal(lim.receive_max, 65535);
+  assert_int_equal(lim.max_packet_size, 0);
+  assert_int_equal(lim.keep_alive, 30);
+  assert_int_equal(lim.max_qos, 2);
+  assert_int_equal(lim.retain_available, 1);
+  assert_int_equal(lim.wildcard_sub_available, 1);
+  assert_int_equal(lim.sub_id_available, 1);
+  assert_int_equal(lim.shared_sub_available, 1);
+  assert_int_equal(lim.topic_alias_max, 0);
+  free(f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_connect_bytes),
@@ -1129,6 +1239,8 @@ int main(void) {
       cmocka_unit_test(test_tx_no_room_publish),
       cmocka_unit_test(test_qos2_replies_wait_for_tx),
       cmocka_unit_test(test_every_split),
+      cmocka_unit_test(test_connect_always_sends_receive_max),
+      cmocka_unit_test(test_connack_limits_exposed),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,7 +41,7 @@ typedef struct hmq_client_config {
   uint16_t keep_alive;        /* seconds; 0 disables keepalive */
   uint8_t clean_start;        /* hmq default 0 (persistent session) */
   uint32_t session_expiry;    /* seconds; 0xFFFFFFFF = never */
-  uint16_t receive_max;       /* ours, 1..65535; must be <= mem.slots_cap */
+  uint16_t receive_max;       /* ours, 1..65535, always sent; must be <= mem.slots_cap */
   uint32_t max_packet_size;   /* ours; must be <= mem.rx_cap (0 = rx_cap) */
   uint16_t topic_alias_max;   /* ours; aliases beyond mem.alias_cap capacity are refused */
   const hmq_sub_filter *subs; /* SUBSCRIBEd after every successful CONNACK */
@@ -145,6 +145,9 @@ typedef struct hmq_client {
   uint8_t session_present;
   uint8_t server_max_qos;
   uint8_t server_retain_available;
+  uint8_t server_wildcard_available;
+  uint8_t server_sub_id_available;
+  uint8_t server_shared_available;
   uint16_t server_receive_max;
   uint16_t server_topic_alias_max;
   uint16_t keep_alive; /* effective: ours or the server's Server Keep Alive */
@@ -276,6 +279,37 @@ hmq_status hmq_client_disconnect(hmq_client *c, uint8_t reason, int64_t session_
  * (HMQ_ERR_KEEPALIVE, sticky) when no PINGRESP came within half the keep
  * alive after the PINGREQ. Returns the sticky status. */
 hmq_status hmq_client_tick(hmq_client *c, uint64_t now_ms);
+
+/* The CONNECT of the current connection exactly as hmq_client_start()
+ * encoded it: flags, keep alive, client id and every property (Session
+ * Expiry, Receive Maximum, Maximum Packet Size, Topic Alias Maximum, user
+ * properties from cfg.connect_user). Views point into the configuration and
+ * the engine and stay valid until the next hmq_client_start(). HMQ_ERR_STATE
+ * (and *out zeroed) before the first successful start. */
+hmq_status hmq_client_connect_sent(const hmq_client *c, hmq_connect *out);
+
+/* What the server granted in the last accepted CONNACK (3.2.2.3), with the
+ * protocol's defaults for properties it left out. The CONNACK event itself
+ * (ev->connack.props) has the raw properties, Reason String and user
+ * properties included. */
+typedef struct hmq_client_limits {
+  uint8_t session_present;
+  uint8_t max_qos;                /* Maximum QoS; 2 when absent */
+  uint8_t retain_available;       /* 1 when absent */
+  uint8_t wildcard_sub_available; /* 1 when absent */
+  uint8_t sub_id_available;       /* 1 when absent */
+  uint8_t shared_sub_available;   /* 1 when absent */
+  uint16_t receive_max;           /* the server's: our QoS 1 send quota; 65535 when absent */
+  uint16_t topic_alias_max;       /* the server's: aliases we may send; 0 when absent */
+  uint16_t keep_alive;            /* in effect: Server Keep Alive when given, else ours */
+  uint32_t max_packet_size;       /* the server's; 0 = none given (no limit) */
+  uint32_t session_expiry;        /* in effect: the server's when given, else what we asked */
+  hmq_str assigned_client_id;     /* last Assigned Client Identifier kept; ptr NULL: none */
+} hmq_client_limits;
+
+/* Fill *out (valid any time; before a CONNACK: the defaults and what we
+ * asked). Views stay valid until the next CONNACK. */
+void hmq_client_get_limits(const hmq_client *c, hmq_client_limits *out);
 
 /* Next time tick() must run, or UINT64_MAX for none. */
 uint64_t hmq_client_deadline(const hmq_client *c);

@@ -194,30 +194,32 @@ static hmq_status check_config(const hmq_client *c) {
   return HMQ_OK;
 }
 
-/* Encode CONNECT (3.1) at the start of the (empty) tx buffer. */
-static hmq_status put_connect(hmq_client *c) {
+/* The CONNECT (3.1) this connection sends; views into cfg and the engine.
+ * put_connect() encodes exactly this, hmq_client_connect_sent() returns it,
+ * so what -d shows is what went out. */
+static void fill_connect(const hmq_client *c, hmq_connect *k) {
   const hmq_client_config *cfg = &c->cfg;
-  hmq_connect k;
-  memset(&k, 0, sizeof k);
-  k.clean_start = cfg->clean_start ? 1 : 0;
-  k.keep_alive = cfg->keep_alive;
-  k.client_id = cfg->client_id;
-  if (k.client_id.ptr == NULL || k.client_id.len == 0) {
+  memset(k, 0, sizeof *k);
+  k->clean_start = cfg->clean_start ? 1 : 0;
+  k->keep_alive = cfg->keep_alive;
+  k->client_id = cfg->client_id;
+  if (k->client_id.ptr == NULL || k->client_id.len == 0) {
     /* 3.2.2.3.7: reuse the id the server assigned, so the session resumes. */
-    k.client_id.ptr = c->assigned_len > 0 ? c->assigned_id : "";
-    k.client_id.len = c->assigned_len;
+    k->client_id.ptr = c->assigned_len > 0 ? c->assigned_id : "";
+    k->client_id.len = c->assigned_len;
   }
-  k.username = cfg->username;
-  k.password = cfg->password;
-  hmq_props *pp = &k.props;
+  k->username = cfg->username;
+  k->password = cfg->password;
+  hmq_props *pp = &k->props;
   if (cfg->session_expiry != 0) {
     pp->present |= HMQ_PROP_BIT(HMQ_PROP_SESSION_EXPIRY);
     pp->session_expiry = cfg->session_expiry;
   }
-  if (cfg->receive_max != 65535) {
-    pp->present |= HMQ_PROP_BIT(HMQ_PROP_RECEIVE_MAX);
-    pp->receive_max = cfg->receive_max;
-  }
+  /* 3.1.2.11.3: absent means 65535, but sent always: mosquitto 2.0 takes
+   * an absent Receive Maximum as its own max_inflight_messages (20), which
+   * caps the window at 20 messages per round trip. */
+  pp->present |= HMQ_PROP_BIT(HMQ_PROP_RECEIVE_MAX);
+  pp->receive_max = cfg->receive_max;
   /* 3.1.2.11.4: the server must not send us anything larger; anything it
    * would send larger it drops (HM-FACTS), so announce all of rx. */
   pp->present |= HMQ_PROP_BIT(HMQ_PROP_MAX_PACKET_SIZE);
@@ -231,12 +233,50 @@ static hmq_status put_connect(hmq_client *c) {
     pp->user = cfg->connect_user;
     pp->user_count = cfg->connect_user_count;
   }
+}
+
+/* Encode CONNECT at the start of the (empty) tx buffer. */
+static hmq_status put_connect(hmq_client *c) {
+  hmq_connect k;
+  fill_connect(c, &k);
   size_t n = 0;
   hmq_status st = hmq_encode_connect(c->mem.tx, c->mem.tx_cap, &k, &n);
   if (st == HMQ_OK) {
     c->tx_len = n;
   }
   return st;
+}
+
+hmq_status hmq_client_connect_sent(const hmq_client *c, hmq_connect *out) {
+  if (c == NULL || out == NULL) {
+    return HMQ_ERR_ARG;
+  }
+  if (c->state == HMQ_CLIENT_IDLE || c->max_packet == 0) {
+    memset(out, 0, sizeof *out);
+    return HMQ_ERR_STATE;
+  }
+  fill_connect(c, out);
+  return HMQ_OK;
+}
+
+void hmq_client_get_limits(const hmq_client *c, hmq_client_limits *out) {
+  if (c == NULL || out == NULL) {
+    return;
+  }
+  memset(out, 0, sizeof *out);
+  out->session_present = c->session_present;
+  out->max_qos = c->server_max_qos;
+  out->retain_available = c->server_retain_available;
+  out->wildcard_sub_available = c->server_wildcard_available;
+  out->sub_id_available = c->server_sub_id_available;
+  out->shared_sub_available = c->server_shared_available;
+  out->receive_max = c->server_receive_max;
+  out->topic_alias_max = c->server_topic_alias_max;
+  out->keep_alive = c->keep_alive;
+  out->max_packet_size = c->server_max_packet;
+  out->session_expiry = c->server_session_expiry;
+  out->assigned_client_id.ptr = c->assigned_len > 0 ? c->assigned_id : NULL;
+  out->assigned_client_id.len = c->assigned_len;
 }
 
 hmq_status hmq_client_start(hmq_client *c, uint64_t now_ms) {
@@ -280,6 +320,9 @@ hmq_status hmq_client_start(hmq_client *c, uint64_t now_ms) {
   c->session_present = 0;
   c->server_max_qos = 2;
   c->server_retain_available = 1;
+  c->server_wildcard_available = 1;
+  c->server_sub_id_available = 1;
+  c->server_shared_available = 1;
   c->server_receive_max = 65535;
   c->server_topic_alias_max = 0;
   c->server_max_packet = 0;

@@ -40,6 +40,15 @@ static hmq_status on_connack(hmq_client *c, const uint8_t *pkt, size_t len, hmq_
   if (p->present & HMQ_PROP_BIT(HMQ_PROP_RETAIN_AVAILABLE)) {
     c->server_retain_available = p->retain_available;
   }
+  if (p->present & HMQ_PROP_BIT(HMQ_PROP_WILDCARD_SUB_AVAILABLE)) {
+    c->server_wildcard_available = p->wildcard_sub_available;
+  }
+  if (p->present & HMQ_PROP_BIT(HMQ_PROP_SUB_ID_AVAILABLE)) {
+    c->server_sub_id_available = p->sub_id_available;
+  }
+  if (p->present & HMQ_PROP_BIT(HMQ_PROP_SHARED_SUB_AVAILABLE)) {
+    c->server_shared_available = p->shared_sub_available;
+  }
   if (p->present & HMQ_PROP_BIT(HMQ_PROP_MAX_PACKET_SIZE)) {
     c->server_max_packet = p->max_packet_size;
   }

@@ -11,6 +11,7 @@
  * means drained.
  */
 #include "pipeline/loop.h"
+#include "pipeline/connlog.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -182,6 +183,26 @@ static void on_suback(hmq_loop *L, size_t li, const hmq_link_event *ev) {
   }
 }
 
+/* -d: every CONNECT property we sent and every CONNACK property the server
+ * answered, then what it changed of what we asked; -v: a cut Session Expiry
+ * (the session is lost after a shorter outage than configured). */
+static void log_connack(const hmq_loop *L, size_t li, const hmq_connack *c) {
+  hmq_connect k;
+  char line[1400];
+  if (!L->o->verbose && !L->o->debug)
+    return;
+  if (hmq_client_connect_sent(hmq_link_client(L->links[li]), &k) != HMQ_OK)
+    return;
+  if (L->o->debug) {
+    hmq_connlog_connack(c, line, sizeof line);
+    fprintf(stderr, "hmq: [%s] %s\n", L->ids[li], line);
+    if (hmq_connlog_caps(&k, c, line, sizeof line) > 0)
+      fprintf(stderr, "hmq: [%s] server limits: %s\n", L->ids[li], line);
+  }
+  if (hmq_connlog_expiry_cut(&k, c, line, sizeof line) > 0)
+    fprintf(stderr, "hmq: [%s] %s\n", L->ids[li], line);
+}
+
 static void on_connack(hmq_loop *L, size_t li, const hmq_link_event *ev, uint64_t now) {
   const hmq_connack *c = &ev->mqtt.connack;
   hmq_link *l = L->links[li];
@@ -193,6 +214,7 @@ static void on_connack(hmq_loop *L, size_t li, const hmq_link_event *ev, uint64_
     if (hmq_tls_ciphersuite(&l->tls, &ver, &suite) == HMQ_OK)
       fprintf(stderr, "hmq: [%s] TLS established: %s %s\n", L->ids[li], ver, suite);
   }
+  log_connack(L, li, c);
   if (!c->session_present && L->o->persist && l->n_connects > 1)
     say(L, "hmq: [%s] warning: %s\n", L->ids[li],
         "the broker had no session for us after a reconnect: what it queued for the old one "
@@ -248,8 +270,15 @@ static void on_event(hmq_loop *L, size_t li, const hmq_link_event *ev, uint64_t 
     }
     break;
   case HMQ_LINK_EV_UP:
-    if (L->o->debug)
+    if (L->o->debug) {
+      hmq_connect k;
+      char line[1400];
       fprintf(stderr, "hmq: [%s] transport up, CONNECT sent\n", L->ids[li]);
+      if (hmq_client_connect_sent(hmq_link_client(L->links[li]), &k) == HMQ_OK) {
+        hmq_connlog_connect(&k, line, sizeof line);
+        fprintf(stderr, "hmq: [%s] %s\n", L->ids[li], line);
+      }
+    }
     break;
   case HMQ_LINK_EV_DOWN:
     if (ev->final) {
