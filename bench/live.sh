@@ -200,13 +200,20 @@ cell() { # rate load
     pids+=("$lpid")
     sleep 0.5
   fi
-  # the publisher: paced lines through a FIFO into mosquitto_pub -l
+  # the publisher: paced lines through a FIFO into mosquitto_pub -l. The
+  # script holds the FIFO open (fd 9) until mosquitto_pub is connected, so
+  # the first messages do not wait for its connection (it reads stdin only
+  # after CONNACK); the children do not inherit fd 9, so EOF still arrives.
+  exec 9<>"$d/pub.fifo"
   mosquitto_pub -h 127.0.0.1 -p "$plain" -V 5 -q 1 --id live-pub -t bench/live/v -l \
-    <"$d/pub.fifo" 2>"$d/pub.err" &
+    <"$d/pub.fifo" 2>"$d/pub.err" 9>&- &
   local mpub=$!
+  for _ in $(seq 1 100); do grep -q ' as live-pub ' "$d/mosquitto.log" && break; sleep 0.05; done
+  sleep 0.1
   "$probe" pace --rate "$rate" --in "$d/envelopes" --log "$d/pub.log" >"$d/pub.fifo" \
-    2>"$d/pace.err" &
+    2>"$d/pace.err" 9>&- &
   local pace=$!
+  exec 9>&-
   pids+=("$mpub" "$pace")
   for _ in $(seq 1 $(((secs + 10) * 10))); do kill -0 "$pace" 2>/dev/null || break; sleep 0.1; done
   stop "$pace"
