@@ -222,6 +222,13 @@ static int schema(pg_sink *s, int *fatal) {
   return ok ? 0 : -1;
 }
 
+/* The server's NOTICEs ("relation already exists, skipping") are not for
+ * the user of hmq. */
+static void no_notice(void *arg, const char *message) {
+  (void)arg;
+  (void)message;
+}
+
 static int connect_db(pg_sink *s, int *fatal) {
   const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
   const char *vals[] = {s->timeout, "hmq", s->conninfo, NULL};
@@ -236,6 +243,7 @@ static int connect_db(pg_sink *s, int *fatal) {
     return -1;
   }
   /* durable at COMMIT whatever the server's default says */
+  PQsetNoticeProcessor(s->conn, no_notice, NULL);
   if (PQsetClientEncoding(s->conn, "UTF8") != 0) {
     note(s, "setting client encoding UTF8", NULL);
     disconnect(s);
