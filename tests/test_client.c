@@ -4,6 +4,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -774,7 +775,11 @@ static void test_keepalive(void **state) {
   assert_int_equal(hmq_client_tick(&f->c, 44999), HMQ_OK);
   size_t mark = f->out_len;
   assert_int_equal(hmq_client_tick(&f->c, 45000), HMQ_ERR_KEEPALIVE);
-  expect_disconnect(f, mark, 0x8D);
+  /* 3.12.4: just close; 0x8D is a server-only code [MQTT-3.14.2-1]. */
+  assert_int_equal(f->c.state, HMQ_CLIENT_CLOSED);
+  assert_int_equal(hmq_client_want(&f->c), HMQ_CLIENT_WANT_CLOSED);
+  assert_int_equal(drain(f, 0), 0);
+  assert_int_equal(f->out_len, mark);
   assert_int_equal(hmq_client_tick(&f->c, 45001), HMQ_ERR_KEEPALIVE);
   assert_int_equal(hmq_client_deadline(&f->c), UINT64_MAX);
   /* Keep alive 0: no pings, no deadline. */
@@ -1217,6 +1222,179 @@ static void test_connack_limits_exposed(void **state) {
   free(f);
 }
 
+/* ---- reason codes a client may send (issue: 0x8D on keepalive) -------- */
+
+/* MQTT 5.0 3.14.2.1: DISCONNECT codes marked "Client" or "Client or
+ * Server". Written out here from the spec, independent of the engine. */
+static bool client_disconnect_code(uint8_t r) {
+  static const uint8_t ok[] = {0x00, 0x04, 0x80, 0x81, 0x82, 0x83, 0x90,
+                               0x93, 0x94, 0x95, 0x96, 0x97, 0x98, 0x99};
+  for (size_t i = 0; i < sizeof ok; i++) {
+    if (ok[i] == r) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/* Every packet the engine wrote from `from` on carries only codes a client
+ * may send: DISCONNECT per 3.14.2.1, PUBACK/PUBREC 0x00 (we never refuse a
+ * message, 3.4.2.1 / 3.5.2.1), PUBCOMP 0x00 or 0x92 (3.7.2.1); no PUBREL
+ * (we publish at QoS 1 only) and no AUTH. Returns the DISCONNECT count. */
+static size_t check_client_codes(const fx *f, size_t from) {
+  out_pkt pk[256];
+  size_t n = split_out(f, from, pk, 256), discs = 0;
+  for (size_t i = 0; i < n; i++) {
+    switch (pk[i].type) {
+    case HMQ_PKT_DISCONNECT: {
+      hmq_disconnect d;
+      assert_int_equal(hmq_decode_disconnect(pk[i].p, pk[i].len, &d), HMQ_OK);
+      if (!client_disconnect_code(d.reason)) {
+        fail_msg("client sent DISCONNECT 0x%02X, a server-only code", d.reason);
+      }
+      discs++;
+      break;
+    }
+    case HMQ_PKT_PUBACK:
+    case HMQ_PKT_PUBREC:
+    case HMQ_PKT_PUBCOMP: {
+      hmq_ack a;
+      assert_int_equal(hmq_decode_ack(pk[i].p, pk[i].len, &a), HMQ_OK);
+      assert_true(a.reason == 0x00 || (a.type == HMQ_PKT_PUBCOMP && a.reason == 0x92));
+      break;
+    }
+    case HMQ_PKT_PUBREL:
+    case HMQ_PKT_AUTH:
+      fail_msg("client sent packet type %u", pk[i].type);
+      break;
+    default:
+      break;
+    }
+  }
+  return discs;
+}
+
+/* The status table: every reason hmq_status_reason() gives is 0 (close
+ * without DISCONNECT) or a client code. */
+static void test_status_reasons_are_client_codes(void **state) {
+  (void)state;
+#define X_CHECK(name, value, reason, text)                                                         \
+  if (hmq_status_reason(name) != 0 && !client_disconnect_code(hmq_status_reason(name))) {          \
+    fail_msg("%s maps to server-only DISCONNECT 0x%02X", #name, hmq_status_reason(name));          \
+  }
+  HMQ_STATUS_LIST(X_CHECK)
+#undef X_CHECK
+}
+
+/* Every error the engine can hit from the server's side, one connection
+ * each: whatever it sends before closing uses client codes only. */
+static void test_every_error_sends_client_codes(void **state) {
+  (void)state;
+  static const struct {
+    uint8_t b[16];
+    size_t n;
+  } cases[] = {
+      {{0x40, 0x01, 0x00}, 3},                                    /* PUBACK too short */
+      {{0x36, 0x05, 0x00, 0x01, 't', 0x00, 0x01}, 7},             /* QoS 3 */
+      {{0x30, 0x80, 0x00}, 3},                                    /* varint not minimal */
+      {{0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x01}, 6},                  /* varint too long */
+      {{0xD1, 0x00}, 2},                                          /* PINGRESP with flags */
+      {{0x80, 0x00}, 2},                                          /* SUBSCRIBE from a server */
+      {{0xC0, 0x00}, 2},                                          /* PINGREQ from a server */
+      {{0x20, 0x03, 0x00, 0x00, 0x00}, 5},                        /* second CONNACK */
+      {{0x30, 0x07, 0x00, 0x01, 't', 0x03, 0x23, 0x00, 0x09}, 9}, /* alias above ours */
+      {{0x30, 0x07, 0x00, 0x01, 't', 0x03, 0x23, 0x00, 0x00}, 9}, /* alias 0 */
+      {{0x30, 0x06, 0x00, 0x00, 0x03, 0x23, 0x00, 0x02}, 8},      /* alias never set */
+      {{0x30, 0x03, 0x00, 0x00, 0x00}, 5},                        /* empty topic */
+      {{0x30, 0x04, 0x00, 0x01, '#', 0x00}, 6},                   /* wildcard topic */
+      {{0x30, 0x07, 0x00, 0x01, 't', 0x02, 0x01, 0x01, 0xFF}, 9}, /* payload not UTF-8 */
+      {{0x30, 0x05, 0x00, 0x01, 't', 0x01, 0x7F}, 7},             /* unknown property */
+      {{0x30, 0x06, 0x00, 0x01, 't', 0x02, 0x23, 0x00}, 8},       /* property cut short */
+      {{0x30, 0x05, 0x00, 0x02, 0xC3, 0x28, 0x00}, 7},            /* topic not UTF-8 */
+      {{0x32, 0x05, 0x00, 0x01, 't', 0x00, 0x00}, 7},             /* packet id 0 */
+      {{0x40, 0x02, 0x00, 0x07}, 4},                              /* PUBACK, unknown id */
+      {{0x50, 0x02, 0x00, 0x07}, 4},                              /* PUBREC: we never QoS 2 */
+      {{0x70, 0x02, 0x00, 0x07}, 4},                              /* PUBCOMP likewise */
+      {{0x90, 0x04, 0x00, 0x09, 0x00, 0x00}, 6},                  /* SUBACK, wrong id */
+      {{0xB0, 0x04, 0x00, 0x09, 0x00, 0x00}, 6},                  /* UNSUBACK, never asked */
+      {{0x30, 0xFF, 0x7F}, 3},                                    /* above our max size */
+      {{0x62, 0x02, 0x00, 0x05}, 4}, /* PUBREL, unknown id: PUBCOMP 0x92, no error */
+      {{0xE0, 0x01, 0x8D}, 3},       /* the server's DISCONNECT: nothing back */
+  };
+  fx *f = fx_new(TX_CAP);
+  hmq_event ev;
+  size_t discs = 0;
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    fx_init(f);
+    connect_ok(f, 0, 0, NULL);
+    feed(f, cases[i].b, cases[i].n);
+    (void)next(f, 0, &ev);
+    drain(f, 0);
+    discs += check_client_codes(f, 0);
+  }
+  assert_true(discs >= 20); /* the protocol errors did send DISCONNECT */
+  /* Receive Maximum exceeded (0x93). */
+  fx_init(f);
+  connect_ok(f, 0, 0, NULL);
+  for (uint16_t id = 1; id <= RECV_MAX + 1; id++) {
+    feed_publish(f, 1, id, "t/x", "p", 0, -1);
+    (void)next(f, 0, &ev);
+  }
+  drain(f, 0);
+  assert_int_equal(check_client_codes(f, 0), 1);
+  /* QoS 2 in and out (PUBREC, PUBCOMP 0x00) and QoS 1 acks. */
+  fx_init(f);
+  connect_ok(f, 0, 0, NULL);
+  feed_publish(f, 2, 3, "t/x", "p", 0, -1);
+  assert_int_equal(next(f, 0, &ev), HMQ_OK);
+  assert_int_equal(hmq_client_ack(&f->c, ev.seq), HMQ_OK);
+  drain(f, 0);
+  feed_ack(f, HMQ_PKT_PUBREL, 3);
+  assert_int_equal(next(f, 0, &ev), HMQ_WANT_READ);
+  feed_publish(f, 1, 4, "t/x", "p", 0, -1);
+  assert_int_equal(next(f, 0, &ev), HMQ_OK);
+  assert_int_equal(hmq_client_ack(&f->c, ev.seq), HMQ_OK);
+  drain(f, 0);
+  assert_int_equal(check_client_codes(f, 0), 0);
+  assert_true(f->out_len >= 12); /* PUBREC, PUBCOMP, PUBACK went out */
+  /* Timeouts close without DISCONNECT: CONNACK wait and keep alive. */
+  fx_init(f);
+  assert_int_equal(hmq_client_start(&f->c, 0), HMQ_OK);
+  drain(f, 0);
+  size_t mark = f->out_len;
+  assert_int_equal(hmq_client_tick(&f->c, 3600000), HMQ_ERR_TIMEOUT);
+  assert_int_equal(drain(f, 0), 0);
+  assert_int_equal(f->out_len, mark);
+  fx_init(f);
+  connect_ok(f, 0, 0, NULL);
+  assert_int_equal(hmq_client_tick(&f->c, 30000), HMQ_OK);
+  drain(f, 0);
+  assert_int_equal(hmq_client_tick(&f->c, 45000), HMQ_ERR_KEEPALIVE);
+  drain(f, 0);
+  assert_int_equal(check_client_codes(f, 0), 0);
+  free(f);
+}
+
+/* hmq_client_disconnect() refuses every server-only code. */
+static void test_app_disconnect_codes(void **state) {
+  (void)state;
+  fx *f = fx_new(TX_CAP);
+  for (unsigned r = 0; r < 256; r++) {
+    fx_init(f);
+    connect_ok(f, 0, 0, NULL);
+    hmq_status st = hmq_client_disconnect(&f->c, (uint8_t)r, -1);
+    if (!client_disconnect_code((uint8_t)r)) {
+      assert_int_equal(st, HMQ_ERR_ARG);
+      assert_int_equal(f->c.state, HMQ_CLIENT_CONNECTED);
+      continue;
+    }
+    assert_int_equal(st, HMQ_OK);
+    drain(f, 0);
+    assert_int_equal(check_client_codes(f, 0), 1);
+  }
+  free(f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_connect_bytes),
@@ -1241,6 +1419,9 @@ int main(void) {
       cmocka_unit_test(test_every_split),
       cmocka_unit_test(test_connect_always_sends_receive_max),
       cmocka_unit_test(test_connack_limits_exposed),
+      cmocka_unit_test(test_status_reasons_are_client_codes),
+      cmocka_unit_test(test_every_error_sends_client_codes),
+      cmocka_unit_test(test_app_disconnect_codes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

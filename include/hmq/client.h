@@ -19,7 +19,9 @@
  * waits until every earlier one is acked too.
  *
  * Errors are sticky: after a protocol violation by the server the engine
- * queues DISCONNECT with the reason code from hmq_status_reason(), reports
+ * queues DISCONNECT with the reason code from hmq_status_reason() (only
+ * codes a client may send, 3.14.2.1; a keepalive timeout closes without
+ * DISCONNECT), reports
  * HMQ_CLIENT_WANT_CLOSED once it has been written, and next_event keeps
  * returning the same error until hmq_client_start() begins a new connection.
  */
@@ -272,12 +274,14 @@ hmq_status hmq_client_publish(hmq_client *c, const hmq_publish *p, uint16_t *pac
 /* Queue DISCONNECT (reason, and session expiry if session_expiry != -1),
  * after the acks already given; state CLOSING, then CLOSED once written.
  * HMQ_ERR_STATE unless connecting/connected; HMQ_ERR_ARG for an expiry out
- * of 0..0xFFFFFFFF or non-zero when CONNECT asked 0 (3.14.2.2.2). */
+ * of 0..0xFFFFFFFF or non-zero when CONNECT asked 0 (3.14.2.2.2), or a
+ * reason code only a server may send (3.14.2.1, e.g. 0x8D, 0x8E). */
 hmq_status hmq_client_disconnect(hmq_client *c, uint8_t reason, int64_t session_expiry);
 
 /* Keepalive: queue PINGREQ when due; declare the connection dead
- * (HMQ_ERR_KEEPALIVE, sticky) when no PINGRESP came within half the keep
- * alive after the PINGREQ. Returns the sticky status. */
+ * (HMQ_ERR_KEEPALIVE, sticky; state CLOSED at once, no DISCONNECT: 3.12.4)
+ * when no PINGRESP came within half the keep alive after the PINGREQ.
+ * Returns the sticky status. */
 hmq_status hmq_client_tick(hmq_client *c, uint64_t now_ms);
 
 /* The CONNECT of the current connection exactly as hmq_client_start()

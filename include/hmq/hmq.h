@@ -49,7 +49,9 @@ HMQ_API_BEGIN
 /*
  * The one status list. Columns: name, value, MQTT 5 reason code a client
  * sends in DISCONNECT when this error is the server's fault (0 = none, the
- * connection is just closed), and the text returned by hmq_status_str().
+ * connection is just closed; only codes MQTT 5.0 3.14.2.1 lets a client
+ * send, so a keep alive timeout just closes: 0x8D is the server's), and the
+ * text returned by hmq_status_str().
  * Texts name the MQTT 5.0 rule (section or conformance statement) where one
  * applies.
  */
@@ -99,9 +101,9 @@ HMQ_API_BEGIN
     "topic alias 0, above our Topic Alias Maximum, or used before it was set [MQTT-3.3.2-9]")      \
   X(HMQ_ERR_RECEIVE_MAX, -42, 0x93,                                                                \
     "server sent more unacknowledged QoS>0 PUBLISHes than our Receive Maximum [MQTT-3.3.4-9]")     \
-  X(HMQ_ERR_QOS_NOT_GRANTED, -43, 0x9B,                                                            \
+  X(HMQ_ERR_QOS_NOT_GRANTED, -43, 0x82,                                                            \
     "server sent a PUBLISH with a QoS above what we subscribed")                                   \
-  X(HMQ_ERR_KEEPALIVE, -44, 0x8D, "keep alive timeout: no PINGRESP from the server in time")       \
+  X(HMQ_ERR_KEEPALIVE, -44, 0x00, "keep alive timeout: no PINGRESP from the server in time")       \
   X(HMQ_ERR_PAYLOAD_FORMAT, -45, 0x99,                                                             \
     "payload marked UTF-8 (Payload Format Indicator 1) is not valid UTF-8")                        \
   /* outcomes decided by the server */                                                             \

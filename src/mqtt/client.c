@@ -145,11 +145,39 @@ void hmq_client_pump(hmq_client *c) {
   }
 }
 
+/* DISCONNECT reason codes MQTT 5.0 3.14.2.1 marks "Client" or "Client or
+ * Server"; the rest (0x87 … 0x8E, 0x8F, 0x9A … 0xA2) only a server may send
+ * [MQTT-3.14.2-1]. */
+bool hmq_client_reason_ok(uint8_t reason) {
+  switch (reason) {
+  case 0x00: /* Normal disconnection */
+  case 0x04: /* Disconnect with Will Message */
+  case 0x80: /* Unspecified error */
+  case 0x81: /* Malformed Packet */
+  case 0x82: /* Protocol Error */
+  case 0x83: /* Implementation specific error */
+  case 0x90: /* Topic Name invalid */
+  case 0x93: /* Receive Maximum exceeded */
+  case 0x94: /* Topic Alias invalid */
+  case 0x95: /* Packet too large */
+  case 0x96: /* Message rate too high */
+  case 0x97: /* Quota exceeded */
+  case 0x98: /* Administrative action */
+  case 0x99: /* Payload format invalid */
+    return true;
+  default:
+    return false;
+  }
+}
+
 hmq_status hmq_client_fail(hmq_client *c, hmq_status err) {
   if (c->error == HMQ_OK) {
     c->error = err;
   }
   uint8_t reason = hmq_status_reason(err);
+  if (!hmq_client_reason_ok(reason)) {
+    reason = 0; /* never a server-only code: close without DISCONNECT */
+  }
   c->pending_sub = 0;
   c->pending_ping = 0;
   c->ping_outstanding = 0;
@@ -528,6 +556,10 @@ hmq_status hmq_client_tick(hmq_client *c, uint64_t now_ms) {
      * queued behind a long backlog must not kill the connection. */
     uint64_t since = c->ping_sent_ms > c->last_rx_ms ? c->ping_sent_ms : c->last_rx_ms;
     if (elapsed(now_ms, since) >= ka / 2u) {
+      /* 3.12.4: no PINGRESP in time: the client SHOULD close the network
+       * connection. No DISCONNECT: its only fitting code, 0x8D, is the
+       * server's [MQTT-3.14.2-1], and a connection that stopped answering
+       * would not deliver it anyway. */
       return hmq_client_fail(c, HMQ_ERR_KEEPALIVE);
     }
     return HMQ_OK;

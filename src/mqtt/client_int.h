@@ -19,6 +19,9 @@
  * a topic of this length (2-byte length + topic). */
 #define HMQ_ALIAS_ENTRY 258u
 
+/* True for a DISCONNECT reason code a client may send (MQTT 5.0 3.14.2.1). */
+bool hmq_client_reason_ok(uint8_t reason);
+
 /* Record a sticky error: queue DISCONNECT with hmq_status_reason(err) when
  * there is one and a connection exists (state CLOSING), otherwise go to
  * CLOSED. Returns err. */

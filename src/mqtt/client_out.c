@@ -90,6 +90,9 @@ hmq_status hmq_client_disconnect(hmq_client *c, uint8_t reason, int64_t session_
   if (session_expiry < -1 || session_expiry > (int64_t)UINT32_MAX) {
     return HMQ_ERR_ARG;
   }
+  if (!hmq_client_reason_ok(reason)) {
+    return HMQ_ERR_ARG; /* a server-only reason code [MQTT-3.14.2-1] */
+  }
   if (session_expiry > 0 && c->cfg.session_expiry == 0) {
     return HMQ_ERR_ARG; /* 3.14.2.2.2: protocol error from 0 to non-zero */
   }
