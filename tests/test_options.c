@@ -174,6 +174,8 @@ static void test_usage_errors_name_the_flag(void **state) {
       {{"-cd"}, "-c takes no value"},
       {{"stray"}, "unexpected argument 'stray'"},
       {{"--id", ""}, "--id: empty client id"},
+      {{"--bundle", ""}, "--bundle: empty directory name"},
+      {{"--cafile", ""}, "--cafile: empty file name"},
   };
   size_t i;
   (void)state;

@@ -1,12 +1,15 @@
 /*
  * hmq program: the --help text. It teaches by example first (the three ways
- * to start), then lists every option and the exit codes.
+ * to start), then lists every option from the option table (options.h), so
+ * the parser and --help cannot drift, then signals and exit codes.
  */
 #include "pipeline/options.h"
 
 #include <stdio.h>
+#include <string.h>
 
-static const char help_text[] =
+/* Before the option table. */
+static const char help_head[] =
     "hmq - receive High Mobility's MQTT vehicle data stream reliably (MQTT 5, QoS 1)\n"
     "\n"
     "Three ways to start:\n"
@@ -27,58 +30,10 @@ static const char help_text[] =
     "\n"
     "Every message is written (and fsynced, for --out) before its PUBACK leaves, and\n"
     "duplicates (same message_id) are dropped, also across restarts.\n"
-    "\n"
-    "Connection (same meaning as in mosquitto_sub):\n"
-    "  --cafile FILE          CA certificate(s) to verify the broker (PEM)\n"
-    "  --cert FILE            client certificate (PEM)\n"
-    "  --key FILE             client private key (PEM)\n"
-    "  -h, --host HOST        broker (default " HMQ_DEFAULT_HOST ")\n"
-    "  -p, --port PORT        port (default 8883; 1883 with --plain)\n"
-    "  -q, --qos N            subscription QoS 0, 1 or 2 (default 1; warns unless 1)\n"
-    "  -V, --protocol-version 5|mqttv5   only MQTT 5 is spoken\n"
-    "  -i, --id ID            client id: <app-id>-<sandbox|live>-<random>\n"
-    "  -c, --disable-clean-session   keep the session (queue while hmq is down);\n"
-    "                         session expiry then defaults to never (0xFFFFFFFF)\n"
-    "  -t, --topic FILTER     subscription (up to 4); with --app-id: derived\n"
-    "  -k, --keepalive SEC    keep alive (default 60)\n"
-    "  -x, --session-expiry SEC  session expiry (-1 = never)\n"
-    "  -C, --count N          exit 0 after N messages were written, committed and\n"
-    "                         acknowledged (PUBACKs sent), with a clean DISCONNECT\n"
-    "  -W, --timeout SEC      stop after SEC seconds connected; exit code 27\n"
-    "  -d, --debug            protocol debug messages on stderr\n"
-    "  --plain                plain TCP without TLS (local test brokers only)\n"
-    "  --connections N        N connections in the same share group, client ids\n"
-    "                         suffixed -1..-N, one shared output (default 1)\n"
-    "\n"
-    "High Mobility:\n"
-    "  --bundle DIR           unzipped download: ca_crt.pem, client_crt.pem,\n"
-    "                         client_key.pem, snippet.txt (options given win)\n"
-    "  --app-id UUID          application id; with --env builds client id and topic\n"
-    "  --env sandbox|live     environment\n"
-    "  --state-dir DIR        this instance's state: id suffix, dedupe memory, lock\n"
-    "                         (default $XDG_STATE_HOME/hmq/<app-id>-<env> or\n"
-    "                         ~/.local/state/hmq/<app-id>-<env>; <client-id> with --id).\n"
-    "                         A second hmq on the same state dir refuses to start:\n"
-    "                         give each instance its own.\n"
-    "  --end-session          end the persistent session (Clean Start 1, Session\n"
-    "                         Expiry 0, DISCONNECT) and exit\n"
-    "\n"
-    "Output:\n"
-    "  --out FILE             append to FILE (default: stdout); SIGHUP reopens it\n"
-    "  --exec CMD             pipe lines into CMD (run by /bin/sh)\n"
-    "  --format envelope|flat|raw   one compact envelope per line (default), one\n"
-    "                         line per reading, or the payload as received\n"
-    "  --dead-letter FILE     payloads that are not valid envelopes (default\n"
-    "                         FILE.dead beside --out, else stderr)\n"
-    "  --dedupe N             message ids remembered (default 1000000)\n"
-    "  --max-delay-ms MS      longest a written message waits for its commit and\n"
-    "                         PUBACK when more keep arriving (default 50)\n"
-    "  --stats SEC            one stderr line every SEC seconds: received, written,\n"
-    "                         duplicates, invalid, msgs/s, in-flight, reconnects,\n"
-    "                         data age p50/p99\n"
-    "  -v, --verbose          say more;  --quiet  only errors (-q is QoS)\n"
-    "  --help, --version\n"
-    "\n"
+    "\n";
+
+/* After the option table. */
+static const char help_tail[] =
     "Signals: SIGINT/SIGTERM commit, send the pending PUBACKs and disconnect\n"
     "(session kept); SIGHUP reopens --out (logrotate).\n"
     "\n"
@@ -92,6 +47,44 @@ static const char help_text[] =
     "  5  output (sink) failure: nothing unwritten was acknowledged\n"
     "  27 -W timeout (as mosquitto_sub)\n";
 
+/* The column where option descriptions start. */
+#define HELP_COL 25
+
+/* One row: "  -h, --host HOST" padded to HELP_COL (or the text on the next
+ * line when the names are wider), then the help lines, each continuation
+ * indented to HELP_COL. */
+static void print_row(FILE *f, const hmq_opt_row *r) {
+  const char *p = r->help;
+  int w;
+  if (r->short_name)
+    w = fprintf(f, "  -%c, --%s", r->short_name, r->name);
+  else
+    w = fprintf(f, "  --%s", r->name);
+  if (r->arg)
+    w += fprintf(f, " %s", r->arg);
+  if (w > HELP_COL - 2) {
+    fputc('\n', f);
+    w = 0;
+  }
+  while (*p) {
+    const char *nl = strchr(p, '\n');
+    size_t len = nl ? (size_t)(nl - p) : strlen(p);
+    fprintf(f, "%*s%.*s\n", HELP_COL - w, "", (int)len, p);
+    w = 0;
+    p = nl ? nl + 1 : p + len;
+  }
+}
+
 void hmq_opts_usage(FILE *f) {
-  fputs(help_text, f);
+  int sec;
+  size_t i;
+  fputs(help_head, f);
+  for (sec = 0; sec < HMQ_OPT_SEC_COUNT; sec++) {
+    fprintf(f, "%s\n", hmq_opt_section_title[sec]);
+    for (i = 0; i < hmq_opt_count; i++)
+      if ((int)hmq_opt_table[i].section == sec)
+        print_row(f, &hmq_opt_table[i]);
+    fputc('\n', f);
+  }
+  fputs(help_tail, f);
 }

@@ -10,89 +10,12 @@
 #include "pipeline/options.h"
 
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-enum opt_id {
-  O_CAFILE = 1,
-  O_CERT,
-  O_KEY,
-  O_HOST,
-  O_PORT,
-  O_QOS,
-  O_VERSION_PROTO,
-  O_ID,
-  O_PERSIST,
-  O_TOPIC,
-  O_KEEPALIVE,
-  O_EXPIRY,
-  O_COUNT,
-  O_TIMEOUT,
-  O_DEBUG,
-  O_VERBOSE,
-  O_QUIET,
-  O_BUNDLE,
-  O_APP_ID,
-  O_ENV,
-  O_STATE_DIR,
-  O_END_SESSION,
-  O_OUT,
-  O_EXEC,
-  O_FORMAT,
-  O_DEAD_LETTER,
-  O_DEDUPE,
-  O_STATS,
-  O_MAX_DELAY,
-  O_PLAIN,
-  O_CONNECTIONS,
-  O_HELP,
-  O_VERSION
-};
-
-typedef struct opt_def {
-  const char *name; /* long name without "--" */
-  char short_name;  /* 0: none */
-  int has_arg;
-  enum opt_id id;
-} opt_def;
-
-static const opt_def opt_table[] = {
-    {"cafile", 0, 1, O_CAFILE},
-    {"cert", 0, 1, O_CERT},
-    {"key", 0, 1, O_KEY},
-    {"host", 'h', 1, O_HOST},
-    {"port", 'p', 1, O_PORT},
-    {"qos", 'q', 1, O_QOS},
-    {"protocol-version", 'V', 1, O_VERSION_PROTO},
-    {"id", 'i', 1, O_ID},
-    {"disable-clean-session", 'c', 0, O_PERSIST},
-    {"topic", 't', 1, O_TOPIC},
-    {"keepalive", 'k', 1, O_KEEPALIVE},
-    {"session-expiry", 'x', 1, O_EXPIRY},
-    {"count", 'C', 1, O_COUNT},
-    {"timeout", 'W', 1, O_TIMEOUT},
-    {"debug", 'd', 0, O_DEBUG},
-    {"verbose", 'v', 0, O_VERBOSE},
-    {"quiet", 0, 0, O_QUIET},
-    {"bundle", 0, 1, O_BUNDLE},
-    {"app-id", 0, 1, O_APP_ID},
-    {"env", 0, 1, O_ENV},
-    {"state-dir", 0, 1, O_STATE_DIR},
-    {"end-session", 0, 0, O_END_SESSION},
-    {"out", 0, 1, O_OUT},
-    {"exec", 0, 1, O_EXEC},
-    {"format", 0, 1, O_FORMAT},
-    {"dead-letter", 0, 1, O_DEAD_LETTER},
-    {"dedupe", 0, 1, O_DEDUPE},
-    {"stats", 0, 1, O_STATS},
-    {"max-delay-ms", 0, 1, O_MAX_DELAY},
-    {"plain", 0, 0, O_PLAIN},
-    {"connections", 0, 1, O_CONNECTIONS},
-    {"help", 0, 0, O_HELP},
-    {"version", 0, 0, O_VERSION},
-};
 
 void hmq_opts_init(hmq_opts *o) {
   memset(o, 0, sizeof *o);
@@ -195,183 +118,359 @@ static int parse_expiry(const char *v, int64_t *out) {
   return 0;
 }
 
-static const opt_def *find_long(const char *name, size_t len) {
+/* Custom parsers: rules that do not fit one of the generic kinds. */
+static int parse_topic(hmq_opts *o, const char *flag, const char *v, char *err, size_t el) {
+  if (v[0] == '\0')
+    return usage_fail(err, el, "%s: empty topic filter", flag);
+  if (!(o->set & HMQ_SET_TOPIC))
+    o->topic_count = 0; /* the first explicit topic replaces any derived one */
+  if (o->topic_count == HMQ_OPT_TOPICS_MAX)
+    return usage_fail(err, el, "%s: at most %d topics", flag, HMQ_OPT_TOPICS_MAX);
+  if (put(o->topics[o->topic_count], HMQ_OPT_TOPIC, v, flag, err, el) != HMQ_EXIT_OK)
+    return HMQ_EXIT_USAGE;
+  o->set |= HMQ_SET_TOPIC;
+  o->topic_count++;
+  return HMQ_EXIT_OK;
+}
+
+static int parse_keepalive(hmq_opts *o, const char *flag, const char *v, char *err, size_t el) {
+  unsigned long x;
+  /* MQTT 5.0 3.1.2.10: a two-byte value; mosquitto_sub refuses below 5. */
+  if (num(v, 0, 65535, &x) != 0 || (x > 0 && x < 5))
+    return usage_fail(err, el, "%s: '%s' is not a keepalive (0 or 5..65535 seconds)", flag, v);
+  o->keepalive = (uint16_t)x;
+  return HMQ_EXIT_OK;
+}
+
+static int parse_session_expiry(hmq_opts *o, const char *flag, const char *v, char *err,
+                                size_t el) {
+  if (parse_expiry(v, &o->expiry) != 0)
+    return usage_fail(err, el, "%s: '%s' is not a session expiry (seconds, or -1 for never)", flag,
+                      v);
+  return HMQ_EXIT_OK;
+}
+
+static int parse_app_id(hmq_opts *o, const char *flag, const char *v, char *err, size_t el) {
+  if (v[0] == '\0' || strlen(v) > 100 || strpbrk(v, "/#+ ") != NULL)
+    return usage_fail(err, el,
+                      "%s: '%s' cannot be an application id (empty, over 100 characters, or "
+                      "contains / # + space)",
+                      flag, v);
+  return put(o->app_id, sizeof o->app_id, v, flag, err, el);
+}
+
+#define XSTR(x)            #x
+#define STR(x)             XSTR(x)
+#define FIELD(m)           .off = offsetof(hmq_opts, m), .size = sizeof(((hmq_opts *)0)->m)
+#define SEC(s)             .section = HMQ_OPT_SEC_##s
+#define FLAG(m)            .kind = HMQ_OPT_FLAG, FIELD(m)
+#define CUSTOM(f)          .kind = HMQ_OPT_CUSTOM, .parse = f
+#define STRING(m, w)       .kind = HMQ_OPT_STRING, FIELD(m), .lo = 1, .what = w
+#define NUMBER(m, l, h, w) .kind = HMQ_OPT_NUMBER, FIELD(m), .lo = l, .hi = h, .what = w
+#define CHOICE(m, w)       .kind = HMQ_OPT_CHOICE, FIELD(m), .what = w
+
+const char *const hmq_opt_section_title[HMQ_OPT_SEC_COUNT] = {
+    "Connection (same meaning as in mosquitto_sub):",
+    "High Mobility:",
+    "Output:",
+    "General:",
+};
+
+/* One row per option, in --help order within each section. */
+const hmq_opt_row hmq_opt_table[] = {
+    /* Connection */
+    {.name = "cafile",
+     .arg = "FILE",
+     SEC(CONNECTION),
+     STRING(cafile, "file name"),
+     .set_bit = HMQ_SET_CAFILE,
+     .help = "CA certificate(s) to verify the broker (PEM)"},
+    {.name = "cert",
+     .arg = "FILE",
+     SEC(CONNECTION),
+     STRING(cert, "file name"),
+     .set_bit = HMQ_SET_CERT,
+     .help = "client certificate (PEM)"},
+    {.name = "key",
+     .arg = "FILE",
+     SEC(CONNECTION),
+     STRING(key, "file name"),
+     .set_bit = HMQ_SET_KEY,
+     .help = "client private key (PEM)"},
+    {.name = "host",
+     .short_name = 'h',
+     .arg = "HOST",
+     SEC(CONNECTION),
+     STRING(host, "host name"),
+     .set_bit = HMQ_SET_HOST,
+     .help = "broker (default " HMQ_DEFAULT_HOST ")"},
+    {.name = "port",
+     .short_name = 'p',
+     .arg = "PORT",
+     SEC(CONNECTION),
+     NUMBER(port, 1, 65535, "a port number (1..65535)"),
+     .set_bit = HMQ_SET_PORT,
+     .help = "port (default 8883; 1883 with --plain)"},
+    {.name = "qos",
+     .short_name = 'q',
+     .arg = "N",
+     SEC(CONNECTION),
+     NUMBER(qos, 0, 2, "a QoS (0, 1 or 2)"),
+     .set_bit = HMQ_SET_QOS,
+     .help = "subscription QoS 0, 1 or 2 (default 1; warns unless 1)"},
+    {.name = "protocol-version",
+     .short_name = 'V',
+     .arg = "5|mqttv5",
+     SEC(CONNECTION),
+     .kind = HMQ_OPT_CHOICE,
+     .what = "supported: hmq speaks MQTT 5 only (use -V 5)",
+     .set_bit = HMQ_SET_VERSION,
+     .help = "only MQTT 5 is spoken"},
+    {.name = "id",
+     .short_name = 'i',
+     .arg = "ID",
+     SEC(CONNECTION),
+     STRING(client_id, "client id"),
+     .set_bit = HMQ_SET_ID,
+     .help = "client id: <app-id>-<sandbox|live>-<random>"},
+    {.name = "disable-clean-session",
+     .short_name = 'c',
+     SEC(CONNECTION),
+     FLAG(persist),
+     .set_bit = HMQ_SET_PERSIST,
+     .help = "keep the session (queue while hmq is down);\n"
+             "session expiry then defaults to never (0xFFFFFFFF)"},
+    {.name = "topic",
+     .short_name = 't',
+     .arg = "FILTER",
+     SEC(CONNECTION),
+     CUSTOM(parse_topic),
+     .help = "subscription (up to " STR(HMQ_OPT_TOPICS_MAX) "); with --app-id: derived"},
+    {.name = "keepalive",
+     .short_name = 'k',
+     .arg = "SEC",
+     SEC(CONNECTION),
+     CUSTOM(parse_keepalive),
+     .set_bit = HMQ_SET_KEEPALIVE,
+     .help = "keep alive (default 60; 0 disables)"},
+    {.name = "session-expiry",
+     .short_name = 'x',
+     .arg = "SEC",
+     SEC(CONNECTION),
+     CUSTOM(parse_session_expiry),
+     .set_bit = HMQ_SET_EXPIRY,
+     .help = "session expiry (-1 = never; suffix s, m, h, d)"},
+    {.name = "count",
+     .short_name = 'C',
+     .arg = "N",
+     SEC(CONNECTION),
+     NUMBER(count, 1, 0xFFFFFFFFul, "a message count (1 or more)"),
+     .help = "exit 0 after N messages were written, committed and\n"
+             "acknowledged (PUBACKs sent), with a clean DISCONNECT"},
+    {.name = "timeout",
+     .short_name = 'W',
+     .arg = "SEC",
+     SEC(CONNECTION),
+     NUMBER(timeout_s, 1, 31536000ul, "a timeout in seconds (1 or more)"),
+     .help = "stop after SEC seconds connected; exit code 27"},
+    {.name = "plain",
+     SEC(CONNECTION),
+     FLAG(plain),
+     .help = "plain TCP without TLS (local test brokers only)"},
+    {.name = "connections",
+     .arg = "N",
+     SEC(CONNECTION),
+     NUMBER(connections, 1, HMQ_OPT_CONN_MAX,
+            "a number of connections (1.." STR(HMQ_OPT_CONN_MAX) ")"),
+     .help = "N connections in the same share group, client ids\n"
+             "suffixed -1..-N, one shared output (default 1)"},
+    /* High Mobility */
+    {.name = "bundle",
+     .arg = "DIR",
+     SEC(HM),
+     STRING(bundle, "directory name"),
+     .help = "unzipped download: ca_crt.pem, client_crt.pem,\n"
+             "client_key.pem, snippet.txt (options given win)"},
+    {.name = "app-id",
+     .arg = "UUID",
+     SEC(HM),
+     CUSTOM(parse_app_id),
+     .help = "application id; with --env builds client id and topic"},
+    {.name = "env",
+     .arg = "sandbox|live",
+     SEC(HM),
+     CHOICE(env, "an environment (sandbox or live)"),
+     .help = "environment"},
+    {.name = "state-dir",
+     .arg = "DIR",
+     SEC(HM),
+     STRING(state_dir, "directory name"),
+     .help = "this instance's state: id suffix, dedupe memory, lock\n"
+             "(default $XDG_STATE_HOME/hmq/<app-id>-<env> or\n"
+             "~/.local/state/hmq/<app-id>-<env>; <client-id> with --id).\n"
+             "A second hmq on the same state dir refuses to start:\n"
+             "give each instance its own."},
+    {.name = "end-session",
+     SEC(HM),
+     FLAG(end_session),
+     .help = "end the persistent session (Clean Start 1, Session\n"
+             "Expiry 0, DISCONNECT) and exit"},
+    /* Output */
+    {.name = "out",
+     .arg = "FILE",
+     SEC(OUTPUT),
+     STRING(out, "file name"),
+     .help = "append to FILE (default: stdout); SIGHUP reopens it"},
+    {.name = "exec",
+     .arg = "CMD",
+     SEC(OUTPUT),
+     STRING(exec_cmd, "command"),
+     .help = "pipe lines into CMD (run by /bin/sh)"},
+    {.name = "sqlite",
+     .arg = "FILE",
+     SEC(OUTPUT),
+     STRING(sqlite, "file name"),
+     .help = "store messages, readings and the latest value per\n"
+             "vehicle property in SQLite FILE (docs/database.md)"},
+    {.name = "postgres",
+     .arg = "CONNINFO",
+     SEC(OUTPUT),
+     STRING(postgres, "connection string"),
+     .help = "the same in PostgreSQL (libpq CONNINFO or URI); safe\n"
+             "for many instances of one share group"},
+    {.name = "format",
+     .arg = "envelope|flat|raw",
+     SEC(OUTPUT),
+     CHOICE(format, "a format (envelope, flat or raw)"),
+     .help = "one compact envelope per line (default), one\n"
+             "line per reading, or the payload as received"},
+    {.name = "dead-letter",
+     .arg = "FILE",
+     SEC(OUTPUT),
+     STRING(dead_letter, "file name"),
+     .help = "payloads that are not valid envelopes (default\n"
+             "FILE.dead beside --out, else stderr)"},
+    /* At least 1: the delivery pipeline has no "dedupe off" mode, and a 0
+     * that silently meant the default would surprise. */
+    {.name = "dedupe",
+     .arg = "N",
+     SEC(OUTPUT),
+     NUMBER(dedupe, 1, 100000000ul, "a number of ids (1..100000000)"),
+     .help = "message ids remembered (default 1000000)"},
+    {.name = "max-delay-ms",
+     .arg = "MS",
+     SEC(OUTPUT),
+     NUMBER(max_delay_ms, 0, 60000ul, "a delay in milliseconds (0..60000)"),
+     .help = "longest a written message waits for its commit and\n"
+             "PUBACK when more keep arriving (default 50)"},
+    {.name = "stats",
+     .arg = "SEC",
+     SEC(OUTPUT),
+     NUMBER(stats_s, 1, 86400ul, "an interval in seconds (1..86400)"),
+     .help = "one stderr line every SEC seconds: received, written,\n"
+             "duplicates, invalid, msgs/s, in-flight, reconnects,\n"
+             "data age p50/p99"},
+    /* General */
+    {.name = "debug",
+     .short_name = 'd',
+     SEC(GENERAL),
+     FLAG(debug),
+     .help = "protocol debug messages on stderr"},
+    {.name = "verbose", .short_name = 'v', SEC(GENERAL), FLAG(verbose), .help = "say more"},
+    {.name = "quiet", SEC(GENERAL), FLAG(quiet), .help = "only errors (-q is QoS)"},
+    {.name = "help", SEC(GENERAL), FLAG(help), .help = "this text"},
+    {.name = "version", SEC(GENERAL), FLAG(version), .help = "print the version"},
+};
+
+const size_t hmq_opt_count = sizeof hmq_opt_table / sizeof hmq_opt_table[0];
+
+static const hmq_opt_row *find_long(const char *name, size_t len) {
   size_t i;
-  for (i = 0; i < sizeof opt_table / sizeof opt_table[0]; i++)
-    if (strlen(opt_table[i].name) == len && strncmp(opt_table[i].name, name, len) == 0)
-      return &opt_table[i];
+  for (i = 0; i < hmq_opt_count; i++)
+    if (strlen(hmq_opt_table[i].name) == len && strncmp(hmq_opt_table[i].name, name, len) == 0)
+      return &hmq_opt_table[i];
   return NULL;
 }
 
-static const opt_def *find_short(char c) {
+static const hmq_opt_row *find_short(char c) {
   size_t i;
-  for (i = 0; i < sizeof opt_table / sizeof opt_table[0]; i++)
-    if (opt_table[i].short_name == c)
-      return &opt_table[i];
+  for (i = 0; i < hmq_opt_count; i++)
+    if (hmq_opt_table[i].short_name == c)
+      return &hmq_opt_table[i];
   return NULL;
+}
+
+/* 1 when v is one of the '|'-separated words of list. */
+static int is_choice(const char *list, const char *v) {
+  size_t n = strlen(v);
+  const char *p = list;
+  while (p) {
+    const char *bar = strchr(p, '|');
+    size_t len = bar ? (size_t)(bar - p) : strlen(p);
+    if (len == n && strncmp(p, v, n) == 0)
+      return 1;
+    p = bar ? bar + 1 : NULL;
+  }
+  return 0;
+}
+
+/* Store x in the unsigned-sized field at p (the range check has made it fit;
+ * a non-negative value has the same representation in int and unsigned). */
+static void store_number(void *p, size_t size, unsigned long x) {
+  uint8_t u8 = (uint8_t)x;
+  uint16_t u16 = (uint16_t)x;
+  uint32_t u32 = (uint32_t)x;
+  uint64_t u64 = (uint64_t)x;
+  switch (size) {
+  case 1:
+    memcpy(p, &u8, 1);
+    break;
+  case 2:
+    memcpy(p, &u16, 2);
+    break;
+  case 4:
+    memcpy(p, &u32, 4);
+    break;
+  default:
+    memcpy(p, &u64, 8);
+    break;
+  }
 }
 
 /* Apply one option with its value (NULL for flags). `flag` is the spelling
  * the user typed, for messages. */
-static int apply(hmq_opts *o, const opt_def *d, const char *flag, const char *v, char *err,
+static int apply(hmq_opts *o, const hmq_opt_row *d, const char *flag, const char *v, char *err,
                  size_t el) {
+  char *field = (char *)o + d->off;
   unsigned long x = 0;
-  switch (d->id) {
-  case O_CAFILE:
-    o->set |= HMQ_SET_CAFILE;
-    return put(o->cafile, sizeof o->cafile, v, flag, err, el);
-  case O_CERT:
-    o->set |= HMQ_SET_CERT;
-    return put(o->cert, sizeof o->cert, v, flag, err, el);
-  case O_KEY:
-    o->set |= HMQ_SET_KEY;
-    return put(o->key, sizeof o->key, v, flag, err, el);
-  case O_HOST:
-    if (v[0] == '\0')
-      return usage_fail(err, el, "%s: empty host name", flag);
-    o->set |= HMQ_SET_HOST;
-    return put(o->host, sizeof o->host, v, flag, err, el);
-  case O_PORT:
-    if (num(v, 1, 65535, &x) != 0)
-      return usage_fail(err, el, "%s: '%s' is not a port number (1..65535)", flag, v);
-    o->port = (uint16_t)x;
-    o->set |= HMQ_SET_PORT;
-    return HMQ_EXIT_OK;
-  case O_QOS:
-    if (num(v, 0, 2, &x) != 0)
-      return usage_fail(err, el, "%s: '%s' is not a QoS (0, 1 or 2)", flag, v);
-    o->qos = (int)x;
-    o->set |= HMQ_SET_QOS;
-    return HMQ_EXIT_OK;
-  case O_VERSION_PROTO:
-    if (strcmp(v, "5") != 0 && strcmp(v, "mqttv5") != 0)
-      return usage_fail(err, el, "%s: '%s' is not supported: hmq speaks MQTT 5 only (use -V 5)",
-                        flag, v);
-    o->set |= HMQ_SET_VERSION;
-    return HMQ_EXIT_OK;
-  case O_ID:
-    if (v[0] == '\0')
-      return usage_fail(err, el, "%s: empty client id", flag);
-    o->set |= HMQ_SET_ID;
-    return put(o->client_id, sizeof o->client_id, v, flag, err, el);
-  case O_PERSIST:
-    o->persist = 1;
-    o->set |= HMQ_SET_PERSIST;
-    return HMQ_EXIT_OK;
-  case O_TOPIC:
-    if (v[0] == '\0')
-      return usage_fail(err, el, "%s: empty topic filter", flag);
-    if (!(o->set & HMQ_SET_TOPIC))
-      o->topic_count = 0; /* the first explicit topic replaces any derived one */
-    if (o->topic_count == HMQ_OPT_TOPICS_MAX)
-      return usage_fail(err, el, "%s: at most %d topics", flag, HMQ_OPT_TOPICS_MAX);
-    o->set |= HMQ_SET_TOPIC;
-    if (put(o->topics[o->topic_count], HMQ_OPT_TOPIC, v, flag, err, el) != HMQ_EXIT_OK)
-      return HMQ_EXIT_USAGE;
-    o->topic_count++;
-    return HMQ_EXIT_OK;
-  case O_KEEPALIVE:
-    /* MQTT 5.0 3.1.2.10: a two-byte value; mosquitto_sub refuses below 5. */
-    if (num(v, 0, 65535, &x) != 0 || (x > 0 && x < 5))
-      return usage_fail(err, el, "%s: '%s' is not a keepalive (0 or 5..65535 seconds)", flag, v);
-    o->keepalive = (uint16_t)x;
-    o->set |= HMQ_SET_KEEPALIVE;
-    return HMQ_EXIT_OK;
-  case O_EXPIRY:
-    if (parse_expiry(v, &o->expiry) != 0)
-      return usage_fail(err, el, "%s: '%s' is not a session expiry (seconds, or -1 for never)",
-                        flag, v);
-    o->set |= HMQ_SET_EXPIRY;
-    return HMQ_EXIT_OK;
-  case O_COUNT:
-    if (num(v, 1, 0xFFFFFFFFul, &x) != 0)
-      return usage_fail(err, el, "%s: '%s' is not a message count (1 or more)", flag, v);
-    o->count = x;
-    return HMQ_EXIT_OK;
-  case O_TIMEOUT:
-    if (num(v, 1, 31536000ul, &x) != 0)
-      return usage_fail(err, el, "%s: '%s' is not a timeout in seconds (1 or more)", flag, v);
-    o->timeout_s = x;
-    return HMQ_EXIT_OK;
-  case O_DEBUG:
-    o->debug = 1;
-    return HMQ_EXIT_OK;
-  case O_VERBOSE:
-    o->verbose = 1;
-    return HMQ_EXIT_OK;
-  case O_QUIET:
-    o->quiet = 1;
-    return HMQ_EXIT_OK;
-  case O_BUNDLE:
-    return put(o->bundle, sizeof o->bundle, v, flag, err, el);
-  case O_APP_ID:
-    if (v[0] == '\0' || strlen(v) > 100 || strpbrk(v, "/#+ ") != NULL)
-      return usage_fail(err, el,
-                        "%s: '%s' cannot be an application id (empty, over 100 characters, or "
-                        "contains / # + space)",
-                        flag, v);
-    return put(o->app_id, sizeof o->app_id, v, flag, err, el);
-  case O_ENV:
-    if (strcmp(v, "sandbox") != 0 && strcmp(v, "live") != 0)
-      return usage_fail(err, el, "%s: '%s' is not an environment (sandbox or live)", flag, v);
-    return put(o->env, sizeof o->env, v, flag, err, el);
-  case O_STATE_DIR:
-    if (v[0] == '\0')
-      return usage_fail(err, el, "%s: empty directory name", flag);
-    return put(o->state_dir, sizeof o->state_dir, v, flag, err, el);
-  case O_END_SESSION:
-    o->end_session = 1;
-    return HMQ_EXIT_OK;
-  case O_OUT:
-    if (v[0] == '\0')
-      return usage_fail(err, el, "%s: empty file name", flag);
-    return put(o->out, sizeof o->out, v, flag, err, el);
-  case O_EXEC:
-    if (v[0] == '\0')
-      return usage_fail(err, el, "%s: empty command", flag);
-    return put(o->exec_cmd, sizeof o->exec_cmd, v, flag, err, el);
-  case O_FORMAT:
-    if (strcmp(v, "envelope") != 0 && strcmp(v, "flat") != 0 && strcmp(v, "raw") != 0)
-      return usage_fail(err, el, "%s: '%s' is not a format (envelope, flat or raw)", flag, v);
-    return put(o->format, sizeof o->format, v, flag, err, el);
-  case O_DEAD_LETTER:
-    if (v[0] == '\0')
-      return usage_fail(err, el, "%s: empty file name", flag);
-    return put(o->dead_letter, sizeof o->dead_letter, v, flag, err, el);
-  case O_DEDUPE:
-    /* At least 1: the delivery pipeline has no "dedupe off" mode, and a 0
-     * that silently meant the default would surprise. */
-    if (num(v, 1, 100000000ul, &x) != 0)
-      return usage_fail(err, el, "%s: '%s' is not a number of ids (1..100000000)", flag, v);
-    o->dedupe = x;
-    return HMQ_EXIT_OK;
-  case O_STATS:
-    if (num(v, 1, 86400ul, &x) != 0)
-      return usage_fail(err, el, "%s: '%s' is not an interval in seconds (1..86400)", flag, v);
-    o->stats_s = x;
-    return HMQ_EXIT_OK;
-  case O_MAX_DELAY:
-    if (num(v, 0, 60000ul, &x) != 0)
-      return usage_fail(err, el, "%s: '%s' is not a delay in milliseconds (0..60000)", flag, v);
-    o->max_delay_ms = x;
-    return HMQ_EXIT_OK;
-  case O_PLAIN:
-    o->plain = 1;
-    return HMQ_EXIT_OK;
-  case O_CONNECTIONS:
-    if (num(v, 1, HMQ_OPT_CONN_MAX, &x) != 0)
-      return usage_fail(err, el, "%s: '%s' is not a number of connections (1..%d)", flag, v,
-                        HMQ_OPT_CONN_MAX);
-    o->connections = (unsigned)x;
-    return HMQ_EXIT_OK;
-  case O_HELP:
-    o->help = 1;
-    return HMQ_EXIT_OK;
-  case O_VERSION:
-    o->version = 1;
-    return HMQ_EXIT_OK;
+  int one = 1, rc = HMQ_EXIT_OK;
+  switch (d->kind) {
+  case HMQ_OPT_FLAG:
+    memcpy(field, &one, sizeof one);
+    break;
+  case HMQ_OPT_STRING:
+    if (d->lo && v[0] == '\0')
+      return usage_fail(err, el, "%s: empty %s", flag, d->what);
+    rc = put(field, d->size, v, flag, err, el);
+    break;
+  case HMQ_OPT_NUMBER:
+    if (num(v, d->lo, d->hi, &x) != 0)
+      return usage_fail(err, el, "%s: '%s' is not %s", flag, v, d->what);
+    store_number(field, d->size, x);
+    break;
+  case HMQ_OPT_CHOICE:
+    if (!is_choice(d->arg, v))
+      return usage_fail(err, el, "%s: '%s' is not %s", flag, v, d->what);
+    if (d->size)
+      rc = put(field, d->size, v, flag, err, el);
+    break;
+  case HMQ_OPT_CUSTOM:
+    rc = d->parse(o, flag, v, err, el);
+    break;
   }
-  return usage_fail(err, el, "%s: internal error", flag);
+  if (rc == HMQ_EXIT_OK)
+    o->set |= d->set_bit;
+  return rc;
 }
 
 int hmq_opts_parse(hmq_opts *o, int argc, char *const *argv, char *err, size_t errlen) {
@@ -379,7 +478,7 @@ int hmq_opts_parse(hmq_opts *o, int argc, char *const *argv, char *err, size_t e
   for (i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = NULL;
-    const opt_def *d;
+    const hmq_opt_row *d;
     char flag[64];
     if (a[0] == '-' && a[1] == '-' && a[2] != '\0') {
       const char *eq = strchr(a + 2, '=');
@@ -389,7 +488,7 @@ int hmq_opts_parse(hmq_opts *o, int argc, char *const *argv, char *err, size_t e
       if (!d)
         return usage_fail(err, errlen, "unknown option '%s'", flag);
       if (eq) {
-        if (!d->has_arg)
+        if (!d->arg)
           return usage_fail(err, errlen, "%s takes no value", flag);
         v = eq + 1;
       }
@@ -399,7 +498,7 @@ int hmq_opts_parse(hmq_opts *o, int argc, char *const *argv, char *err, size_t e
       if (!d)
         return usage_fail(err, errlen, "unknown option '%s'", flag);
       if (a[2] != '\0') {
-        if (!d->has_arg)
+        if (!d->arg)
           return usage_fail(err, errlen, "%s takes no value (options cannot be grouped: '%s')",
                             flag, a);
         v = a + 2; /* -p8883 */
@@ -407,7 +506,7 @@ int hmq_opts_parse(hmq_opts *o, int argc, char *const *argv, char *err, size_t e
     } else {
       return usage_fail(err, errlen, "unexpected argument '%s' (options start with - or --)", a);
     }
-    if (d->has_arg && v == NULL) {
+    if (d->arg && v == NULL) {
       if (i + 1 >= argc)
         return usage_fail(err, errlen, "%s needs a value", flag);
       v = argv[++i];

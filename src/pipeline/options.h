@@ -82,6 +82,8 @@ typedef struct hmq_opts {
   /* delivery */
   char out[HMQ_OPT_PATH];
   char exec_cmd[HMQ_OPT_PATH];
+  char sqlite[HMQ_OPT_PATH];   /* --sqlite FILE */
+  char postgres[HMQ_OPT_PATH]; /* --postgres CONNINFO */
   char format[16]; /* envelope | flat | raw */
   char dead_letter[HMQ_OPT_PATH];
   unsigned long dedupe; /* ids remembered, default 1,000,000 */
@@ -131,7 +133,50 @@ int hmq_opts_is_uuid(const char *s);
 int hmq_opts_check_id(hmq_opts *o, const char *id);
 int hmq_opts_check_topic(hmq_opts *o, const char *topic);
 
-/* Print the --help text to f. */
+/* The option table: one row per option, the single source of the parser
+ * (hmq_opts_parse), the --help text (hmq_opts_usage) and the check that
+ * docs/hmq.1 lists exactly these options (tests/test_options_doc.c). To add
+ * an option, add a row (and a field in hmq_opts); --help follows, the test
+ * names what docs/hmq.1 lacks. */
+typedef enum hmq_opt_kind {
+  HMQ_OPT_FLAG,   /* no value: stores 1 in an int field */
+  HMQ_OPT_STRING, /* copied into a char[] field; refused when too long, or empty if lo == 1 */
+  HMQ_OPT_NUMBER, /* decimal in [lo, hi], no sign or suffix, into an unsigned-sized field */
+  HMQ_OPT_CHOICE, /* one of the '|'-separated words of `arg`, copied (if size > 0) */
+  HMQ_OPT_CUSTOM  /* `parse` does it */
+} hmq_opt_kind;
+
+typedef enum hmq_opt_section {
+  HMQ_OPT_SEC_CONNECTION,
+  HMQ_OPT_SEC_HM,
+  HMQ_OPT_SEC_OUTPUT,
+  HMQ_OPT_SEC_GENERAL,
+  HMQ_OPT_SEC_COUNT
+} hmq_opt_section;
+
+typedef struct hmq_opt_row {
+  const char *name;        /* long name without "--" */
+  char short_name;         /* 0: none */
+  const char *arg;         /* value placeholder in --help and docs/hmq.1; NULL: a flag */
+  hmq_opt_section section; /* --help heading */
+  const char *help;        /* --help text; '\n' starts a continuation line */
+  hmq_opt_kind kind;
+  size_t off, size;     /* the hmq_opts field (size 0: none) */
+  unsigned long lo, hi; /* NUMBER: range; STRING: lo 1 refuses an empty value */
+  const char *what;     /* error wording: "'v' is not <what>" (STRING: "empty <what>") */
+  unsigned set_bit;     /* HMQ_SET_* recorded in hmq_opts.set, or 0 */
+  /* CUSTOM: parse v into o; returns HMQ_EXIT_OK or HMQ_EXIT_USAGE with err
+   * naming `flag` (the spelling the user typed). */
+  int (*parse)(hmq_opts *o, const char *flag, const char *v, char *err, size_t errlen);
+} hmq_opt_row;
+
+extern const hmq_opt_row hmq_opt_table[];
+extern const size_t hmq_opt_count;
+/* Heading of each section in --help. */
+extern const char *const hmq_opt_section_title[HMQ_OPT_SEC_COUNT];
+
+/* Print the --help text to f: examples, the table's rows by section, signals
+ * and exit codes. */
 void hmq_opts_usage(FILE *f);
 
 #endif
