@@ -39,7 +39,7 @@ static void test_defaults(void **state) {
   hmq_tls_config c;
   hmq_tls_config_default(&c);
   assert_int_equal(c.port, 8883);
-  assert_true(c.prefer_chacha);
+  assert_int_equal(c.prefer_chacha, !hmq_tls_cpu_aes()); /* ChaCha20 first without AES-NI */
   assert_false(c.plain);
   assert_int_equal(c.connect_timeout_ms, 10000);
   hmq_link_config l;

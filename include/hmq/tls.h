@@ -40,6 +40,8 @@
 extern "C" {
 #endif
 
+HMQ_API_BEGIN
+
 typedef struct hmq_tls_config {
   const char *host;            /* name or address literal to connect to */
   uint16_t port;               /* 8883 for High Mobility */
@@ -48,7 +50,7 @@ typedef struct hmq_tls_config {
   const char *cert_file;       /* PEM client certificate; NULL = none */
   const char *key_file;        /* PEM private key of cert_file */
   bool plain;                  /* plain TCP, no TLS: only for tests / local brokers */
-  bool prefer_chacha;          /* put ChaCha20-Poly1305 first (default true) */
+  bool prefer_chacha;          /* ChaCha20-Poly1305 first; default: CPU without AES-NI */
   uint32_t connect_timeout_ms; /* TCP connect + handshake; default 10000 */
   int rcvbuf;                  /* SO_RCVBUF bytes; 0 = kernel autotuning (default) */
   int sndbuf;                  /* SO_SNDBUF bytes; 0 = kernel autotuning (default) */
@@ -100,9 +102,20 @@ typedef struct hmq_tls {
   mbedtls_ssl_context ssl;
 } hmq_tls;
 
-/* Fill cfg with defaults: port 8883, prefer_chacha true, connect timeout
- * 10 s, socket buffers left to the kernel; everything else empty. */
+/* Fill cfg with defaults: port 8883, prefer_chacha when the CPU lacks
+ * AES-NI/PCLMUL (or mbedTLS was built without its AES-NI code), connect
+ * timeout 10 s, socket buffers left to the kernel; everything else empty. */
 void hmq_tls_config_default(hmq_tls_config *cfg);
+
+/* True when the CPU has AES-NI and PCLMULQDQ (x86 only; false elsewhere). */
+bool hmq_tls_cpu_aes(void);
+
+/* What this build's TLS can do, as text lines for `hmq --version`: the
+ * mbedTLS version linked, the TLS versions, AES-NI and the suite order, and
+ * every cipher suite compiled in (mbedTLS names). Writes at most cap bytes
+ * (NUL-terminated when cap > 0) and returns the length it needed, like
+ * snprintf. */
+size_t hmq_tls_build_info(char *out, size_t cap);
 
 /* Make t a valid, empty transport. Cannot fail; no allocation. */
 void hmq_tls_init(hmq_tls *t);
@@ -193,6 +206,8 @@ const char *hmq_tls_errmsg(const hmq_tls *t);
  * handshake has finished or after hmq_tls_close(). HMQ_OK, or HMQ_ERR_ARG
  * when t, version or suite is NULL. */
 hmq_status hmq_tls_ciphersuite(const hmq_tls *t, const char **version, const char **suite);
+
+HMQ_API_END
 
 #ifdef __cplusplus
 }

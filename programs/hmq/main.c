@@ -92,7 +92,9 @@ int main(int argc, char **argv) {
     return HMQ_EXIT_OK;
   }
   if (opts.version) {
-    printf("hmq %s\n", HMQ_VERSION_STRING);
+    char tls_info[8192];
+    hmq_tls_build_info(tls_info, sizeof tls_info);
+    printf("hmq %s\n%s", HMQ_VERSION_STRING, tls_info);
     return HMQ_EXIT_OK;
   }
   if (hmq_bundle_apply(&opts, err, sizeof err) != HMQ_EXIT_OK) {

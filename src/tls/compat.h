@@ -43,14 +43,10 @@ static inline int hmq_mbed_check_pair(const mbedtls_pk_context *pub, const mbedt
 #endif
 }
 
-/* The certificate's public key: a public field in 2.28, private (but still
- * reachable through MBEDTLS_PRIVATE) in 3.x. */
+/* The certificate's public key: a public field in 2.28 and in 3.6 (3.0
+ * made it private, 3.1 public again). */
 static inline const mbedtls_pk_context *hmq_mbed_crt_pk(const mbedtls_x509_crt *crt) {
-#if HMQ_MBED3
-  return &crt->MBEDTLS_PRIVATE(pk);
-#else
   return &crt->pk;
-#endif
 }
 
 /* Under TLS 1.3 (3.x) a read may report a session ticket or an early-data
@@ -81,19 +77,28 @@ static inline const mbedtls_x509_sequence *hmq_mbed_crt_san(const mbedtls_x509_c
   return &crt->subject_alt_names;
 }
 
-/* ChaCha20-Poly1305 suites to put first when asked (RFC 7905, RFC 8446). */
-static inline const int *hmq_mbed_chacha_suites(void) {
-  static const int suites[] = {
-#if defined(MBEDTLS_TLS1_3_CHACHA20_POLY1305_SHA256)
-    MBEDTLS_TLS1_3_CHACHA20_POLY1305_SHA256,
+/* TLS protocol versions this build negotiates (hmq never lowers mbedTLS's
+ * minimum of 1.2): 1.3 only with 3.x built with MBEDTLS_SSL_PROTO_TLS1_3. */
+static inline const char *hmq_mbed_tls_versions(void) {
+#if HMQ_MBED3 && defined(MBEDTLS_SSL_PROTO_TLS1_3) && defined(MBEDTLS_SSL_PROTO_TLS1_2)
+  return "1.2 1.3";
+#elif HMQ_MBED3 && defined(MBEDTLS_SSL_PROTO_TLS1_3)
+  return "1.3";
+#else
+  return "1.2";
 #endif
-#if defined(MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256)
-    MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-    MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+}
+
+/* Whether the certificate check compares an IP address host with the
+ * certificate's iPAddress SANs: 3.6 does (mbedtls_ssl_set_hostname with an
+ * address literal); 2.28 compares it with DNS names and the CN only, so an
+ * address can never match. */
+static inline int hmq_mbed_checks_ip_san(void) {
+#if MBEDTLS_VERSION_NUMBER >= 0x03060000
+  return 1;
+#else
+  return 0;
 #endif
-    0
-  };
-  return suites;
 }
 
 /* 3.x needs PSA initialised before TLS 1.3 handshakes use it (calling it

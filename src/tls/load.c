@@ -3,18 +3,104 @@
  * certificate / key with messages a person can act on, and the mbedTLS
  * client configuration (verification always required).
  */
+#define _DEFAULT_SOURCE /* getrandom() in musl and glibc */
+
 #include "tls/compat.h"
 #include "tls/net.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
+
+#if defined(MBEDTLS_ENTROPY_HARDWARE_ALT)
+/*
+ * Entropy for mbedTLS builds configured with MBEDTLS_ENTROPY_HARDWARE_ALT
+ * (hmq's own 3.6 configuration, cmake/mbedtls/mbedtls_config.h). mbedTLS
+ * uses getrandom(2) only when built against glibc and otherwise opens
+ * /dev/urandom, which a bare root (nothing but the static hmq and its PEM
+ * files) does not have. getrandom(2) needs no file; it blocks only until
+ * the kernel's pool is first initialised at boot. Defined here, next to
+ * the code that seeds the RNG, so that static links always pull it in.
+ */
+int mbedtls_hardware_poll(void *data, unsigned char *output, size_t len, size_t *olen);
+
+int mbedtls_hardware_poll(void *data, unsigned char *output, size_t len, size_t *olen) {
+  (void)data;
+  size_t got = 0;
+  while (got < len) {
+    ssize_t k = getrandom(output + got, len - got, 0);
+    if (k < 0) {
+      if (errno == EINTR)
+        continue;
+      return MBEDTLS_ERR_ENTROPY_SOURCE_FAILED;
+    }
+    got += (size_t)k;
+  }
+  *olen = got;
+  return 0;
+}
+#endif
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
+bool hmq_tls_cpu_aes(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d))
+    return false;
+  /* CPUID.1:ECX bit 25 AES-NI, bit 1 PCLMULQDQ (the GCM multiply) */
+  return (c & (1u << 25)) && (c & (1u << 1));
+#else
+  return false;
+#endif
+}
 
 void hmq_tls_config_default(hmq_tls_config *cfg) {
   memset(cfg, 0, sizeof *cfg);
   cfg->port = 8883;
+  /* AES-GCM first where the CPU has AES-NI and PCLMUL (and mbedTLS uses
+   * them), ChaCha20-Poly1305 first where it does not. */
+#if defined(MBEDTLS_AESNI_C)
+  cfg->prefer_chacha = !hmq_tls_cpu_aes();
+#else
   cfg->prefer_chacha = true;
+#endif
   cfg->connect_timeout_ms = 10000;
+}
+
+size_t hmq_tls_build_info(char *out, size_t cap) {
+  char ver[32] = MBEDTLS_VERSION_STRING;
+#if defined(MBEDTLS_VERSION_C)
+  mbedtls_version_get_string(ver); /* the library linked, not the headers */
+#endif
+  size_t used = 0;
+  int k;
+#define HMQ_ADD(...)                                                                               \
+  do {                                                                                             \
+    k = snprintf(out + used, used < cap ? cap - used : 0, __VA_ARGS__);                            \
+    if (k > 0)                                                                                     \
+      used += (size_t)k;                                                                           \
+  } while (0)
+  if (cap > 0)
+    out[0] = '\0';
+  HMQ_ADD("mbedTLS %s%s\n", ver, hmq_mbed_checks_ip_san() ? "" : " (cannot check IP SANs)");
+  HMQ_ADD("TLS versions: %s\n", hmq_mbed_tls_versions());
+  hmq_tls_config d;
+  hmq_tls_config_default(&d);
+  HMQ_ADD("AES-NI: %s (%s first)\n", hmq_tls_cpu_aes() ? "yes" : "no",
+          d.prefer_chacha ? "ChaCha20-Poly1305" : "AES-GCM");
+  HMQ_ADD("TLS suites:");
+  for (const int *p = mbedtls_ssl_list_ciphersuites(); *p; p++) {
+    const char *name = mbedtls_ssl_get_ciphersuite_name(*p);
+    if (name && !strstr(name, "-PSK-")) /* hmq never configures a pre-shared key */
+      HMQ_ADD(" %s", name);
+  }
+  HMQ_ADD("\n");
+#undef HMQ_ADD
+  return used;
 }
 
 void hmq_tls_init(hmq_tls *t) {
@@ -119,25 +205,26 @@ static hmq_status load_key(hmq_tls *t) {
   return HMQ_OK;
 }
 
-/* Default suite list with ChaCha20-Poly1305 moved to the front: on CPUs
- * without AES instructions in mbedTLS's build it is the faster AEAD. */
+/* By name: every ChaCha20-Poly1305 suite (TLS 1.3, ECDHE and DHE ones of
+ * TLS 1.2, RFC 7905 / 8446) has CHACHA20 in its mbedTLS name. */
+static bool is_chacha(int id) {
+  const char *name = mbedtls_ssl_get_ciphersuite_name(id);
+  return name && strstr(name, "CHACHA20") != NULL;
+}
+
+/* mbedTLS's suite list (its own order otherwise kept) with the
+ * ChaCha20-Poly1305 suites moved to the front (prefer_chacha: CPUs without
+ * AES instructions, where it is the faster AEAD) or to the back (AES-GCM
+ * first: with AES-NI + PCLMUL it is the faster one; mbedTLS's default
+ * order would put ChaCha20 before AES-GCM in TLS 1.2). */
 static void build_suites(hmq_tls *t) {
   const int *def = mbedtls_ssl_list_ciphersuites();
   size_t n = 0;
-  for (const int *p = hmq_mbed_chacha_suites(); *p && n + 1 < HMQ_TLS_MAX_SUITES; p++) {
-    for (const int *d = def; *d; d++) {
-      if (*d == *p) {
-        t->suites[n++] = *p;
-        break;
-      }
-    }
-  }
-  for (const int *d = def; *d && n + 1 < HMQ_TLS_MAX_SUITES; d++) {
-    bool dup = false;
-    for (const int *p = hmq_mbed_chacha_suites(); *p; p++)
-      dup = dup || *p == *d;
-    if (!dup)
-      t->suites[n++] = *d;
+  for (int pass = 0; pass < 2; pass++) {
+    bool want_chacha = (pass == 0) == t->cfg.prefer_chacha;
+    for (const int *d = def; *d && n + 1 < HMQ_TLS_MAX_SUITES; d++)
+      if (is_chacha(*d) == want_chacha)
+        t->suites[n++] = *d;
   }
   t->suites[n] = 0;
 }
@@ -163,7 +250,7 @@ static hmq_status setup_tls(hmq_tls *t) {
     if (t->cfg.cert_file)
       ret = mbedtls_ssl_conf_own_cert(&t->conf, &t->cert, &t->key);
   }
-  if (ret == 0 && t->cfg.prefer_chacha) {
+  if (ret == 0) {
     build_suites(t);
     mbedtls_ssl_conf_ciphersuites(&t->conf, t->suites);
   }

@@ -6,6 +6,7 @@
 #include "tls/compat.h"
 #include "tls/net.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -79,17 +80,32 @@ hmq_status hmq_tls_connect(hmq_tls *t, uint64_t now_ms) {
   return hmq_tls_step(t, now_ms); /* opens the first socket */
 }
 
-/* Names the certificate carries (DNS SANs, else its subject), for the
- * name-mismatch message. */
+/* True when host is an IPv4 or IPv6 address literal. */
+static bool is_ip_literal(const char *host) {
+  unsigned char a[16];
+  return inet_pton(AF_INET, host, a) == 1 || inet_pton(AF_INET6, host, a) == 1;
+}
+
+/* Names the certificate carries (DNS and IP address SANs, else its
+ * subject), for the name-mismatch message. */
 static void cert_names(const mbedtls_x509_crt *peer, char *out, size_t cap) {
   out[0] = '\0';
   size_t used = 0;
   for (const mbedtls_x509_sequence *s = hmq_mbed_crt_san(peer); s && s->buf.p && used + 4 < cap;
        s = s->next) {
-    if (s->buf.tag != (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 2)) /* dNSName, RFC 5280 4.2.1.6 */
+    char ip[INET6_ADDRSTRLEN + 4];
+    int k;
+    /* RFC 5280 4.2.1.6: [2] dNSName, [7] iPAddress (4 or 16 bytes) */
+    if (s->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 2)) {
+      k = snprintf(out + used, cap - used, "%s%.*s", used ? ", " : "", (int)s->buf.len,
+                   (const char *)s->buf.p);
+    } else if (s->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7) &&
+               (s->buf.len == 4 || s->buf.len == 16) &&
+               inet_ntop(s->buf.len == 4 ? AF_INET : AF_INET6, s->buf.p, ip, sizeof ip)) {
+      k = snprintf(out + used, cap - used, "%sIP:%s", used ? ", " : "", ip);
+    } else {
       continue;
-    int k = snprintf(out + used, cap - used, "%s%.*s", used ? ", " : "", (int)s->buf.len,
-                     (const char *)s->buf.p);
+    }
     if (k < 0)
       break;
     used += (size_t)k < cap - used ? (size_t)k : cap - used - 1;
@@ -188,6 +204,21 @@ static hmq_status handshake_error(hmq_tls *t, int ret) {
                (unsigned)t->cfg.port,
                (flags & MBEDTLS_X509_BADCERT_EXPIRED) ? "expired" : "not yet valid");
       return fail(t, HMQ_ERR_CERT_EXPIRED);
+    }
+    if ((flags & MBEDTLS_X509_BADCERT_CN_MISMATCH) && is_ip_literal(name)) {
+      if (!hmq_mbed_checks_ip_san())
+        snprintf(t->errmsg, sizeof t->errmsg,
+                 "cannot check the server certificate (for '%s') against the IP address '%s': "
+                 "mbedTLS %s, which this hmq uses, cannot check IP address SANs; connect by a "
+                 "name the certificate carries (--host <name>), or use the static hmq "
+                 "(mbedTLS 3.6)",
+                 t->peer_names[0] ? t->peer_names : "?", name, MBEDTLS_VERSION_STRING);
+      else
+        snprintf(t->errmsg, sizeof t->errmsg,
+                 "server certificate is for '%s', which does not include the IP address '%s' "
+                 "(no matching IP address SAN); connect by a name it carries (--host <name>)",
+                 t->peer_names[0] ? t->peer_names : "?", name);
+      return fail(t, HMQ_ERR_CERT_NAME);
     }
     if (flags & MBEDTLS_X509_BADCERT_CN_MISMATCH) {
       snprintf(t->errmsg, sizeof t->errmsg,
