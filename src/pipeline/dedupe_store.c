@@ -6,8 +6,10 @@
  * restart we must drop those already in the sink — but never drop one that
  * is not. So an id may only become persistent once the line carrying it is
  * durable: the log record is written and synced strictly after the sink.
- * The window between the two syncs is covered by rescanning the sink file
- * from the position the last record gives.
+ * The window between the two syncs is covered at the next start: on the
+ * same boot by cutting the sink file back to the position the last record
+ * gives (nothing after it was acknowledged), otherwise by rescanning it
+ * from there (dedupe_store.h).
  */
 #include "pipeline/dedupe_store.h"
 
@@ -46,6 +48,13 @@ static char *join(const char *dir, const char *name) {
     memcpy(p + a + 1, name, b + 1);
   }
   return p;
+}
+
+/* Remember what failed, for the caller's message; returns -1. */
+static int ds_fail(hmq_dstore *s, const char *op) {
+  s->err_no = errno;
+  s->err_op = op;
+  return -1;
 }
 
 static int ds_write_all(int fd, const uint8_t *p, size_t n) {
@@ -90,6 +99,21 @@ static uint8_t *slurp(int fd, size_t *len) {
   }
   *len = got;
   return b;
+}
+
+/* This boot's id ("" when the system does not say): the kernel makes a new
+ * random one at every boot. */
+static void read_boot_id(const char *path, char *out, size_t cap) {
+  out[0] = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return;
+  ssize_t k = read(fd, out, cap - 1);
+  close(fd);
+  if (k <= 0)
+    k = 0;
+  out[k] = 0;
+  out[strcspn(out, "\n")] = 0;
 }
 
 static void load_snapshot(hmq_dstore *s, hmq_dedupe *set) {
@@ -145,9 +169,10 @@ hmq_status hmq_dstore_open(hmq_dstore *s, const char *dir, hmq_dedupe *set, size
   s->log_path = join(dir, "dedupe.log");
   s->snap_path = join(dir, "dedupe.snap");
   s->tmp_path = join(dir, "dedupe.snap.tmp");
+  s->boot_path = join(dir, "dedupe.boot");
   s->rec = malloc(s->rec_cap);
   s->exp = malloc(s->exp_cap);
-  if (!s->log_path || !s->snap_path || !s->tmp_path || !s->rec || !s->exp) {
+  if (!s->log_path || !s->snap_path || !s->tmp_path || !s->boot_path || !s->rec || !s->exp) {
     snprintf(err, errlen, "out of memory");
     hmq_dstore_close(s);
     return HMQ_ERR_IO;
@@ -179,6 +204,10 @@ hmq_status hmq_dstore_open(hmq_dstore *s, const char *dir, hmq_dedupe *set, size
     }
   }
   s->restored = set->count;
+  char last[sizeof s->boot];
+  read_boot_id("/proc/sys/kernel/random/boot_id", s->boot, sizeof s->boot);
+  read_boot_id(s->boot_path, last, sizeof last);
+  s->same_boot = s->boot[0] && strcmp(s->boot, last) == 0;
   return HMQ_OK;
 }
 
@@ -201,7 +230,7 @@ static int log_sync(hmq_dstore *s, int force) {
   }
   s->syncs++;
   if (ds_sync(s->fd) != 0)
-    return -1;
+    return ds_fail(s, "fdatasync");
   s->last_sync_ms = now;
   s->unsynced = 0;
   return 0;
@@ -219,7 +248,11 @@ static hmq_status write_record(hmq_dstore *s, size_t n, uint64_t dev, uint64_t i
   put_u64(r + 24, off);
   size_t body = HMQ_DS_REC_HEAD + n * 8;
   put_u64(r + body, hmq_dedupe_hash((const char *)r, body));
-  if (ds_write_all(s->fd, r, body + 8) != 0 || log_sync(s, 0) != 0)
+  if (ds_write_all(s->fd, r, body + 8) != 0) {
+    (void)ds_fail(s, "write");
+    return HMQ_ERR_IO;
+  }
+  if (log_sync(s, 0) != 0)
     return HMQ_ERR_IO;
   s->log_size += body + 8;
   s->log_hashes += n;
@@ -238,14 +271,23 @@ static hmq_status compact(hmq_dstore *s, const hmq_dedupe *set) {
   if (hmq_dedupe_export(set, s->exp, s->exp_cap, &len) != HMQ_OK)
     return HMQ_OK; /* cannot happen with exp sized for capacity; keep the log */
   int fd = open(s->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0)
+  if (fd < 0) {
+    (void)ds_fail(s, "open snapshot");
     return HMQ_ERR_IO;
+  }
   int bad = ds_write_all(fd, s->exp, len) != 0 || ds_sync(fd) != 0;
+  if (bad)
+    (void)ds_fail(s, "write snapshot");
   bad |= close(fd) != 0;
-  if (bad || rename(s->tmp_path, s->snap_path) != 0)
+  if (bad || rename(s->tmp_path, s->snap_path) != 0) {
+    if (!s->err_op)
+      (void)ds_fail(s, "rename snapshot");
     return HMQ_ERR_IO;
-  if (ftruncate(s->fd, 0) != 0)
+  }
+  if (ftruncate(s->fd, 0) != 0) {
+    (void)ds_fail(s, "ftruncate");
     return HMQ_ERR_IO;
+  }
   s->log_size = 0;
   s->log_hashes = 0;
   hmq_status st = write_record(s, 0, s->dev, s->ino, s->off);
@@ -357,27 +399,105 @@ int hmq_dstore_line_id(const char *p, size_t n, const char **id, size_t *id_len)
   }
 }
 
-hmq_status hmq_dstore_scan(hmq_dstore *s, hmq_dedupe *set, int fd, uint64_t dev, uint64_t ino,
-                           uint64_t scan_end, uint64_t record_off, uint8_t *buf, size_t cap) {
-  if (s->fd < 0)
+/* The scan state of hmq_dstore_recover: ids of complete lines, grouped
+ * into messages (multi_line: consecutive lines with the same id). */
+typedef struct ds_scan {
+  hmq_dstore *s;
+  hmq_dedupe *set;
+  uint64_t dev, ino, start;
+  int multi_line;
+  int have_group;    /* a message is open: its id in group_h */
+  uint64_t group_h;  /* hash of the open message's id */
+  uint64_t group_at; /* file offset of its first line */
+  size_t nh;         /* hashes in s->rec not yet logged */
+} ds_scan;
+
+/* A message is known complete: count it as delivered. */
+static int scan_take(ds_scan *sc, uint64_t h) {
+  hmq_dstore *s = sc->s;
+  if (hmq_dedupe_insert(sc->set, h))
+    return 0;
+  put_u64(s->rec + HMQ_DS_REC_HEAD + sc->nh * 8, h);
+  s->scanned++;
+  if (++sc->nh == s->rec_max) {
+    /* Interim record keeps the old position: the recovery is not done. */
+    if (write_record(s, sc->nh, sc->dev, sc->ino, sc->start) != HMQ_OK)
+      return -1;
+    sc->nh = 0;
+  }
+  return 0;
+}
+
+/* One complete line at file offset `at` (id_ok: it has a message_id). A
+ * single-line message is complete at once; a multi-line one when a line of
+ * another message follows it. */
+static int scan_line(ds_scan *sc, uint64_t at, int id_ok, uint64_t h) {
+  if (!sc->multi_line)
+    return id_ok ? scan_take(sc, h) : 0;
+  if (sc->have_group && (!id_ok || h != sc->group_h)) {
+    if (scan_take(sc, sc->group_h) != 0)
+      return -1;
+    sc->have_group = 0;
+  }
+  if (id_ok && !sc->have_group) {
+    sc->have_group = 1;
+    sc->group_h = h;
+    sc->group_at = at;
+  }
+  return 0;
+}
+
+static uint64_t line_hash(const uint8_t *p, size_t n, int *ok) {
+  const char *id;
+  size_t id_len;
+  *ok = hmq_dstore_line_id((const char *)p, n, &id, &id_len) == 0;
+  return *ok ? hmq_dedupe_hash(id, id_len) : 0;
+}
+
+hmq_status hmq_dstore_recover(hmq_dstore *s, hmq_dedupe *set, int fd, uint64_t dev, uint64_t ino,
+                              uint64_t size, int multi_line, uint8_t *buf, size_t cap,
+                              hmq_dstore_tail *tail) {
+  tail->keep = size;
+  tail->end_line = 0;
+  s->scan_pending = 0;
+  s->cut = 0;
+  if (s->fd < 0) {
+    /* No state dir: nothing is known about the file; only keep the next
+     * line from gluing onto a torn one. */
+    uint8_t last = '\n';
+    if (size > 0 && pread(fd, &last, 1, (off_t)(size - 1)) != 1)
+      return HMQ_ERR_IO;
+    tail->end_line = last != '\n';
     return HMQ_OK;
-  uint64_t start;
-  int skip_first = 0;
-  if (s->has_pos && s->dev == dev && s->ino == ino && s->off <= scan_end) {
-    start = s->off;
+  }
+  int known = s->has_pos && s->dev == dev && s->ino == ino && s->off <= size;
+  if (known && s->same_boot) {
+    tail->keep = s->off;
+    s->cut = size - s->off;
+    return HMQ_OK;
+  }
+  ds_scan sc;
+  memset(&sc, 0, sizeof sc);
+  sc.s = s;
+  sc.set = set;
+  sc.dev = dev;
+  sc.ino = ino;
+  sc.multi_line = multi_line;
+  if (known) {
+    sc.start = s->off;
   } else {
     /* Unknown position (no record, another file, or this one truncated):
      * bounded rescan of the end of the file. */
-    start = scan_end > HMQ_DS_SCAN_LIMIT ? scan_end - HMQ_DS_SCAN_LIMIT : 0;
-    skip_first = start > 0;
+    sc.start = size > HMQ_DS_SCAN_LIMIT ? size - HMQ_DS_SCAN_LIMIT : 0;
   }
-  size_t nh = 0, fill = 0;
-  int skipping = skip_first; /* inside a line whose start we did not see */
-  uint64_t pos = start;
-  while (pos < scan_end) {
+  size_t fill = 0;
+  int skipping = !known && sc.start > 0;    /* inside a line whose start we did not see */
+  uint64_t pos = sc.start, base = sc.start; /* base: file offset of buf[0] */
+  uint64_t line_at = sc.start;              /* file offset where the current line starts */
+  while (pos < size) {
     size_t want = cap - fill;
-    if ((uint64_t)want > scan_end - pos)
-      want = (size_t)(scan_end - pos);
+    if ((uint64_t)want > size - pos)
+      want = (size_t)(size - pos);
     ssize_t k = pread(fd, buf + fill, want, (off_t)pos);
     if (k < 0 && errno == EINTR)
       continue;
@@ -391,36 +511,68 @@ hmq_status hmq_dstore_scan(hmq_dstore *s, hmq_dedupe *set, int fd, uint64_t dev,
       if (!nl)
         break;
       size_t end = (size_t)(nl - buf);
-      const char *id;
-      size_t id_len;
-      if (!skipping && hmq_dstore_line_id((const char *)buf + at, end - at, &id, &id_len) == 0) {
-        uint64_t h = hmq_dedupe_hash(id, id_len);
-        if (!hmq_dedupe_insert(set, h)) {
-          put_u64(s->rec + HMQ_DS_REC_HEAD + nh * 8, h);
-          s->scanned++;
-          if (++nh == s->rec_max) {
-            /* Interim record keeps the old position: the scan is not done. */
-            if (write_record(s, nh, dev, ino, start) != HMQ_OK)
-              return HMQ_ERR_IO;
-            nh = 0;
-          }
-        }
-      }
+      int ok = 0;
+      uint64_t h = skipping ? 0 : line_hash(buf + at, end - at, &ok);
+      if (scan_line(&sc, line_at, ok, h) != 0)
+        return HMQ_ERR_IO;
       skipping = 0;
       at = end + 1;
+      line_at = base + at;
     }
     if (at == 0 && fill == cap) {
       skipping = 1; /* a line longer than the buffer: not ours to parse */
+      base += fill;
       fill = 0;
     } else {
       memmove(buf, buf + at, fill - at);
       fill -= at;
+      base += at;
     }
   }
-  /* Whatever is left in buf has no newline: a line torn by a crash. It is
-   * not counted; the caller has ended it so it stays a separate line. */
-  if (write_record(s, nh, dev, ino, record_off) != HMQ_OK || log_sync(s, 1) != 0)
+  if (line_at < size) {
+    /* A last line without '\n': torn by a crash or a full disk, never
+     * committed (a commit writes whole messages). Its message is cut with
+     * it when the file is known to be ours; otherwise the line is ended. */
+    int ok = 0;
+    uint64_t h = !skipping && fill > 0 ? line_hash(buf, fill, &ok) : 0;
+    if (!known) {
+      tail->end_line = 1;
+    } else if (sc.multi_line && sc.have_group && ok && h == sc.group_h) {
+      tail->keep = sc.group_at; /* the torn line's earlier lines go too */
+      sc.have_group = 0;
+    } else {
+      tail->keep = line_at;
+    }
+    if (sc.multi_line && sc.have_group && ok && h != sc.group_h) {
+      if (scan_take(&sc, sc.group_h) != 0) /* another message followed it: complete */
+        return HMQ_ERR_IO;
+    }
+  }
+  /* A multi-line message still open here may lack lines: it stays in the
+   * file, not counted as delivered (a redelivery writes it whole). */
+  s->cut = size - tail->keep;
+  s->scan_pending = sc.nh;
+  return HMQ_OK;
+}
+
+hmq_status hmq_dstore_recovered(hmq_dstore *s, uint64_t dev, uint64_t ino, uint64_t size) {
+  if (s->fd < 0)
+    return HMQ_OK;
+  size_t n = s->scan_pending;
+  s->scan_pending = 0;
+  if (write_record(s, n, dev, ino, size) != HMQ_OK || log_sync(s, 1) != 0)
     return HMQ_ERR_IO;
+  /* From here on this boot's records describe the file: see the top. No
+   * fdatasync: after a system crash the boot id differs anyway. */
+  int fd = open(s->boot_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0 || ds_write_all(fd, (const uint8_t *)s->boot, strlen(s->boot)) != 0) {
+    (void)ds_fail(s, "write dedupe.boot");
+    if (fd >= 0)
+      close(fd);
+    return HMQ_ERR_IO;
+  }
+  close(fd);
+  s->same_boot = s->boot[0] != 0;
   return HMQ_OK;
 }
 
@@ -442,8 +594,9 @@ void hmq_dstore_close(hmq_dstore *s) {
   free(s->log_path);
   free(s->snap_path);
   free(s->tmp_path);
+  free(s->boot_path);
   free(s->rec);
   free(s->exp);
-  s->log_path = s->snap_path = s->tmp_path = NULL;
+  s->log_path = s->snap_path = s->tmp_path = s->boot_path = NULL;
   s->rec = s->exp = NULL;
 }

@@ -16,6 +16,17 @@
  * record's bytes before it). A torn or corrupt tail (a crash mid-append) is
  * cut off at open; everything before it is trusted.
  *
+ * A third file, dedupe.boot, holds the kernel's boot id of the run that
+ * last recovered the sink file. At the next start, the same boot id means
+ * no power cut or system crash happened since: every record that run wrote
+ * reached the log (the page cache survives kill -9 and a full disk), so
+ * the last record's offset is exactly where the last acknowledged commit
+ * ended, and everything after it in the sink file (a batch that died with
+ * its process, or a message whose lines were only partly written) was never
+ * acknowledged: the restart cuts it off and the broker's redelivery writes
+ * it again, whole and once. Without that certainty (another boot, no boot
+ * id) the end of the file is rescanned instead (hmq_dstore_recover).
+ *
  * When the log holds more than twice the set's capacity of hashes (or is
  * larger than two full snapshots plus 64 KiB: many one-message commits),
  * the set is exported into dedupe.snap and the log restarts with one record
@@ -40,6 +51,9 @@ typedef struct hmq_dstore {
   char *log_path;  /* owned */
   char *snap_path; /* owned */
   char *tmp_path;  /* owned */
+  char *boot_path; /* owned: dedupe.boot */
+  char boot[64];   /* this boot's id, "" when the system does not tell */
+  int same_boot;   /* dedupe.boot held this boot's id at open */
   uint8_t *rec;    /* record buffer (owned) */
   size_t rec_cap;  /* bytes */
   size_t rec_max;  /* hashes one record holds */
@@ -49,10 +63,14 @@ typedef struct hmq_dstore {
   uint64_t log_size;   /* bytes of valid records in the log */
   int has_pos;         /* a record gave the sink position below */
   uint64_t dev, ino, off;
-  size_t restored; /* ids restored at open (snapshot + log) */
-  size_t scanned;  /* ids added from the sink file scan */
-  int lazy_sync;   /* 1: fdatasync the log at most every HMQ_DSTORE_LAZY_MS */
-  int unsynced;    /* records written since the last fdatasync */
+  size_t restored;     /* ids restored at open (snapshot + log) */
+  size_t scanned;      /* ids added from the sink file scan */
+  size_t scan_pending; /* recover: ids found, logged by hmq_dstore_recovered() */
+  uint64_t cut;        /* recover: bytes it told the caller to cut off the sink file */
+  int err_no;          /* errno of the last failure, for messages */
+  const char *err_op;  /* what failed ("write", "fdatasync", ...) */
+  int lazy_sync;       /* 1: fdatasync the log at most every HMQ_DSTORE_LAZY_MS */
+  int unsynced;        /* records written since the last fdatasync */
   uint64_t last_sync_ms;
   uint64_t syncs; /* fdatasync() calls on the log (statistics, tests) */
 } hmq_dstore;
@@ -65,17 +83,41 @@ typedef struct hmq_dstore {
 hmq_status hmq_dstore_open(hmq_dstore *s, const char *dir, hmq_dedupe *set, size_t max_batch,
                            char *err, size_t errlen);
 
-/* Add the message_ids of the complete lines of the sink file `fd` (read
- * with pread) from the last recorded offset up to `scan_end`, when the
- * store's last record names this file (dev, ino) and the offset is not past
- * scan_end; otherwise (no record, another file, a truncated file) the last
- * 64 MiB before scan_end. A final piece without a newline (a line torn by a
- * crash) is ignored. Ids found are inserted into `set` and logged, the last
- * record carrying `record_off` as the new position. `buf`/`cap` is scratch
- * memory (longer lines are skipped). No-op without a state dir. Returns
- * HMQ_OK or HMQ_ERR_IO. */
-hmq_status hmq_dstore_scan(hmq_dstore *s, hmq_dedupe *set, int fd, uint64_t dev, uint64_t ino,
-                           uint64_t scan_end, uint64_t record_off, uint8_t *buf, size_t cap);
+/* What the restart does with the end of the sink file. */
+typedef struct hmq_dstore_tail {
+  uint64_t keep; /* keep this many bytes: cut the file to this size */
+  int end_line;  /* 1: the kept part ends inside a line hmq has no record of: end it with '\n'
+                    so the next line does not glue onto it */
+} hmq_dstore_tail;
+
+/* Decide what of the sink file `fd` (read with pread; `size` bytes, file
+ * identity dev/ino) stays, and learn the message_ids of what stays after
+ * the last logged commit:
+ *   - the last record names this file, at an offset within it, and the log
+ *     was written during this boot (same_boot): keep exactly up to that
+ *     offset; what follows was never acknowledged (see the top);
+ *   - it names this file but the boot differs (or is unknown): keep the
+ *     complete lines after the offset and add their ids to `set`, cut a
+ *     torn last line (no '\n'), and with `multi_line` (--format flat: a
+ *     message is several lines in a row with the same message_id) cut the
+ *     whole message the torn line belongs to; the last complete message of
+ *     a multi-line file is kept but not counted as delivered (it may lack
+ *     lines: a redelivery writes it again, whole);
+ *   - no usable record (another file, a truncated one, none): the last 64
+ *     MiB are scanned the same way, but nothing is cut (the file may not be
+ *     ours alone): a torn last line is ended instead (end_line).
+ * Without a state dir only a torn last line is ended. `buf`/`cap` is
+ * scratch memory (longer lines are skipped). Returns HMQ_OK or HMQ_ERR_IO.
+ * The caller cuts/ends the file, makes that durable, then calls
+ * hmq_dstore_recovered(). */
+hmq_status hmq_dstore_recover(hmq_dstore *s, hmq_dedupe *set, int fd, uint64_t dev, uint64_t ino,
+                              uint64_t size, int multi_line, uint8_t *buf, size_t cap,
+                              hmq_dstore_tail *tail);
+
+/* After the caller made the recovered file durable (size `size`): log the
+ * ids the recovery found with the file's position, sync the log, and record
+ * this boot's id. No-op without a state dir. HMQ_OK or HMQ_ERR_IO. */
+hmq_status hmq_dstore_recovered(hmq_dstore *s, uint64_t dev, uint64_t ino, uint64_t size);
 
 /* Append one commit record (n <= max_batch hashes, sink position) and
  * fdatasync the log (lazy_sync: if a second has passed); compact into the snapshot when the log has

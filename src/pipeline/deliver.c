@@ -33,6 +33,12 @@ set_err(hmq_deliver *d, hmq_status st, const char *fmt, ...) {
   return d->err;
 }
 
+static hmq_status store_err(hmq_deliver *d) {
+  return set_err(d, HMQ_ERR_IO, "dedupe log: %s %s: %s",
+                 d->store.err_op ? d->store.err_op : "write", d->store.log_path,
+                 strerror(d->store.err_no ? d->store.err_no : EIO));
+}
+
 static hmq_status sink_err(hmq_deliver *d, hmq_sink *s, const char *what) {
   char b[400];
   hmq_sink_describe(s, b, sizeof b);
@@ -435,7 +441,7 @@ static hmq_status sync_all(hmq_deliver *d) {
   int file = d->out.kind == HMQ_SINK_FILE;
   if (hmq_dstore_append(&d->store, &d->set, d->staged, d->staged_count, file ? d->out.dev : 0,
                         file ? d->out.ino : 0, file ? d->out.size : 0) != HMQ_OK)
-    return set_err(d, HMQ_ERR_IO, "dedupe log %s: %s", d->store.log_path, strerror(errno));
+    return store_err(d);
   d->staged_count = 0;
   return HMQ_OK;
 }
@@ -466,6 +472,10 @@ hmq_status hmq_deliver_commit(hmq_deliver *d, uint64_t *seqs_out, size_t cap, si
   return HMQ_OK;
 }
 
+int hmq_deliver_watch_fd(const hmq_deliver *d) {
+  return d->open ? hmq_sink_watch_fd(&d->out) : -1;
+}
+
 hmq_status hmq_deliver_check(hmq_deliver *d) {
   if (!d->open)
     return HMQ_ERR_STATE;
@@ -483,23 +493,26 @@ hmq_status hmq_deliver_reopen(hmq_deliver *d) {
   hmq_status st = sync_all(d);
   if (st != HMQ_OK)
     return st;
+  /* A path that cannot be opened again is not fatal: writing goes on into
+   * the old file; the reason is left in errmsg (not sticky) for the caller. */
+  d->errmsg[0] = 0;
   if (d->dead.kind == HMQ_SINK_FILE && hmq_sink_reopen(&d->dead, err, sizeof err) != HMQ_OK) {
     if (d->dead.err != HMQ_OK)
       return sink_err(d, &d->dead, "dead-letter");
-    fprintf(d->log ? d->log : stderr, "hmq: reopen: %s\n", err);
+    snprintf(d->errmsg, sizeof d->errmsg, "dead-letter: %s (still writing to the old file)", err);
   }
   if (d->out.kind != HMQ_SINK_FILE)
-    return HMQ_OK;
+    return d->errmsg[0] ? HMQ_ERR_FILE : HMQ_OK;
   st = hmq_sink_reopen(&d->out, err, sizeof err);
   if (st != HMQ_OK && d->out.err != HMQ_OK)
     return sink_err(d, &d->out, "output");
   if (st != HMQ_OK)
-    fprintf(d->log ? d->log : stderr, "hmq: reopen: %s (still writing to the old file)\n", err);
+    snprintf(d->errmsg, sizeof d->errmsg, "%s (still writing to the old file)", err);
   /* Record the new file, so a restart rescans it from here; synced now,
    * since the old file is out of the rescan's reach from here on. */
   if (hmq_dstore_append(&d->store, &d->set, NULL, 0, d->out.dev, d->out.ino, d->out.size) !=
           HMQ_OK ||
       hmq_dstore_sync(&d->store) != HMQ_OK)
-    return set_err(d, HMQ_ERR_IO, "dedupe log %s: %s", d->store.log_path, strerror(errno));
-  return st == HMQ_OK ? HMQ_OK : HMQ_ERR_FILE;
+    return store_err(d);
+  return d->errmsg[0] ? HMQ_ERR_FILE : HMQ_OK;
 }

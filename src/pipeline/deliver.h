@@ -175,7 +175,8 @@ hmq_status hmq_deliver_commit(hmq_deliver *d, uint64_t *seqs_out, size_t cap, si
  * (logrotate renamed them). Buffered lines go to the old file first and the
  * dedupe log records the switch. No-op for stdout / exec. Returns HMQ_OK or
  * an error as hmq_deliver_commit (HMQ_ERR_FILE when the path cannot be
- * opened again: writing continues into the old file). */
+ * opened again: writing continues into the old file, not sticky;
+ * hmq_deliver_error() names the file and the reason). */
 hmq_status hmq_deliver_reopen(hmq_deliver *d);
 
 /* Cheap health check for idle times: the sticky error if there is one, else
@@ -184,6 +185,11 @@ hmq_status hmq_deliver_reopen(hmq_deliver *d);
  * it once per loop turn so a dead --exec command stops hmq at once instead
  * of at the next message. */
 hmq_status hmq_deliver_check(hmq_deliver *d);
+
+/* An fd for the loop's poll() that becomes readable when hmq_deliver_check()
+ * has news (the --exec command exited: its pidfd), -1 when there is none
+ * (then SIGCHLD is the cue). */
+int hmq_deliver_watch_fd(const hmq_deliver *d);
 
 /* Counters and data age; the loop sets in_flight/reconnects and prints
  * hmq_stats_line() every --stats seconds. Valid until hmq_deliver_close. */

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -37,9 +38,10 @@ static hmq_status open_fail(hmq_deliver *d, hmq_status st, char *errbuf, size_t 
   return st;
 }
 
-/* A line torn by a crash (no final newline) is ended, so the next line does
- * not glue onto it; then the dedupe set learns the ids of the lines written
- * after the last logged commit. */
+/* After a crash or a full disk: cut off the end of --out that no commit
+ * acknowledged (or end a torn line of a file we have no record of), learn
+ * the ids of the lines kept after the last logged commit, and log the
+ * file's new position (dedupe_store.h, hmq_dstore_recover). */
 static hmq_status recover_file(hmq_deliver *d, char *msg, size_t msglen) {
   uint64_t size = d->out.size;
   /* The sink fd is write-only; read through a second descriptor, checked
@@ -54,30 +56,39 @@ static hmq_status recover_file(hmq_deliver *d, char *msg, size_t msglen) {
       close(rfd);
     return HMQ_ERR_IO;
   }
-  if (size > 0) {
-    char last = '\n';
-    if (pread(rfd, &last, 1, (off_t)(size - 1)) != 1) {
-      snprintf(msg, msglen, "cannot read %s: %s", d->out.arg, strerror(errno));
-      close(rfd);
+  hmq_dstore_tail tail;
+  hmq_status st = hmq_dstore_recover(&d->store, &d->set, rfd, d->out.dev, d->out.ino, size,
+                                     d->format == HMQ_FORMAT_FLAT, d->out.buf, d->out.cap, &tail);
+  int e = errno;
+  close(rfd);
+  if (st != HMQ_OK) {
+    snprintf(msg, msglen, "read %s (rescanning its end at start): %s", d->out.arg, strerror(e));
+    return st;
+  }
+  if (tail.keep < size) {
+    /* Never acknowledged: the broker sends those messages again. */
+    if (ftruncate(d->out.fd, (off_t)tail.keep) != 0 || fdatasync(d->out.fd) != 0) {
+      snprintf(msg, msglen, "cut the unacknowledged end off %s: %s", d->out.arg, strerror(errno));
       return HMQ_ERR_IO;
     }
-    if (last != '\n') {
-      if (hmq_sink_write(&d->out, "\n", 1) != HMQ_OK || hmq_sink_commit(&d->out) != HMQ_OK) {
-        hmq_sink_describe(&d->out, msg, msglen);
-        close(rfd);
-        return HMQ_ERR_IO;
-      }
-    }
+    d->out.size = tail.keep;
+    if (d->verbose)
+      fprintf(d->log ? d->log : stderr,
+              "hmq: %s: cut %llu bytes off its end (written after the last commit, never "
+              "acknowledged: the broker sends them again)\n",
+              d->out.arg, (unsigned long long)(size - tail.keep));
   }
-  hmq_status st = HMQ_OK;
-  if (d->store.fd >= 0) {
-    st = hmq_dstore_scan(&d->store, &d->set, rfd, d->out.dev, d->out.ino, size, d->out.size,
-                         d->out.buf, d->out.cap);
-    if (st != HMQ_OK)
-      snprintf(msg, msglen, "rescanning %s for committed ids: %s", d->out.arg, strerror(errno));
+  if (tail.end_line &&
+      (hmq_sink_write(&d->out, "\n", 1) != HMQ_OK || hmq_sink_commit(&d->out) != HMQ_OK)) {
+    hmq_sink_describe(&d->out, msg, msglen);
+    return HMQ_ERR_IO;
   }
-  close(rfd);
-  return st;
+  if (hmq_dstore_recovered(&d->store, d->out.dev, d->out.ino, d->out.size) != HMQ_OK) {
+    snprintf(msg, msglen, "%s %s: %s", d->store.err_op ? d->store.err_op : "write",
+             d->store.log_path, strerror(d->store.err_no));
+    return HMQ_ERR_IO;
+  }
+  return HMQ_OK;
 }
 
 hmq_status hmq_deliver_open(hmq_deliver *d, const hmq_deliver_config *cfg, char *errbuf,

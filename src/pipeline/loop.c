@@ -27,6 +27,10 @@
 #define GRACE_MS     100  /* shutdown: PUBACKs written -> DISCONNECT */
 
 static int sig_wr = -1;
+/* A second pipe, written on SIGINT/SIGTERM and never read: readable from
+ * the first stop request on, so a sink blocked on its reader sees it
+ * (hmq_sink_set_stop_fd) while the loop itself cannot run. */
+static int stop_wr = -1;
 
 static void on_signal(int sig) {
   unsigned char b = (unsigned char)sig;
@@ -34,25 +38,40 @@ static void on_signal(int sig) {
   if (write(sig_wr, &b, 1) < 0) {
     /* pipe full: a signal of the same kind is already waiting */
   }
+  if ((sig == SIGINT || sig == SIGTERM) && write(stop_wr, &b, 1) < 0) {
+    /* full: the stop request is already visible */
+  }
   errno = saved;
 }
 
 int hmq_loop_signals(void) {
-  int p[2];
+  int p[2], q[2], i;
   struct sigaction sa;
   if (pipe(p) != 0)
     return -1;
-  fcntl(p[0], F_SETFL, O_NONBLOCK);
-  fcntl(p[1], F_SETFL, O_NONBLOCK);
-  fcntl(p[0], F_SETFD, FD_CLOEXEC);
-  fcntl(p[1], F_SETFD, FD_CLOEXEC);
+  if (pipe(q) != 0) {
+    close(p[0]);
+    close(p[1]);
+    return -1;
+  }
+  for (i = 0; i < 2; i++) {
+    fcntl(p[i], F_SETFL, O_NONBLOCK);
+    fcntl(q[i], F_SETFL, O_NONBLOCK);
+    fcntl(p[i], F_SETFD, FD_CLOEXEC);
+    fcntl(q[i], F_SETFD, FD_CLOEXEC);
+  }
   sig_wr = p[1];
+  stop_wr = q[1];
+  hmq_sink_set_stop_fd(q[0]);
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGHUP, &sa, NULL);
+  /* The --exec child's exit, where no pidfd tells (hmq_deliver_watch_fd). */
+  sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+  sigaction(SIGCHLD, &sa, NULL);
   return p[0];
 }
 
@@ -99,6 +118,30 @@ static void stop(hmq_loop *L, int code, int no_commit) {
     L->no_commit = 1;
 }
 
+/* The delivery pipeline failed (or gave up on a blocked sink after a stop
+ * request: HMQ_ERR_TIMEOUT): say so once, with how many messages it had
+ * taken that are now not acknowledged, and stop without acking anything
+ * more (deliver.h contract). */
+static void output_failed(hmq_loop *L, hmq_status st) {
+  size_t n = hmq_deliver_pending(L->d);
+  if (L->no_commit)
+    return;
+  if (st == HMQ_ERR_TIMEOUT) {
+    fprintf(stderr,
+            "hmq: stopping with the output blocked: %s; %zu message%s not written, not "
+            "acknowledged: the broker sends %s again\n",
+            hmq_deliver_error(L->d), n, n == 1 ? "" : "s", n == 1 ? "it" : "them");
+    stop(L, HMQ_EXIT_OK, 1);
+    return;
+  }
+  fprintf(stderr,
+          "hmq: output failed, nothing more is acknowledged: %s; %zu message%s not written, "
+          "will be redelivered\n",
+          hmq_deliver_error(L->d), n, n == 1 ? "" : "s");
+  stop(L, HMQ_EXIT_SINK, 1);
+  L->exit_code = HMQ_EXIT_SINK;
+}
+
 /* Make pending messages durable and release their PUBACKs. A failure stops
  * everything without acking (deliver.h contract): the broker keeps those
  * messages and sends them again. */
@@ -109,10 +152,7 @@ static int commit(hmq_loop *L) {
     size_t n = 0, i;
     hmq_status st = hmq_deliver_commit(L->d, L->acks, L->acks_cap, &n);
     if (st != HMQ_OK) {
-      fprintf(stderr, "hmq: output failed, nothing more is acknowledged: %s\n",
-              hmq_deliver_error(L->d));
-      stop(L, HMQ_EXIT_SINK, 1);
-      L->exit_code = HMQ_EXIT_SINK;
+      output_failed(L, st);
       return -1;
     }
     for (i = 0; i < n; i++) {
@@ -151,9 +191,7 @@ static void on_publish(hmq_loop *L, size_t li, const hmq_link_event *ev, uint64_
       return;
   }
   if (st != HMQ_OK) {
-    fprintf(stderr, "hmq: output failed, nothing more is acknowledged: %s\n",
-            hmq_deliver_error(L->d));
-    stop(L, HMQ_EXIT_SINK, 1);
+    output_failed(L, st);
     return;
   }
   /* -C: only messages actually written count; stop taking more at once so
@@ -312,16 +350,42 @@ static void on_event(hmq_loop *L, size_t li, const hmq_link_event *ev, uint64_t 
   }
 }
 
+/* The --exec command may have exited (its pidfd or SIGCHLD): what it
+ * read out of the pipe is committed and acknowledged, then hmq stops with
+ * exit 5 (output_failed) acknowledging nothing it did not take. */
+static void check_sink(hmq_loop *L) {
+  hmq_status st;
+  if (!L->d || L->no_commit)
+    return;
+  if (hmq_deliver_pending(L->d) > 0 && commit(L) != 0)
+    return; /* commit() said why */
+  st = hmq_deliver_check(L->d);
+  if (st != HMQ_OK)
+    output_failed(L, st);
+}
+
+static void reopen(hmq_loop *L) {
+  hmq_status st;
+  if (!L->d || L->no_commit)
+    return;
+  st = hmq_deliver_reopen(L->d);
+  if (st == HMQ_ERR_FILE)
+    say(L, "hmq: %s%s\n", "reopen failed: ", hmq_deliver_error(L->d));
+  else if (st != HMQ_OK)
+    output_failed(L, st);
+  else if (L->o->verbose)
+    fprintf(stderr, "hmq: output reopened\n");
+}
+
 static void on_signals(hmq_loop *L) {
   unsigned char b[16];
   ssize_t k, i;
   while ((k = read(L->sig_fd, b, sizeof b)) > 0) {
     for (i = 0; i < k; i++) {
       if (b[i] == SIGHUP) {
-        if (L->d && hmq_deliver_reopen(L->d) != HMQ_OK)
-          say(L, "hmq: %s%s\n", "reopen failed: ", hmq_deliver_error(L->d));
-        else if (L->o->verbose)
-          fprintf(stderr, "hmq: output reopened\n");
+        reopen(L);
+      } else if (b[i] == SIGCHLD) {
+        check_sink(L);
       } else {
         if (L->o->verbose)
           fprintf(stderr, "hmq: signal %d: finishing\n", (int)b[i]);
@@ -446,8 +510,9 @@ static void shutdown_step(hmq_loop *L, uint64_t now) {
 }
 
 int hmq_loop_run(hmq_loop *L) {
-  struct pollfd pfd[HMQ_OPT_CONN_MAX + 1];
+  struct pollfd pfd[HMQ_OPT_CONN_MAX + 2];
   size_t i;
+  check_sink(L); /* an --exec command that exited before SIGCHLD was caught */
   for (;;) {
     uint64_t now = hmq_now_ms(), wake = UINT64_MAX;
     int tmo, rc, busy = 0, readable = 0;
@@ -480,6 +545,9 @@ int hmq_loop_run(hmq_loop *L) {
     pfd[L->n].fd = L->sig_fd;
     pfd[L->n].events = POLLIN;
     pfd[L->n].revents = 0;
+    pfd[L->n + 1].fd = L->d && !L->no_commit ? hmq_deliver_watch_fd(L->d) : -1;
+    pfd[L->n + 1].events = POLLIN;
+    pfd[L->n + 1].revents = 0;
     if (L->timeout_at && L->timeout_at < wake)
       wake = L->timeout_at;
     if (L->o->stats_s && L->d && L->next_stats < wake)
@@ -502,7 +570,7 @@ int hmq_loop_run(hmq_loop *L) {
       tmo = 0;
     if (L->flushing && !L->closing && tmo > 10)
       tmo = 10;
-    rc = poll(pfd, L->n + 1, tmo);
+    rc = poll(pfd, L->n + 2, tmo);
     if (rc < 0 && errno != EINTR) {
       fprintf(stderr, "hmq: poll: %s\n", strerror(errno));
       stop(L, HMQ_EXIT_RUNTIME, 0);
@@ -511,6 +579,8 @@ int hmq_loop_run(hmq_loop *L) {
     now = hmq_now_ms();
     if (rc > 0 && (pfd[L->n].revents & POLLIN))
       on_signals(L);
+    if (rc > 0 && pfd[L->n + 1].fd >= 0 && pfd[L->n + 1].revents)
+      check_sink(L);
     for (i = 0; i < L->n; i++) {
       short re = pfd[i].fd >= 0 ? pfd[i].revents : 0;
       if (re & (POLLIN | POLLHUP | POLLERR))
