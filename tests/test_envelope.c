@@ -481,20 +481,28 @@ static void escaped_strings(void **state) {
   assert_int_equal(env.message_id_escapes, 0);
 }
 
-static void deep_nesting(void **state) {
-  enum { DEPTH = 3000 };
-  static char doc[2 * DEPTH + 200];
-  hmq_envelope env;
-  size_t i, p;
-  (void)state;
-  p = (size_t)sprintf(doc, "{\"message_id\":\"m\",\"vin\":\"V\",\"data\":{\"c\":{\"p\":");
-  for (i = 0; i < DEPTH; i++) {
+/* An envelope whose data.c.p holds `arrays` nested arrays: the document is
+ * nested arrays + 3 levels deep (top object, data, c). */
+static size_t nested_doc(char *doc, size_t arrays) {
+  size_t i, p = (size_t)sprintf(doc, "{\"message_id\":\"m\",\"vin\":\"V\",\"data\":{\"c\":{\"p\":");
+  for (i = 0; i < arrays; i++) {
     doc[p++] = '[';
   }
-  for (i = 0; i < DEPTH; i++) {
+  for (i = 0; i < arrays; i++) {
     doc[p++] = ']';
   }
   p += (size_t)sprintf(doc + p, "}}}");
+  return p;
+}
+
+static void deep_nesting(void **state) {
+  enum { DEPTH = HMQ_JSON_MAX_DEPTH - 3 };
+  static char doc[2 * 3000 + 200];
+  hmq_envelope env;
+  size_t p;
+  (void)state;
+  /* exactly HMQ_JSON_MAX_DEPTH levels: accepted */
+  p = nested_doc(doc, DEPTH);
   assert_int_equal(hmq_envelope_parse(&parser, doc, p, &env), HMQ_OK);
   assert_int_equal(env.data.len, p - 1 - (size_t)(env.data.ptr - doc));
   /* one bracket short: truncated */
@@ -505,11 +513,61 @@ static void deep_nesting(void **state) {
   /* more nesting than tokens */
   {
     hmq_envelope_parser small;
-    static unsigned char mem[100 * HMQ_JSON_TOKEN_BYTES];
+    static unsigned char mem[40 * HMQ_JSON_TOKEN_BYTES];
     doc[p - 3 - DEPTH - 1] = '[';
     hmq_envelope_parser_init(&small, mem, sizeof mem);
     assert_int_equal(hmq_envelope_parse(&small, doc, p, &env), HMQ_ERR_JSON_TOO_BIG);
   }
+  /* one level more than the limit, and far more: refused as too deep,
+   * whether the validation pass or the tokenizer's check sees it first */
+  p = nested_doc(doc, DEPTH + 1);
+  assert_int_equal(hmq_envelope_parse(&parser, doc, p, &env), HMQ_ERR_JSON_TOO_BIG);
+  assert_string_equal(env.reason, "JSON nested deeper than 64 levels");
+  p = nested_doc(doc, 3000);
+  assert_int_equal(hmq_envelope_parse(&parser, doc, p, &env), HMQ_ERR_JSON_TOO_BIG);
+  assert_string_equal(env.reason, "JSON nested deeper than 64 levels");
+}
+
+/* Strings must be UTF-8 (RFC 8259 8.1): every byte hmq copies into an
+ * output line comes from a validated string, so output lines are UTF-8. */
+static void strings_utf8(void **state) {
+  static const char *const bad[] = {
+      "\xff",                 /* never in UTF-8 */
+      "\x80",                 /* lone continuation byte */
+      "\xc3",                 /* truncated two-byte sequence */
+      "\xc0\xaf",             /* overlong '/' */
+      "\xe0\x80\xaf",         /* overlong, three bytes */
+      "\xed\xa0\x80",         /* surrogate U+D800 */
+      "\xf4\x90\x80\x80",     /* above U+10FFFF */
+      "\xe2\x82",             /* truncated three-byte sequence */
+      "abcdefgh\xfeijklmnop", /* inside an 8-byte word */
+  };
+  static const char *const good[] = {"\xc3\xa9",     "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+                                     "\xed\x9f\xbf", "\xef\xbf\xbd", "abcdefghij\xc3\xa9klmnopq"};
+  char doc[256];
+  hmq_envelope env;
+  size_t i;
+  (void)state;
+  for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    /* in a value, in the vin, in a key */
+    snprintf(doc, sizeof doc, "{\"message_id\":\"m\",\"vin\":\"V\",\"data\":{\"c\":\"%s\"}}",
+             bad[i]);
+    assert_int_equal(parse_c(doc, &env), HMQ_ERR_JSON);
+    assert_string_equal(env.reason, "not JSON: string is not valid UTF-8");
+    snprintf(doc, sizeof doc, "{\"message_id\":\"m\",\"vin\":\"%s\",\"data\":{}}", bad[i]);
+    assert_int_equal(parse_c(doc, &env), HMQ_ERR_JSON);
+    snprintf(doc, sizeof doc, "{\"message_id\":\"m\",\"vin\":\"V\",\"data\":{\"%s\":1}}", bad[i]);
+    assert_int_equal(parse_c(doc, &env), HMQ_ERR_JSON);
+  }
+  for (i = 0; i < sizeof good / sizeof good[0]; i++) {
+    snprintf(doc, sizeof doc, "{\"message_id\":\"m\",\"vin\":\"%s\",\"data\":{\"%s\":\"%s\"}}",
+             good[i], good[i], good[i]);
+    assert_int_equal(parse_c(doc, &env), HMQ_OK);
+  }
+  /* a control character is still reported as one */
+  assert_int_equal(parse_c("{\"message_id\":\"m\",\"vin\":\"a\x01\",\"data\":{}}", &env),
+                   HMQ_ERR_JSON);
+  assert_string_equal(env.reason, "not JSON: control character inside a string");
 }
 
 static void parser_reuse(void **state) {
@@ -545,6 +603,7 @@ int main(void) {
       cmocka_unit_test_setup(too_many_bytes, setup),
       cmocka_unit_test_setup(escaped_strings, setup),
       cmocka_unit_test_setup(deep_nesting, setup),
+      cmocka_unit_test_setup(strings_utf8, setup),
       cmocka_unit_test_setup(parser_reuse, setup),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,7 +7,8 @@
  * The parser tokenizes the payload once into caller-owned token memory
  * (reused on every call, no allocation), checks that it is strict JSON
  * (RFC 8259 grammar: commas, colons, literals, numbers, no raw control
- * characters in strings; UTF-8 is not validated) and hands out views of the
+ * characters in strings, every string valid UTF-8 (RFC 3629), at most
+ * HMQ_JSON_MAX_DEPTH levels of nesting) and hands out views of the
  * envelope fields. Every view points into the payload and stays valid while
  * the payload bytes are unchanged and until the next hmq_envelope_parse() on
  * the same parser (the walk reads the parser's tokens; a stale envelope is
@@ -36,6 +37,11 @@ HMQ_API_BEGIN
  * document needs one token per object, array, string (keys included) and
  * number/literal; a realistic 1.9 KB envelope takes about 190. */
 #define HMQ_JSON_TOKEN_BYTES 24u
+
+/* Deepest nesting of objects and arrays the parser accepts (an envelope
+ * needs about 8). Deeper documents are refused with HMQ_ERR_JSON_TOO_BIG;
+ * the limit keeps every parse linear in the payload's size. */
+#define HMQ_JSON_MAX_DEPTH 64u
 
 /* Largest payload the parser accepts (the tokenizer keeps int offsets). */
 #define HMQ_JSON_MAX_BYTES ((size_t)(2147483647 / 2))
@@ -92,17 +98,20 @@ void hmq_envelope_parser_init(hmq_envelope_parser *p, void *mem, size_t mem_byte
  * Parse one payload. On HMQ_OK *env holds the views (lifetime: top of this
  * file) and env->warnings the warning bits. Errors, with env->reason set to
  * a precise static text (and env->error_offset for syntax errors):
- *  HMQ_ERR_JSON_TOO_BIG  len > HMQ_JSON_MAX_BYTES or more tokens than the
- *                        parser's memory holds (checked before anything else);
+ *  HMQ_ERR_JSON_TOO_BIG  len > HMQ_JSON_MAX_BYTES, more tokens than the
+ *                        parser's memory holds, or objects/arrays nested
+ *                        deeper than HMQ_JSON_MAX_DEPTH;
  *  HMQ_ERR_JSON_NUL      a NUL byte anywhere in the payload;
  *  HMQ_ERR_JSON          not strict JSON (truncated, bad literal, missing
- *                        comma, trailing bytes …);
+ *                        comma, trailing bytes, a string that is not UTF-8 …);
  *  HMQ_ERR_ENVELOPE      valid JSON but not an envelope: top level not an
  *                        object, message_id missing / not a string / empty,
  *                        vin missing / not a string, data missing / not an
  *                        object, a known key given twice;
  *  HMQ_ERR_ARG           p, env or (payload with len > 0) NULL.
  * A failed parse invalidates views from earlier parses with this parser.
+ * Time is linear in len whatever the payload (deep nesting, many keys, long
+ * strings, many tiny tokens).
  */
 hmq_status hmq_envelope_parse(hmq_envelope_parser *p, const char *payload, size_t len,
                               hmq_envelope *env);

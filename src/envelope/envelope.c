@@ -29,6 +29,7 @@ void hmq_envelope_parser_init(hmq_envelope_parser *p, void *mem, size_t mem_byte
 }
 
 _Static_assert(sizeof(hmq_jtok) <= HMQ_JSON_TOKEN_BYTES, "HMQ_JSON_TOKEN_BYTES too small");
+_Static_assert(HMQ_JSON_MAX_DEPTH == 64u, "the reasons name the depth limit: update them");
 
 enum { K_VERSION, K_APP_ID, K_MESSAGE_ID, K_VIN, K_DATA, K_COUNT };
 
@@ -97,6 +98,7 @@ hmq_status hmq_envelope_parse(hmq_envelope_parser *p, const char *payload, size_
   size_t idx[K_COUNT] = {0, 0, 0, 0, 0};
   const char *why = "";
   int r, tight = 0;
+  hmq_status st;
 
   if (env == NULL) {
     return HMQ_ERR_ARG;
@@ -121,7 +123,10 @@ hmq_status hmq_envelope_parse(hmq_envelope_parser *p, const char *payload, size_
     return reject(env, HMQ_ERR_JSON_TOO_BIG, "more JSON tokens than the parser holds", 0);
   }
   toks = (hmq_jtok *)p->tokens;
-  r = hmq_jtok_parse(payload, len, toks, (unsigned)p->cap, &err_pos);
+  r = hmq_jtok_parse(payload, len, toks, (unsigned)p->cap, HMQ_JSON_MAX_DEPTH, &err_pos);
+  if (r == HMQ_JTOK_DEEP) {
+    return reject(env, HMQ_ERR_JSON_TOO_BIG, "JSON nested deeper than 64 levels", err_pos);
+  }
   if (r == HMQ_JTOK_NOMEM) {
     return reject(env, HMQ_ERR_JSON_TOO_BIG, "more JSON tokens than the parser holds", err_pos);
   }
@@ -133,8 +138,9 @@ hmq_status hmq_envelope_parse(hmq_envelope_parser *p, const char *payload, size_
     return reject(env, HMQ_ERR_JSON, "not JSON: invalid character", err_pos);
   }
   n = (size_t)r;
-  if (hmq_jtok_validate(payload, len, toks, n, &why, &err_pos, &tight) != HMQ_OK) {
-    return reject(env, HMQ_ERR_JSON, why, err_pos);
+  st = hmq_jtok_validate(payload, len, toks, n, &why, &err_pos, &tight);
+  if (st != HMQ_OK) {
+    return reject(env, st, why, err_pos);
   }
   if (toks[0].type != JSMN_OBJECT) {
     return reject(env, HMQ_ERR_ENVELOPE, "top level is not an object", (size_t)toks[0].start);

@@ -29,16 +29,23 @@ typedef jsmntok_t hmq_jtok;
 typedef enum hmq_jtok_err {
   HMQ_JTOK_NOMEM = -1,
   HMQ_JTOK_INVAL = -2,
-  HMQ_JTOK_PART = -3
+  HMQ_JTOK_PART = -3,
+  HMQ_JTOK_DEEP = -4 /* containers nested deeper than max_depth (+ a few) */
 } hmq_jtok_err;
 
-/* Tokenize json[0..len) into toks (cap tokens). Returns the token count
- * (>= 0) or an hmq_jtok_err; *err_pos gets jsmn's position on error. */
-int hmq_jtok_parse(const char *json, size_t len, hmq_jtok *toks, unsigned cap, size_t *err_pos);
+/* Tokenize json[0..len) into toks (cap tokens) in time linear in len.
+ * Returns the token count (>= 0) or an hmq_jtok_err; *err_pos gets jsmn's
+ * position on error. Nesting is checked only between steps, so
+ * HMQ_JTOK_DEEP comes once the depth is somewhere past max_depth; the exact
+ * limit is hmq_jtok_validate's. */
+int hmq_jtok_parse(const char *json, size_t len, hmq_jtok *toks, unsigned cap, unsigned max_depth,
+                   size_t *err_pos);
 
 /* Check that jsmn's tokens describe strict JSON (jsmn accepts missing or
- * extra commas, bad literals, raw control characters, trailing values).
- * HMQ_OK or HMQ_ERR_JSON with *reason (static) and *err_pos set. On HMQ_OK
+ * extra commas, bad literals, raw control characters, trailing values),
+ * that every string is valid UTF-8 and that no container is nested deeper
+ * than HMQ_JSON_MAX_DEPTH. HMQ_OK, HMQ_ERR_JSON or HMQ_ERR_JSON_TOO_BIG
+ * (too deep) with *reason (static) and *err_pos set. On HMQ_OK
  * *tight is 1 when the top-level value holds no whitespace between its
  * tokens (compacting it would copy it unchanged), else 0. */
 hmq_status hmq_jtok_validate(const char *json, size_t len, const hmq_jtok *toks, size_t n,

@@ -15,12 +15,15 @@
  *    after an opening bracket or before a closing one);
  *  - literals and numbers (RFC 8259 section 3 and 6), and no byte < 0x20
  *    inside strings (section 7).
- * It needs no stack: jsmn's parent links give the enclosing container, so
- * deep nesting costs nothing extra. UTF-8 is not validated.
+ *  - every string (keys included) is valid UTF-8 (RFC 8259 section 8.1),
+ *    so every line hmq writes from it is UTF-8 JSON;
+ *  - no more than HMQ_JSON_MAX_DEPTH nested objects and arrays.
+ * It needs no stack: jsmn's parent links give the enclosing container.
  */
 #include <stdint.h>
 #include <string.h>
 
+#include "hmq/envelope.h"
 #include "envelope/jtok.h"
 
 enum { PREV_NONE, PREV_OPEN, PREV_KEY, PREV_VALUE };
@@ -113,27 +116,76 @@ static int literal_ok(const char *s, size_t n) {
   return i == n;
 }
 
-/* Offset of the first byte < 0x20 in js[from, to), or `to`. Strings are
- * most of an envelope's bytes, so test eight at a time: a word has a byte
- * below 0x20 iff (w - 0x20..20) & ~w & 0x80..80 is non-zero (the borrow
- * can only start at such a byte; bytes >= 0x80 are masked by ~w). */
-static size_t ctl_char(const char *js, size_t from, size_t to) {
-  const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
-  size_t i = from;
-  while (i + 8 <= to) {
-    uint64_t w;
-    memcpy(&w, js + i, 8);
-    if (((w - ones * 0x20) & ~w & highs) != 0) {
-      break;
-    }
-    i += 8;
+/* Length of the valid UTF-8 sequence starting at js[i] (a byte >= 0x80;
+ * RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF), or
+ * 0 when it is not one. */
+static size_t utf8_len(const unsigned char *s, size_t i, size_t to) {
+  unsigned c = s[i];
+  size_t n, k;
+  unsigned lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    lo = c == 0xE0 ? 0xA0 : 0x80;
+    hi = c == 0xED ? 0x9F : 0xBF;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    lo = c == 0xF0 ? 0x90 : 0x80;
+    hi = c == 0xF4 ? 0x8F : 0xBF;
+  } else {
+    return 0;
   }
-  for (; i < to; i++) {
-    if ((unsigned char)js[i] < 0x20) {
+  if (to - i < n || s[i + 1] < lo || s[i + 1] > hi) {
+    return 0;
+  }
+  for (k = 2; k < n; k++) {
+    if ((s[i + k] & 0xC0u) != 0x80u) {
+      return 0;
+    }
+  }
+  return n;
+}
+
+/* Offset of the first byte in js[from, to) that a JSON string may not hold
+ * raw: a control character (< 0x20, *ctl = 1) or a byte that does not
+ * start or continue valid UTF-8 (*ctl = 0); `to` when there is none.
+ * Strings are most of an envelope's bytes, and nearly all of them ASCII, so
+ * test eight at a time: a word has a byte below 0x20 iff
+ * (w - 0x20..20) & ~w & 0x80..80 is non-zero (the borrow can only start at
+ * such a byte; bytes >= 0x80 are masked by ~w), and one >= 0x80 iff
+ * w & 0x80..80 is. */
+static size_t bad_string_byte(const char *js, size_t from, size_t to, int *ctl) {
+  const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+  const unsigned char *s = (const unsigned char *)js;
+  size_t i = from;
+  for (;;) {
+    while (i + 8 <= to) {
+      uint64_t w;
+      memcpy(&w, js + i, 8);
+      if ((((w - ones * 0x20) & ~w) | w) & highs) {
+        break;
+      }
+      i += 8;
+    }
+    if (i >= to) {
+      return to;
+    }
+    if (s[i] < 0x20) {
+      *ctl = 1;
       return i;
     }
+    if (s[i] >= 0x80) {
+      size_t k = utf8_len(s, i, to);
+      if (k == 0) {
+        *ctl = 0;
+        return i;
+      }
+      i += k;
+    } else {
+      i++;
+    }
   }
-  return to;
 }
 
 /* The container that holds container c (skipping the key between). */
@@ -157,6 +209,7 @@ hmq_status hmq_jtok_validate(const char *js, size_t len, const hmq_jtok *toks, s
   size_t pos = 0, i, g;
   int prev = PREV_NONE;
   int open = -1;
+  size_t depth = 0;
   /* Any gap longer than its one punctuation byte holds whitespace. The
    * gaps before the first and after the last token lie outside the value
    * and are not counted. Found here for free, it lets the formatter copy
@@ -186,6 +239,7 @@ hmq_status hmq_jtok_validate(const char *js, size_t len, const hmq_jtok *toks, s
       pos = close + 1;
       prev = PREV_VALUE;
       open = outer(toks, open);
+      depth--;
     }
     if (i > 0 && open < 0) {
       FAIL("not JSON: data after the top-level value", b);
@@ -220,9 +274,12 @@ hmq_status hmq_jtok_validate(const char *js, size_t len, const hmq_jtok *toks, s
     }
 
     if (t->type == JSMN_STRING) {
-      size_t k = ctl_char(js, (size_t)t->start, (size_t)t->end);
+      int ctl = 0;
+      size_t k = bad_string_byte(js, (size_t)t->start, (size_t)t->end, &ctl);
       if (k != (size_t)t->end) {
-        FAIL("not JSON: control character inside a string", k);
+        FAIL(ctl ? "not JSON: control character inside a string"
+                 : "not JSON: string is not valid UTF-8",
+             k);
       }
       pos = (size_t)t->end + 1;
       prev = is_key ? PREV_KEY : PREV_VALUE;
@@ -236,6 +293,11 @@ hmq_status hmq_jtok_validate(const char *js, size_t len, const hmq_jtok *toks, s
       pos = (size_t)t->start + 1;
       prev = PREV_OPEN;
       open = (int)i;
+      if (++depth > HMQ_JSON_MAX_DEPTH) {
+        *reason = "JSON nested deeper than 64 levels";
+        *err_pos = b;
+        return HMQ_ERR_JSON_TOO_BIG;
+      }
     } else {
       FAIL("not JSON: unexpected token", b);
     }
