@@ -205,7 +205,13 @@ static void shadow_pending(void) {
 static void events(void) {
   hmq_event ev;
   for (int i = 0; i < 1000; i++) {
+    /* A tagged union: nothing may depend on what an earlier event left. */
+    memset(&ev, 0xA5, sizeof ev);
     hmq_status st = hmq_client_next_event(&c, now, &ev);
+    if (c.ids_count > HMQ_CLIENT_IDS_MAX(c.mem.slots_cap) || c.qos2_conn_count > c.qos2_count ||
+        c.qos2_count + c.out_inflight != c.ids_count) {
+      fail("packet-id set bookkeeping out of bounds");
+    }
     if (hmq_client_inflight(&c) > c.cfg.receive_max) {
       fail("inflight above our Receive Maximum");
     }
@@ -219,9 +225,11 @@ static void events(void) {
       }
       return;
     }
-    if (verbose) {
-      fprintf(stderr, "  event %d seq %llu id %u qos %u\n", (int)ev.type,
-              (unsigned long long)ev.seq, ev.publish.packet_id, ev.publish.qos);
+    if (verbose && ev.type == HMQ_EV_PUBLISH) {
+      fprintf(stderr, "  event PUBLISH seq %llu id %u qos %u\n", (unsigned long long)ev.seq,
+              ev.publish.packet_id, ev.publish.qos);
+    } else if (verbose) {
+      fprintf(stderr, "  event %d\n", (int)ev.type);
     }
     if (ev.type == HMQ_EV_PUBLISH) {
       if (ev.publish.topic.ptr == NULL || ev.publish.topic.len == 0) {

@@ -1395,6 +1395,182 @@ static void test_app_disconnect_codes(void **state) {
   free(f);
 }
 
+/* ---- size: no per-packet-id storage in the engine (issue 9) ------------ */
+
+static void test_sizes_held(void **state) {
+  (void)state;
+  /* Was 1504 (every member side by side) and 25168 (three 8 KiB bitmaps). */
+  assert_true(sizeof(hmq_event) <= HMQ_EVENT_SIZE_MAX);
+  assert_true(sizeof(hmq_event) <= sizeof(hmq_publish) + 16);
+  assert_true(sizeof(hmq_client) <= HMQ_CLIENT_SIZE_MAX);
+  assert_int_equal(sizeof(hmq_client_slot), 16);
+  assert_int_equal(HMQ_CLIENT_IDS_MAX(64), 48);
+  assert_int_equal(HMQ_CLIENT_IDS_MAX(1), 1);
+  assert_int_equal(HMQ_CLIENT_IDS_MAX(0), 0);
+}
+
+static void publish_setup(hmq_publish *pub) {
+  memset(pub, 0, sizeof *pub);
+  pub->topic = hmq_str_c("fleet/VIN1");
+  pub->payload.ptr = (const uint8_t *)"x";
+  pub->payload.len = 1;
+  pub->qos = 1;
+}
+
+/* Our QoS 1 ids in flight: exactly HMQ_CLIENT_IDS_MAX(slots_cap), one more
+ * after a PUBACK, all again after a reconnect. */
+static void test_outbound_ids_at_the_limit(void **state) {
+  (void)state;
+  fx *f = fx_new(TX_CAP);
+  fx_init(f);
+  connect_ok(f, 0, 0, NULL);
+  hmq_publish pub;
+  publish_setup(&pub);
+  const size_t max = HMQ_CLIENT_IDS_MAX(SLOTS);
+  uint16_t ids[SLOTS];
+  for (size_t i = 0; i < max; i++) {
+    assert_int_equal(hmq_client_publish(&f->c, &pub, &ids[i]), HMQ_OK);
+    drain(f, 0);
+    for (size_t j = 0; j < i; j++) {
+      assert_int_not_equal(ids[i], ids[j]);
+    }
+  }
+  uint16_t extra = 0;
+  assert_int_equal(hmq_client_publish(&f->c, &pub, &extra), HMQ_ERR_FULL);
+  pub.qos = 0;
+  assert_int_equal(hmq_client_publish(&f->c, &pub, &extra), HMQ_OK); /* QoS 0 needs no id */
+  pub.qos = 1;
+  feed_ack(f, HMQ_PKT_PUBACK, ids[7]);
+  hmq_event ev;
+  assert_int_equal(next(f, 0, &ev), HMQ_OK);
+  assert_int_equal(ev.type, HMQ_EV_PUBACK);
+  assert_int_equal(ev.ack.packet_id, ids[7]);
+  assert_int_equal(hmq_client_publish(&f->c, &pub, &extra), HMQ_OK);
+  assert_int_equal(hmq_client_publish(&f->c, &pub, &extra), HMQ_ERR_FULL);
+  drain(f, 0);
+  hmq_client_transport_closed(&f->c, HMQ_ERR_CLOSED);
+  connect_ok(f, 10, 0, NULL);
+  for (size_t i = 0; i < max; i++) {
+    assert_int_equal(hmq_client_publish(&f->c, &pub, NULL), HMQ_OK);
+    drain(f, 0);
+  }
+  assert_int_equal(hmq_client_publish(&f->c, &pub, NULL), HMQ_ERR_FULL);
+  free(f);
+}
+
+/* The id set under churn: PUBACKs in random order over a small table that
+ * wraps, checked against a plain list. A PUBACK for an id not in flight
+ * must still be a protocol error at the end. */
+static void test_outbound_ids_churn(void **state) {
+  (void)state;
+  static const size_t caps[] = {8, 13, 64};
+  for (size_t ci = 0; ci < sizeof caps / sizeof caps[0]; ci++) {
+    fx *f = fx_new(TX_CAP);
+    f->mem.slots_cap = caps[ci];
+    fx_init(f);
+    connect_ok(f, 0, 0, NULL);
+    hmq_publish pub;
+    publish_setup(&pub);
+    const size_t max = HMQ_CLIENT_IDS_MAX(caps[ci]);
+    uint16_t live[SLOTS];
+    size_t n = 0;
+    uint32_t rnd = 12345u + (uint32_t)ci;
+    hmq_event ev;
+    for (int step = 0; step < 20000; step++) {
+      rnd = rnd * 1103515245u + 12345u;
+      if ((rnd >> 16) % 3 != 0 && n < max) {
+        assert_int_equal(hmq_client_publish(&f->c, &pub, &live[n]), HMQ_OK);
+        n++;
+      } else if (n == max && (rnd >> 16) % 3 != 0) {
+        assert_int_equal(hmq_client_publish(&f->c, &pub, NULL), HMQ_ERR_FULL);
+      } else if (n > 0) {
+        size_t k = (rnd >> 8) % n;
+        feed_ack(f, HMQ_PKT_PUBACK, live[k]);
+        assert_int_equal(next(f, 0, &ev), HMQ_OK);
+        assert_int_equal(ev.ack.packet_id, live[k]);
+        live[k] = live[--n];
+      }
+      f->out_len = 0;
+      drain(f, 0);
+      assert_int_equal(f->c.out_inflight, n);
+    }
+    /* Every id still in flight is found, one not in flight is not. */
+    uint16_t gone = 0;
+    for (uint16_t id = 1; gone == 0; id++) {
+      bool in = false;
+      for (size_t k = 0; k < n; k++) {
+        in = in || live[k] == id;
+      }
+      gone = in ? 0 : id;
+    }
+    for (size_t k = 0; k < n; k++) {
+      feed_ack(f, HMQ_PKT_PUBACK, live[k]);
+      assert_int_equal(next(f, 0, &ev), HMQ_OK);
+    }
+    feed_ack(f, HMQ_PKT_PUBACK, gone);
+    assert_int_equal(next(f, 0, &ev), HMQ_ERR_PROTOCOL);
+    free(f);
+  }
+}
+
+/* QoS 2 ids awaiting PUBREL fill the set: further PUBRECs wait (and the
+ * engine does not ask to write meanwhile), a PUBREL frees one. */
+static void test_qos2_ids_at_the_limit(void **state) {
+  (void)state;
+  fx *f = fx_new(TX_CAP);
+  f->mem.slots_cap = RECV_MAX; /* 8: 6 ids */
+  fx_init(f);
+  connect_ok(f, 0, 0, NULL);
+  hmq_event ev;
+  for (uint16_t id = 1; id <= RECV_MAX; id++) {
+    feed_publish(f, 2, id, "t/q2", "p", 0, -1);
+    assert_int_equal(next(f, 0, &ev), HMQ_OK);
+    assert_int_equal(hmq_client_ack(&f->c, ev.seq), HMQ_OK);
+  }
+  drain(f, 0);
+  out_pkt pk[16];
+  size_t k = split_out(f, 0, pk, 16);
+  assert_int_equal(k, HMQ_CLIENT_IDS_MAX(RECV_MAX)); /* 6 PUBRECs */
+  for (size_t i = 0; i < k; i++) {
+    assert_int_equal(pk[i].type, HMQ_PKT_PUBREC);
+  }
+  assert_int_equal(hmq_client_want(&f->c), HMQ_CLIENT_WANT_READ); /* no busy write */
+  assert_int_equal(hmq_client_inflight(&f->c), RECV_MAX);
+  /* A resend of a PUBREC'd one is answered, not delivered. */
+  feed_publish(f, 2, 2, "t/q2", "p", 1, -1);
+  assert_int_equal(next(f, 0, &ev), HMQ_WANT_READ);
+  f->out_len = 0;
+  drain(f, 0);
+  assert_int_equal(split_out(f, 0, pk, 16), 1);
+  assert_int_equal(pk[0].type, HMQ_PKT_PUBREC);
+  /* PUBREL 1 -> PUBCOMP 1, and PUBREC 7 can go. */
+  f->out_len = 0;
+  feed_ack(f, HMQ_PKT_PUBREL, 1);
+  assert_int_equal(next(f, 0, &ev), HMQ_WANT_READ);
+  drain(f, 0);
+  k = split_out(f, 0, pk, 16);
+  assert_int_equal(k, 2);
+  assert_int_equal(pk[0].type, HMQ_PKT_PUBCOMP);
+  assert_int_equal(pk[1].type, HMQ_PKT_PUBREC);
+  hmq_ack a;
+  assert_int_equal(hmq_decode_ack(pk[1].p, pk[1].len, &a), HMQ_OK);
+  assert_int_equal(a.packet_id, 7);
+  /* Everything completes; the ids are free again. */
+  for (uint16_t id = 2; id <= RECV_MAX; id++) {
+    feed_ack(f, HMQ_PKT_PUBREL, id);
+    assert_int_equal(next(f, 0, &ev), HMQ_WANT_READ);
+    drain(f, 0);
+  }
+  assert_int_equal(hmq_client_inflight(&f->c), 0);
+  f->out_len = 0;
+  feed_ack(f, HMQ_PKT_PUBREL, 3); /* completed already: 0x92 */
+  assert_int_equal(next(f, 0, &ev), HMQ_WANT_READ);
+  drain(f, 0);
+  assert_int_equal(hmq_decode_ack(f->out, f->out_len, &a), HMQ_OK);
+  assert_int_equal(a.reason, 0x92);
+  free(f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_connect_bytes),
@@ -1422,6 +1598,10 @@ int main(void) {
       cmocka_unit_test(test_status_reasons_are_client_codes),
       cmocka_unit_test(test_every_error_sends_client_codes),
       cmocka_unit_test(test_app_disconnect_codes),
+      cmocka_unit_test(test_sizes_held),
+      cmocka_unit_test(test_outbound_ids_at_the_limit),
+      cmocka_unit_test(test_outbound_ids_churn),
+      cmocka_unit_test(test_qos2_ids_at_the_limit),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

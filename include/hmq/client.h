@@ -52,13 +52,17 @@ typedef struct hmq_client_config {
   size_t connect_user_count;
 } hmq_client_config;
 
-/* One inbound QoS>0 message the engine is tracking until it is acked (and
- * for QoS 2 until PUBREL/PUBCOMP). Opaque to callers; only sized here. */
+/* One entry of the caller's in-flight table (mem.slots). Opaque to callers;
+ * only sized here (16 bytes). Each entry serves twice: as a place in the
+ * ring of inbound QoS>0 messages awaiting the app's ack, and as a bucket of
+ * the packet-id set (our QoS 1 PUBLISHes in flight, QoS 2 ids awaiting
+ * PUBREL), so that bookkeeping grows with slots_cap, not with 65536 ids. */
 typedef struct hmq_client_slot {
   uint64_t seq;
   uint16_t packet_id;
   uint8_t qos;
   uint8_t state;
+  uint32_t id_entry; /* packet-id set bucket; 0 = empty */
 } hmq_client_slot;
 
 /* Caller-owned memory. All of it must outlive the engine. */
@@ -67,8 +71,8 @@ typedef struct hmq_client_mem {
   size_t rx_cap;          /* >= the Maximum Packet Size we announce */
   uint8_t *tx;            /* transmit buffer */
   size_t tx_cap;          /* >= the largest packet we send (CONNECT, SUBSCRIBE) */
-  hmq_client_slot *slots; /* in-flight inbound ring */
-  size_t slots_cap;       /* >= receive_max */
+  hmq_client_slot *slots; /* in-flight table: inbound ring + packet-id set */
+  size_t slots_cap;       /* >= receive_max; the id set holds HMQ_CLIENT_IDS_MAX(slots_cap) */
   char *alias;            /* topic alias storage (server → client aliases) */
   size_t alias_cap;       /* bytes; each alias takes its topic length + 2 */
 } hmq_client_mem;
@@ -100,9 +104,17 @@ typedef enum hmq_event_type {
   HMQ_EV_AUTH        /* auth: enhanced authentication packet from the server */
 } hmq_event_type;
 
+/* Packet ids the set in mem.slots holds at once: our QoS 1 PUBLISHes in
+ * flight plus QoS 2 ids awaiting PUBREL (3/4 of the table, for short
+ * probes). Beyond it hmq_client_publish() says HMQ_ERR_FULL and a QoS 2
+ * PUBREC waits until a PUBREL frees an id. */
+#define HMQ_CLIENT_IDS_MAX(slots_cap) ((slots_cap) - (slots_cap) / 4u)
+
 /*
- * One event. Only `type`, `seq` and the member `type` names are filled;
- * the other members hold whatever they held before. Views (topics,
+ * One event: a tagged union. Only `type`, `seq` and the member `type`
+ * names are valid; the members share storage, so reading another one reads
+ * garbage. The union is anonymous (C11), so ev.publish, ev.connack … keep
+ * their names. Views (topics,
  * payloads, property strings) point into the engine's receive buffer (a
  * topic resolved from an alias: into mem.alias) and stay valid until the
  * next call of hmq_client_next_event() or hmq_client_rxbuf() on the same
@@ -111,13 +123,21 @@ typedef enum hmq_event_type {
 typedef struct hmq_event {
   hmq_event_type type;
   uint64_t seq; /* PUBLISH at QoS>0: pass to hmq_client_ack(); 0 for QoS 0 */
-  hmq_connack connack;
-  hmq_suback suback;
-  hmq_publish publish;
-  hmq_ack ack;
-  hmq_disconnect disconnect;
-  hmq_auth auth;
+  union {
+    hmq_connack connack;       /* HMQ_EV_CONNACK (and HMQ_ERR_REFUSED) */
+    hmq_suback suback;         /* HMQ_EV_SUBACK, HMQ_EV_UNSUBACK */
+    hmq_publish publish;       /* HMQ_EV_PUBLISH */
+    hmq_ack ack;               /* HMQ_EV_PUBACK */
+    hmq_disconnect disconnect; /* HMQ_EV_DISCONNECT */
+    hmq_auth auth;             /* HMQ_EV_AUTH */
+  };
 } hmq_event;
+
+/* Size bounds held by tests/test_client.c (LP64): an event is one packet
+ * view plus its tag, the engine carries no per-packet-id storage of its own
+ * (that lives in mem.slots). */
+#define HMQ_EVENT_SIZE_MAX  320u
+#define HMQ_CLIENT_SIZE_MAX 1024u
 
 /*
  * The engine. Callers allocate it (static, stack or heap) and treat its
@@ -155,8 +175,8 @@ typedef struct hmq_client {
   uint16_t keep_alive; /* effective: ours or the server's Server Keep Alive */
   uint32_t server_max_packet;
   uint32_t server_session_expiry;
-  size_t alias_used;     /* bytes of mem.alias in use */
-  uint8_t out_ids[8192]; /* bitmap of packet ids of our in-flight QoS 1 PUBLISHes */
+  size_t alias_used; /* bytes of mem.alias in use */
+  size_t ids_count;  /* entries of the packet-id set in mem.slots */
   /* what we announced in CONNECT */
   uint32_t max_packet;      /* our Maximum Packet Size (cfg or rx_cap) */
   uint16_t alias_max;       /* our Topic Alias Maximum, capped by mem.alias_cap */
@@ -170,11 +190,10 @@ typedef struct hmq_client {
   uint8_t disc_reason;
   int64_t disc_expiry; /* -1: no Session Expiry property in our DISCONNECT */
   /* QoS 2 (MQTT 5.0 4.3.3): ids whose PUBREC went out and whose PUBREL has
-   * not come yet. qos2_ids is session state (kept across connections while
-   * the session is resumed); qos2_conn marks those of this connection, which
+   * not come yet, in the id set. They are session state (kept across
+   * connections while the session is resumed); those of this connection
    * count against our Receive Maximum until PUBCOMP. */
-  uint8_t qos2_ids[8192];
-  uint8_t qos2_conn[8192];
+  uint32_t qos2_count;
   uint32_t qos2_conn_count;
   /* Replies owed for QoS 2 (PUBCOMP, a repeated PUBREC) while tx is full:
    * type << 24 | packet id, oldest first. */
@@ -246,7 +265,9 @@ void hmq_client_transport_closed(hmq_client *c, hmq_status why);
  *                  consumed, the connection is fine);
  *  HMQ_ERR_STATE   never started; HMQ_ERR_CLOSED after our own DISCONNECT;
  *  HMQ_ERR_TIMEOUT / HMQ_ERR_KEEPALIVE / a transport status: repeated sticky;
- *  any other error: the server broke the protocol; DISCONNECT is queued.
+ *  any other error: the server broke the protocol; DISCONNECT is queued
+ *                  (ev->type NONE; for an error in a PUBLISH that decoded,
+ *                  such as a bad Topic Alias, ev->publish holds it).
  * PINGRESP, PUBREL and a resent QoS 2 PUBLISH whose PUBREC already went out
  * produce no event; the call goes on with the next packet. A QoS 2 message
  * is delivered once. Received bytes count as activity for keepalive.
@@ -263,7 +284,8 @@ hmq_status hmq_client_ack(hmq_client *c, uint64_t seq);
 /* Publish (tools and the simulator). QoS 0 or 1; packet id assigned by the
  * engine into *packet_id (0 for QoS 0; may be NULL). The packet is copied
  * into tx, so p's views may die on return. HMQ_ERR_FULL when the server's
- * Receive Maximum is reached, HMQ_ERR_NO_ROOM when tx has no space now,
+ * Receive Maximum is reached or the id set in mem.slots is full
+ * (HMQ_CLIENT_IDS_MAX(slots_cap) ids in flight), HMQ_ERR_NO_ROOM when tx has no space now,
  * HMQ_ERR_STATE when not connected, HMQ_ERR_PACKET_TOO_LARGE above the
  * server's maximum, HMQ_ERR_ARG for QoS 2, QoS above the server's Maximum
  * QoS, retain where not available or a bad topic alias, or an encoder error.

@@ -365,8 +365,8 @@ hmq_status hmq_link_step(hmq_link *l, short revents, uint64_t now_ms) {
 
 hmq_status hmq_link_next_event(hmq_link *l, uint64_t now_ms, hmq_link_event *ev) {
   /* Clear the link's own fields only: the engine fills the member of
-   * ev->mqtt its event names (client.c), and clearing the whole 1.5 KB
-   * struct for every message cost more than the rest of this function.
+   * the ev->mqtt union its event names (client.c); clearing the whole
+   * event for every message cost more than the rest of this function.
    * The two reason codes read below on errors are zeroed so an engine error
    * that carries none still reads as 0. */
   ev->type = HMQ_LINK_EV_NONE;

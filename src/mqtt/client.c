@@ -49,6 +49,9 @@ void hmq_client_init(hmq_client *c, const hmq_client_config *cfg, const hmq_clie
   c->conn_first_seq = 1;
   c->next_packet_id = 1;
   c->disc_expiry = -1;
+  if (c->mem.slots != NULL) {
+    hmq_ids_reset(c); /* the id set starts empty, whatever the memory held */
+  }
 }
 
 /* Time only enters through start/next_event/tick; bytes moved in between
@@ -109,7 +112,8 @@ bool hmq_client_has_pending(const hmq_client *c) {
       return true;
     }
     if (c->slot_count > 0 && c->mem.slots[c->slot_head].state == HMQ_SLOT_ACKED) {
-      return true;
+      /* A QoS 2 PUBREC waits while the id set is full (flush_acks). */
+      return c->mem.slots[c->slot_head].qos != 2 || hmq_ids_room(c);
     }
   }
   return c->pending_disc != 0;
@@ -337,13 +341,16 @@ hmq_status hmq_client_start(hmq_client *c, uint64_t now_ms) {
   /* Outbound in-flight QoS 1 messages are forgotten: tools republish what
    * was not acknowledged (documented in client.h). */
   c->out_inflight = 0;
-  memset(c->out_ids, 0, sizeof c->out_ids);
-  memset(c->qos2_conn, 0, sizeof c->qos2_conn);
-  c->qos2_conn_count = 0;
-  if (c->cfg.clean_start) {
-    /* 3.1.2.4: Clean Start 1 discards the session, QoS 2 state included. */
-    memset(c->qos2_ids, 0, sizeof c->qos2_ids);
+  /* 3.1.2.4: Clean Start 1 discards the session, QoS 2 state included;
+   * otherwise QoS 2 ids stay, no longer counted against this connection. */
+  bool drop_qos2 = c->cfg.clean_start && c->qos2_count > 0;
+  if (c->ids_count > 0) {
+    hmq_ids_sweep(c, HMQ_ID_OUT | (drop_qos2 ? HMQ_ID_QOS2 : 0u), true);
   }
+  if (drop_qos2) {
+    c->qos2_count = 0;
+  }
+  c->qos2_conn_count = 0;
   c->alias_used = 0;
   c->session_present = 0;
   c->server_max_qos = 2;

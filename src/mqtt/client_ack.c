@@ -10,16 +10,110 @@
 
 #include <string.h>
 
-bool hmq_bit_get(const uint8_t *map, uint16_t id) {
-  return (map[id >> 3] >> (id & 7u)) & 1u;
+#define ID_KEY 0x3FFFFu /* kind + id: what identifies an entry */
+
+static size_t id_home(const hmq_client *c, uint32_t key) {
+  /* Multiplicative hashing: consecutive ids land far apart. */
+  return (size_t)((uint32_t)(key * 2654435761u) % c->mem.slots_cap);
 }
 
-void hmq_bit_set(uint8_t *map, uint16_t id) {
-  map[id >> 3] = (uint8_t)(map[id >> 3] | (1u << (id & 7u)));
+/* Bucket of `key`, or slots_cap when absent. At most slots_cap probes. */
+static size_t id_find(const hmq_client *c, uint32_t key) {
+  size_t cap = c->mem.slots_cap;
+  if (c->ids_count == 0 || cap == 0) {
+    return cap;
+  }
+  size_t i = id_home(c, key);
+  for (size_t n = 0; n < cap; n++) {
+    uint32_t e = c->mem.slots[i].id_entry;
+    if (e == 0) {
+      return cap;
+    }
+    if ((e & ID_KEY) == key) {
+      return i;
+    }
+    i = i + 1 == cap ? 0 : i + 1;
+  }
+  return cap;
 }
 
-void hmq_bit_clear(uint8_t *map, uint16_t id) {
-  map[id >> 3] = (uint8_t)(map[id >> 3] & ~(1u << (id & 7u)));
+uint32_t hmq_ids_get(const hmq_client *c, uint32_t kind, uint16_t id) {
+  size_t i = id_find(c, kind | id);
+  return i < c->mem.slots_cap ? c->mem.slots[i].id_entry : 0;
+}
+
+bool hmq_ids_room(const hmq_client *c) {
+  return c->ids_count < HMQ_CLIENT_IDS_MAX(c->mem.slots_cap);
+}
+
+hmq_status hmq_ids_add(hmq_client *c, uint32_t entry) {
+  if (!hmq_ids_room(c)) {
+    return HMQ_ERR_FULL;
+  }
+  size_t cap = c->mem.slots_cap;
+  size_t i = id_home(c, entry & ID_KEY);
+  while (c->mem.slots[i].id_entry != 0) { /* ends: the table has room */
+    i = i + 1 == cap ? 0 : i + 1;
+  }
+  c->mem.slots[i].id_entry = entry;
+  c->ids_count++;
+  return HMQ_OK;
+}
+
+/* Empty bucket i and pull later entries of its cluster back so that every
+ * entry stays reachable from its home bucket (backward-shift deletion). */
+static void id_remove_at(hmq_client *c, size_t i) {
+  size_t cap = c->mem.slots_cap;
+  size_t j = i;
+  for (size_t n = 0; n < cap; n++) {
+    j = j + 1 == cap ? 0 : j + 1;
+    uint32_t e = c->mem.slots[j].id_entry;
+    if (e == 0) {
+      break;
+    }
+    size_t h = id_home(c, e & ID_KEY);
+    /* e may move to i unless its home lies cyclically in (i, j]. */
+    bool stays = i <= j ? (h > i && h <= j) : (h > i || h <= j);
+    if (!stays) {
+      c->mem.slots[i].id_entry = e;
+      i = j;
+    }
+  }
+  c->mem.slots[i].id_entry = 0;
+  c->ids_count--;
+}
+
+uint32_t hmq_ids_del(hmq_client *c, uint32_t kind, uint16_t id) {
+  size_t i = id_find(c, kind | id);
+  if (i >= c->mem.slots_cap) {
+    return 0;
+  }
+  uint32_t e = c->mem.slots[i].id_entry;
+  id_remove_at(c, i);
+  return e;
+}
+
+void hmq_ids_sweep(hmq_client *c, uint32_t kinds, bool clear_conn) {
+  size_t cap = c->mem.slots_cap;
+  for (size_t i = 0; i < cap && c->ids_count > 0; i++) {
+    /* A removal may shift another entry into i: look at i again. The
+     * shift only moves entries already seen or still ahead, and every
+     * removal shrinks the set, so this ends. */
+    uint32_t e;
+    while ((e = c->mem.slots[i].id_entry) != 0 && (e & kinds) != 0) {
+      id_remove_at(c, i);
+    }
+    if (e != 0 && clear_conn) {
+      c->mem.slots[i].id_entry = e & ~HMQ_ID_CONN;
+    }
+  }
+}
+
+void hmq_ids_reset(hmq_client *c) {
+  for (size_t i = 0; i < c->mem.slots_cap; i++) {
+    c->mem.slots[i].id_entry = 0;
+  }
+  c->ids_count = 0;
 }
 
 hmq_status hmq_client_put_ack(hmq_client *c, uint8_t type, uint16_t id, uint8_t reason) {
@@ -41,7 +135,7 @@ hmq_status hmq_client_put_ack(hmq_client *c, uint8_t type, uint16_t id, uint8_t 
  * PUBCOMP carries 0x00 for an id awaiting PUBREL (which it completes,
  * 4.3.3), 0x92 Packet Identifier not found otherwise. */
 static hmq_status encode_reply(hmq_client *c, uint8_t type, uint16_t id) {
-  bool known = hmq_bit_get(c->qos2_ids, id);
+  bool known = hmq_ids_get(c, HMQ_ID_QOS2, id) != 0;
   if (type != HMQ_PKT_PUBCOMP) {
     /* A repeated PUBREC only while the id still awaits PUBREL: a PUBCOMP
      * queued before it may have completed the id meanwhile. */
@@ -49,9 +143,9 @@ static hmq_status encode_reply(hmq_client *c, uint8_t type, uint16_t id) {
   }
   hmq_status st = hmq_client_put_ack(c, type, id, known ? 0x00 : 0x92);
   if (st == HMQ_OK && known) {
-    hmq_bit_clear(c->qos2_ids, id);
-    if (hmq_bit_get(c->qos2_conn, id)) {
-      hmq_bit_clear(c->qos2_conn, id);
+    uint32_t e = hmq_ids_del(c, HMQ_ID_QOS2, id);
+    c->qos2_count--;
+    if (e & HMQ_ID_CONN) {
       c->qos2_conn_count--;
     }
   }
@@ -113,17 +207,19 @@ void hmq_client_flush_acks(hmq_client *c) {
     /* Success only (reason 0x00): a failure code on a shared subscription
      * makes the broker drop the message for good (HM-FACTS, 3.4.2.1). */
     uint8_t type = s->qos == 2 ? HMQ_PKT_PUBREC : HMQ_PKT_PUBACK;
+    if (s->qos == 2 && !hmq_ids_room(c)) {
+      break; /* the id set is full: PUBREC waits for a PUBREL to free one */
+    }
     if (hmq_client_put_ack(c, type, s->packet_id, 0) != HMQ_OK) {
       break;
     }
     if (s->qos == 2) {
       /* 4.3.3: from PUBREC on, the id is ours until PUBREL; a resend of
-       * the PUBLISH must not be delivered again. */
-      hmq_bit_set(c->qos2_ids, s->packet_id);
-      if (!hmq_bit_get(c->qos2_conn, s->packet_id)) {
-        hmq_bit_set(c->qos2_conn, s->packet_id);
-        c->qos2_conn_count++;
-      }
+       * the PUBLISH must not be delivered again. The ring never holds an
+       * id of the set (on_publish takes such a PUBLISH as a resend). */
+      (void)hmq_ids_add(c, HMQ_ID_QOS2 | HMQ_ID_CONN | s->packet_id);
+      c->qos2_count++;
+      c->qos2_conn_count++;
     }
     c->slot_head = (c->slot_head + 1) % c->mem.slots_cap;
     c->slot_count--;

@@ -59,10 +59,26 @@ uint64_t hmq_client_ring_push(hmq_client *c, uint16_t packet_id, uint8_t qos);
 /* True when the ring holds an un-PUBREC'd QoS 2 message with this id. */
 bool hmq_client_ring_has_qos2(const hmq_client *c, uint16_t packet_id);
 
-/* Bitmap helpers over 65536 packet ids (8192 bytes). */
-bool hmq_bit_get(const uint8_t *map, uint16_t id);
-void hmq_bit_set(uint8_t *map, uint16_t id);
-void hmq_bit_clear(uint8_t *map, uint16_t id);
+/* The packet-id set: an open-addressing table (linear probing, deletion by
+ * backward shift) in the id_entry field of mem.slots. Entry = kind | id;
+ * ids are never 0, so 0 marks an empty bucket. */
+#define HMQ_ID_OUT  0x10000u /* our QoS 1 PUBLISH in flight */
+#define HMQ_ID_QOS2 0x20000u /* QoS 2 id: PUBREC sent, PUBREL not yet come */
+#define HMQ_ID_CONN 0x40000u /* flag on HMQ_ID_QOS2: PUBREC sent on this connection */
+
+/* The entry for (kind, id), or 0 when absent. */
+uint32_t hmq_ids_get(const hmq_client *c, uint32_t kind, uint16_t id);
+/* Add (kind | flags, id), absent before. HMQ_ERR_FULL at HMQ_CLIENT_IDS_MAX. */
+hmq_status hmq_ids_add(hmq_client *c, uint32_t entry);
+/* Remove (kind, id) if present; returns the entry removed or 0. */
+uint32_t hmq_ids_del(hmq_client *c, uint32_t kind, uint16_t id);
+/* True while the set has room for one more id. */
+bool hmq_ids_room(const hmq_client *c);
+/* Remove every entry whose kind is in `kinds`; clear HMQ_ID_CONN on the
+ * rest when clear_conn. O(slots_cap). */
+void hmq_ids_sweep(hmq_client *c, uint32_t kinds, bool clear_conn);
+/* Empty the whole table (hmq_client_init). */
+void hmq_ids_reset(hmq_client *c);
 
 /* Topic aliases (MQTT 5.0 3.3.2.3.4), stored in mem.alias as entries
  * [2-byte length][topic] for aliases 1, 2, 3 … in order; length 0 = unset. */

@@ -15,7 +15,7 @@ static uint16_t alloc_packet_id(hmq_client *c) {
     if (id == 0) {
       id = 1;
     }
-    if (!hmq_bit_get(c->out_ids, id) && id != c->sub_packet_id) {
+    if (id != c->sub_packet_id && hmq_ids_get(c, HMQ_ID_OUT, id) == 0) {
       c->next_packet_id = (uint16_t)(id + 1u);
       return id;
     }
@@ -40,8 +40,8 @@ hmq_status hmq_client_publish(hmq_client *c, const hmq_publish *p, uint16_t *pac
       (p->props.topic_alias == 0 || p->props.topic_alias > c->server_topic_alias_max)) {
     return HMQ_ERR_ARG; /* 3.3.2.3.4 */
   }
-  if (p->qos == 1 && c->out_inflight >= c->server_receive_max) {
-    return HMQ_ERR_FULL; /* 4.9: the server's send quota */
+  if (p->qos == 1 && (c->out_inflight >= c->server_receive_max || !hmq_ids_room(c))) {
+    return HMQ_ERR_FULL; /* 4.9: the server's send quota, or our id set (mem.slots) */
   }
   hmq_client_flush_acks(c);
   hmq_publish q = *p;
@@ -71,7 +71,7 @@ hmq_status hmq_client_publish(hmq_client *c, const hmq_publish *p, uint16_t *pac
   }
   c->tx_len += n;
   if (q.qos == 1) {
-    hmq_bit_set(c->out_ids, q.packet_id);
+    (void)hmq_ids_add(c, HMQ_ID_OUT | q.packet_id); /* room checked above */
     c->out_inflight++;
   }
   if (packet_id != NULL) {

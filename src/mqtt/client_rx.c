@@ -68,8 +68,10 @@ static hmq_status on_connack(hmq_client *c, const uint8_t *pkt, size_t len, hmq_
   }
   if (!ck->session_present) {
     /* 4.1: a new session holds no QoS 2 state from an earlier one. */
-    memset(c->qos2_ids, 0, sizeof c->qos2_ids);
-    memset(c->qos2_conn, 0, sizeof c->qos2_conn);
+    if (c->qos2_count > 0) {
+      hmq_ids_sweep(c, HMQ_ID_QOS2, false);
+    }
+    c->qos2_count = 0;
     c->qos2_conn_count = 0;
   }
   c->state = HMQ_CLIENT_CONNECTED;
@@ -94,7 +96,7 @@ static hmq_status on_publish(hmq_client *c, const uint8_t *pkt, size_t len, hmq_
     return hmq_client_fail(c, st);
   }
   if (pub->qos == 2) {
-    if (hmq_bit_get(c->qos2_ids, pub->packet_id)) {
+    if (hmq_ids_get(c, HMQ_ID_QOS2, pub->packet_id) != 0) {
       /* 4.3.3: PUBREC already sent, PUBREL pending: a resend is answered
        * with PUBREC again and not delivered twice. */
       if (hmq_client_reply(c, HMQ_PKT_PUBREC, pub->packet_id) != HMQ_OK) {
@@ -160,12 +162,11 @@ static hmq_status on_ack(hmq_client *c, const uint8_t *pkt, size_t len, hmq_even
     return HMQ_OK;
   }
   *consumed = true;
-  if (a.type != HMQ_PKT_PUBACK || !hmq_bit_get(c->out_ids, a.packet_id)) {
+  if (a.type != HMQ_PKT_PUBACK || hmq_ids_del(c, HMQ_ID_OUT, a.packet_id) == 0) {
     /* We only send QoS 1: PUBREC/PUBCOMP, or a PUBACK for an id not in
      * flight, is a protocol error (4.3.2). */
     return hmq_client_fail(c, HMQ_ERR_PROTOCOL);
   }
-  hmq_bit_clear(c->out_ids, a.packet_id);
   c->out_inflight--;
   ev->type = HMQ_EV_PUBACK;
   ev->ack = a;
