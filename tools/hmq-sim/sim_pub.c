@@ -20,9 +20,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SIM_RX_CAP (64u * 1024u)
-#define SIM_TX_CAP (256u * 1024u)
-#define SIM_SLOTS  16u /* we subscribe to nothing; inbound QoS 1 never comes */
+#define SIM_RX_CAP   (64u * 1024u)
+#define SIM_TX_CAP   (256u * 1024u)
+#define SIM_RECV_MAX 16u /* we subscribe to nothing; inbound QoS 1 never comes */
+/* The engine keeps the ids of our QoS 1 PUBLISHes in flight in mem.slots
+ * (HMQ_CLIENT_IDS_MAX(slots) of them): enough for every id, so only the
+ * server's Receive Maximum limits the window. 1.4 MB of static storage. */
+#define SIM_SLOTS 87382u
 
 typedef struct sim_flight {
   uint64_t number; /* message number (sim_gen) */
@@ -54,6 +58,8 @@ typedef struct sim_pub {
   int connected;
   char id[160];
 } sim_pub;
+
+_Static_assert(HMQ_CLIENT_IDS_MAX(SIM_SLOTS) >= 65535u, "a window of every packet id");
 
 static sim_pub P;
 
@@ -205,7 +211,7 @@ static void setup(sim_pub *s, const hmq_sim_opts *o) {
   s->ccfg.clean_start = 1;
   s->ccfg.session_expiry = 0;
   s->ccfg.keep_alive = 30;
-  s->ccfg.receive_max = SIM_SLOTS;
+  s->ccfg.receive_max = SIM_RECV_MAX;
   s->ccfg.topic_alias_max = 0;
 
   s->mem.rx = s->rx;
