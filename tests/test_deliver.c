@@ -82,30 +82,97 @@ static void test_flat_format_one_line_per_entry(void **state) {
   assert_int_equal(d.stats.lines, 5);
 }
 
-static void test_raw_format_and_newline_dead_letter(void **state) {
+/* --format raw (issue 8, item 17): every payload exactly as received plus
+ * "\n", envelope or not, newlines inside kept; duplicate envelopes are still
+ * dropped by message_id; nothing is dead-lettered. */
+static void test_raw_format_passes_everything_through(void **state) {
   (void)state;
   hmq_deliver d;
   hmq_deliver_config c = file_cfg(HMQ_FORMAT_RAW, 0);
   open_ok(&d, &c);
   const char *spaced = "{ \"message_id\" : \"R1\", \"vin\":\"V\", \"data\":{} }";
+  static const uint8_t binary[] = {0x00, 0xff, '\n', 0x80, 'x'};
+  static char deep[256]; /* nested deeper than an envelope may be */
+  memset(deep, '[', 80);
+  memset(deep + 80, ']', 80);
   put(&d, 1, spaced);
   put(&d, 2, HMQ_SEED_EXAMPLE); /* pretty-printed: has newlines */
-  uint64_t seqs[4];
-  assert_int_equal(commit(&d, seqs, 4), 2);
-  assert_int_equal(seqs[0], 1);
-  assert_int_equal(seqs[1], 2);
+  put(&d, 3, "not json {");
+  put(&d, 4, deep);
+  assert_int_equal(hmq_deliver_message(&d, 5, TOPIC, strlen(TOPIC), binary, sizeof binary, 0, NOW),
+                   HMQ_OK);
+  put(&d, 6, spaced); /* duplicate of 1: dropped */
+  put(&d, 7, "");     /* an empty payload is a message too */
+  uint64_t seqs[8];
+  assert_int_equal(commit(&d, seqs, 8), 7);
+  for (uint64_t i = 0; i < 7; i++)
+    assert_int_equal(seqs[i], i + 1);
+  assert_int_equal(d.stats.invalid, 0);
+  assert_int_equal(d.stats.duplicates, 1);
+  assert_int_equal(d.stats.written, 6);
   hmq_deliver_close(&d);
-  char buf[8192], want[8192];
+  static char buf[16384], want[16384];
+  size_t n = slurp_file(path("out.ndjson"), buf, sizeof buf);
+  int k = snprintf(want, sizeof want, "%s\n%s\nnot json {\n%s\n", spaced, HMQ_SEED_EXAMPLE, deep);
+  memcpy(want + k, binary, sizeof binary);
+  k += (int)sizeof binary;
+  memcpy(want + k, "\n\n", 2);
+  k += 2;
+  assert_int_equal(n, (size_t)k);
+  assert_memory_equal(buf, want, n);
+  assert_int_equal(slurp_file(path("out.ndjson.dead"), buf, sizeof buf), 0);
+}
+
+/* --format flat (issue 8, item 14): an envelope with no readings writes no
+ * line, so it is dead-lettered with the reason instead of vanishing. */
+static void test_flat_no_readings_dead_lettered(void **state) {
+  (void)state;
+  hmq_deliver d;
+  hmq_deliver_config c = file_cfg(HMQ_FORMAT_FLAT, 0);
+  open_ok(&d, &c);
+  put(&d, 1, "{\"message_id\":\"E1\",\"vin\":\"V\",\"data\":{}}");
+  put(&d, 2, "{\"message_id\":\"E2\",\"vin\":\"V\",\"data\":{\"c\":{\"p\":1},\"d\":[]}}");
+  put(&d, 3, env_msg("F1"));
+  uint64_t seqs[4];
+  assert_int_equal(commit(&d, seqs, 4), 3);
+  assert_int_equal(d.stats.written, 1);
+  assert_int_equal(d.stats.invalid, 2);
+  hmq_deliver_close(&d);
+  char buf[4096];
   slurp_file(path("out.ndjson"), buf, sizeof buf);
-  snprintf(want, sizeof want, "%s\n", spaced);
-  assert_string_equal(buf, want);
-  slurp_file(path("out.ndjson.dead"), buf, sizeof buf);
-  assert_non_null(strstr(buf, "{\"reason\":\"payload contains a newline: cannot be written as "
-                              "one raw line\",\"topic\":\"" TOPIC "\",\"payload\":\"{\\n  "
-                              "\\\"version\\\": 2,\\n"));
-  assert_non_null(strstr(buf, "\\n}\\n\",\"received_ms\":1755014873000}\n"));
   assert_int_equal(count_str(buf, "\n"), 1);
-  assert_int_equal(d.stats.invalid, 1);
+  assert_non_null(strstr(buf, "\"message_id\":\"F1\""));
+  slurp_file(path("out.ndjson.dead"), buf, sizeof buf);
+  assert_int_equal(count_str(buf, "\"reason\":\"no readings to write as flat lines (data is empty "
+                                  "or holds only skipped shapes)\""),
+                   2);
+  assert_non_null(strstr(buf, "E1"));
+  assert_non_null(strstr(buf, "E2"));
+}
+
+/* Invalid UTF-8 inside a JSON string (issue 8, item 14) is not JSON: it is
+ * dead-lettered (as payload_base64), never copied into an output line. */
+static void test_invalid_utf8_dead_lettered(void **state) {
+  (void)state;
+  for (hmq_format f = HMQ_FORMAT_ENVELOPE; f <= HMQ_FORMAT_FLAT; f++) {
+    hmq_deliver d;
+    hmq_deliver_config c = file_cfg(f, 0);
+    open_ok(&d, &c);
+    put(&d, 1,
+        "{\"message_id\":\"U1\",\"vin\":\"V\",\"data\":{\"c\":{\"p\":[{\"data\":\"\xc3\x28\"}]}}}");
+    uint64_t seqs[2];
+    assert_int_equal(commit(&d, seqs, 2), 1);
+    assert_int_equal(d.stats.invalid, 1);
+    assert_int_equal(d.stats.written, 0);
+    hmq_deliver_close(&d);
+    char buf[4096];
+    assert_int_equal(slurp_file(path("out.ndjson"), buf, sizeof buf), 0);
+    slurp_file(path("out.ndjson.dead"), buf, sizeof buf);
+    assert_non_null(strstr(buf, "\"reason\":\"not JSON: string is not valid UTF-8\""));
+    assert_non_null(strstr(buf, "\"payload_base64\":\""));
+    unlink(path("out.ndjson"));
+    unlink(path("out.ndjson.dead"));
+  }
 }
 
 /* --- dead letters --------------------------------------------------------- */
@@ -521,7 +588,7 @@ static void test_stats_percentiles(void **state) {
   char line[256];
   hmq_stats_line(&s, 12000, line, sizeof line);
   assert_string_equal(line, "hmq: received=500 written=480 dup=15 invalid=5 warn=0 rate=250.0/s "
-                            "inflight=10 reconnects=1 age_p50=831ms age_p99=831ms");
+                            "inflight=10 reconnects=1 attempts=0 age_p50=831ms age_p99=831ms");
   s.received = 600;
   hmq_stats_line(&s, 14000, line, sizeof line);
   assert_non_null(strstr(line, "rate=50.0/s"));
@@ -579,7 +646,9 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_envelope_format_compacts_exactly, setup, teardown),
       cmocka_unit_test_setup_teardown(test_flat_format_one_line_per_entry, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_raw_format_and_newline_dead_letter, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_raw_format_passes_everything_through, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_flat_no_readings_dead_lettered, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_invalid_utf8_dead_lettered, setup, teardown),
       cmocka_unit_test_setup_teardown(test_dead_letter_lines_exact, setup, teardown),
       cmocka_unit_test_setup_teardown(test_dead_letter_stderr_default_and_explicit_path, setup,
                                       teardown),

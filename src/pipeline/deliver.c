@@ -259,7 +259,7 @@ static void newest_report(hmq_deliver *d, const hmq_newest *n, uint64_t now_ms) 
 /* One line per entry; the same walk collects the data age and warnings
  * (as survey() does for the other formats), so flat walks only once. */
 static hmq_status write_flat(hmq_deliver *d, const hmq_envelope *env, size_t len, uint64_t now_ms,
-                             unsigned *warnings) {
+                             unsigned *warnings, size_t *lines) {
   hmq_entries it;
   hmq_entry e;
   hmq_newest newest = {0, 0};
@@ -279,6 +279,7 @@ static hmq_status write_flat(hmq_deliver *d, const hmq_envelope *env, size_t len
     p[n] = '\n';
     hmq_sink_advance(&d->out, n + 1);
     d->stats.lines++;
+    (*lines)++;
   }
   newest_report(d, &newest, now_ms);
   *warnings = it.warnings;
@@ -367,6 +368,16 @@ hmq_status hmq_deliver_message(hmq_deliver *d, uint64_t seq, const char *topic, 
   hmq_envelope env;
   hmq_status st = hmq_envelope_parse(
       &d->parser, (const char *)(payload ? payload : (const uint8_t *)""), len, &env);
+  if (st != HMQ_OK && d->format == HMQ_FORMAT_RAW) {
+    /* raw passes every payload through, envelope or not (nothing to
+     * dedupe by without a message_id) */
+    st = write_raw(d, payload, len);
+    if (st != HMQ_OK)
+      return sink_err(d, &d->out, "output");
+    d->out_dirty = 1;
+    d->stats.written++;
+    return HMQ_OK;
+  }
   if (st != HMQ_OK) {
     char why[300];
     (void)hmq_envelope_describe(&env, why, sizeof why, NULL);
@@ -381,10 +392,6 @@ hmq_status hmq_deliver_message(hmq_deliver *d, uint64_t seq, const char *topic, 
   }
   unsigned entry_warn = 0;
   if (d->format == HMQ_FORMAT_RAW) {
-    if (memchr(payload, '\n', len))
-      return hmq_deliver_dead_letter(
-          d, "payload contains a newline: cannot be written as one raw line", topic, topic_len,
-          payload, len, now_ms);
     entry_warn = survey(d, &env, now_ms);
     st = write_raw(d, payload, len);
   } else if (len + HMQ_DELIVER_LINE_SLACK > d->out.cap) {
@@ -392,7 +399,12 @@ hmq_status hmq_deliver_message(hmq_deliver *d, uint64_t seq, const char *topic, 
         d, "payload larger than the sink buffer (raise the maximum message size)", topic, topic_len,
         payload, len, now_ms);
   } else if (d->format == HMQ_FORMAT_FLAT) {
-    st = write_flat(d, &env, len, now_ms, &entry_warn);
+    size_t lines = 0;
+    st = write_flat(d, &env, len, now_ms, &entry_warn, &lines);
+    if (st == HMQ_OK && lines == 0) /* written or dead-lettered, never dropped */
+      return hmq_deliver_dead_letter(
+          d, "no readings to write as flat lines (data is empty or holds only skipped shapes)",
+          topic, topic_len, payload, len, now_ms);
   } else {
     entry_warn = survey(d, &env, now_ms);
     st = write_envelope(d, &env, len);

@@ -52,10 +52,11 @@
 
 typedef enum hmq_format {
   HMQ_FORMAT_ENVELOPE = 0, /* the envelope as one compact NDJSON line (default) */
-  HMQ_FORMAT_FLAT,         /* one NDJSON line per data entry */
-  HMQ_FORMAT_RAW           /* payload bytes as received, one per line (still parsed: invalid
-                              envelopes and payloads with a newline are dead-lettered,
-                              duplicates dropped) */
+  HMQ_FORMAT_FLAT,         /* one NDJSON line per data entry (an envelope with none is
+                              dead-lettered) */
+  HMQ_FORMAT_RAW           /* every payload exactly as received + "\n", envelope or not,
+                              newlines inside kept (still parsed: envelope duplicates
+                              dropped) */
 } hmq_format;
 
 typedef struct hmq_deliver_config {
