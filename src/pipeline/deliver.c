@@ -11,6 +11,7 @@
  * the server drop the message for good).
  */
 #include "pipeline/deliver.h"
+#include "pipeline/deliver_db.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -359,6 +360,8 @@ hmq_status hmq_deliver_message(hmq_deliver *d, uint64_t seq, const char *topic, 
     topic_len = 0;
   if (d->pend_count == d->pend_cap)
     return HMQ_ERR_FULL;
+  if (d->db && !hmq_bsink_room(d->db, len))
+    return HMQ_ERR_FULL; /* the database batch is full: commit first */
   size_t slot = (d->pend_head + d->pend_count) % d->pend_cap;
   d->seqs[slot] = seq;
   d->arrived[slot] = now_ms;
@@ -368,7 +371,7 @@ hmq_status hmq_deliver_message(hmq_deliver *d, uint64_t seq, const char *topic, 
   hmq_envelope env;
   hmq_status st = hmq_envelope_parse(
       &d->parser, (const char *)(payload ? payload : (const uint8_t *)""), len, &env);
-  if (st != HMQ_OK && d->format == HMQ_FORMAT_RAW) {
+  if (st != HMQ_OK && d->format == HMQ_FORMAT_RAW && !d->db) {
     /* raw passes every payload through, envelope or not (nothing to
      * dedupe by without a message_id) */
     st = write_raw(d, payload, len);
@@ -391,7 +394,10 @@ hmq_status hmq_deliver_message(hmq_deliver *d, uint64_t seq, const char *topic, 
     return HMQ_OK;
   }
   unsigned entry_warn = 0;
-  if (d->format == HMQ_FORMAT_RAW) {
+  if (d->db) {
+    entry_warn = survey(d, &env, now_ms);
+    st = hmq_deliver_db_put(d, &env, topic, topic_len, payload, len, now_ms);
+  } else if (d->format == HMQ_FORMAT_RAW) {
     entry_warn = survey(d, &env, now_ms);
     st = write_raw(d, payload, len);
   } else if (len + HMQ_DELIVER_LINE_SLACK > d->out.cap) {
@@ -436,6 +442,11 @@ static hmq_status sync_all(hmq_deliver *d) {
     return d->err;
   if (d->crash == HMQ_DELIVER_CRASH_BEFORE_SINK)
     return set_err(d, HMQ_ERR_IO, "simulated crash before the sink write");
+  /* The database first: the messages it refuses become dead-letter lines,
+   * synced below with the rest. Not reachable now: nothing is acked, the
+   * batch stays, the caller retries (not sticky). */
+  if (d->db && hmq_bsink_batched(d->db) > 0 && hmq_deliver_db_commit(d) != HMQ_OK)
+    return HMQ_WANT_WRITE;
   if (d->dead_dirty) {
     if (hmq_sink_commit(&d->dead) != HMQ_OK)
       return sink_err(d, &d->dead, "dead-letter");

@@ -46,6 +46,7 @@
 
 #include "pipeline/dedupe.h"
 #include "hmq/envelope.h"
+#include "pipeline/bsink.h"
 #include "pipeline/dedupe_store.h"
 #include "pipeline/sink.h"
 #include "pipeline/stats.h"
@@ -71,6 +72,9 @@ typedef struct hmq_deliver_config {
   size_t max_message;     /* largest payload expected; 0: 1 MiB (bigger ones still work in
                              raw, and are dead-lettered as too big otherwise) */
   size_t max_pending;     /* messages between commits; 0: 65535 */
+  const char *sqlite_path; /* --sqlite FILE: store in SQLite (deliver_db.h) instead of lines */
+  const char *pg_conninfo; /* --postgres CONNINFO: store in PostgreSQL */
+  size_t db_batch_bytes;   /* database batch limit in payload bytes; 0: 32 MiB */
   int verbose;            /* 1: log warnings (one line each, at most
                              HMQ_DELIVER_WARN_BURST a second) to `log` */
   FILE *log;              /* NULL: stderr */
@@ -95,6 +99,8 @@ typedef struct hmq_deliver {
   FILE *log;
   hmq_sink out;
   hmq_sink dead;
+  hmq_bsink *db; /* --sqlite / --postgres (deliver_db.h), NULL otherwise */
+  int db_down;   /* the last database commit did not go through */
   int dead_dirty; /* dead-letter bytes not yet committed */
   int out_dirty;  /* sink bytes not yet committed */
   hmq_envelope_parser parser;

@@ -4,6 +4,7 @@
  * state dir and the end of the sink file.
  */
 #include "pipeline/deliver.h"
+#include "pipeline/deliver_db.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -137,6 +138,8 @@ hmq_status hmq_deliver_open(hmq_deliver *d, const hmq_deliver_config *cfg, char 
     snprintf(dead_path, sizeof dead_path, "%s", cfg->dead_path);
   else if (cfg->sink == HMQ_SINK_FILE)
     snprintf(dead_path, sizeof dead_path, "%s.dead", cfg->out_path);
+  else if (cfg->sqlite_path && *cfg->sqlite_path)
+    snprintf(dead_path, sizeof dead_path, "%s.dead", cfg->sqlite_path); /* beside the database */
   else
     dead_path[0] = 0;
   st = hmq_sink_open(&d->dead, dead_path[0] ? HMQ_SINK_FILE : HMQ_SINK_STDERR, dead_path,
@@ -144,6 +147,11 @@ hmq_status hmq_deliver_open(hmq_deliver *d, const hmq_deliver_config *cfg, char 
   if (st != HMQ_OK)
     return open_fail(d, st, errbuf, errlen, msg);
 
+  if ((cfg->sqlite_path && *cfg->sqlite_path) || (cfg->pg_conninfo && *cfg->pg_conninfo)) {
+    st = hmq_deliver_db_open(d, cfg, msg, sizeof msg);
+    if (st != HMQ_OK)
+      return open_fail(d, st, errbuf, errlen, msg);
+  }
   st = hmq_dstore_open(&d->store, cfg->state_dir, &d->set, d->pend_cap, msg, sizeof msg);
   if (st != HMQ_OK)
     return open_fail(d, st, errbuf, errlen, msg);
@@ -165,6 +173,7 @@ void hmq_deliver_close(hmq_deliver *d) {
     return;
   hmq_sink_close(&d->out);
   hmq_sink_close(&d->dead);
+  hmq_deliver_db_close(d);
   hmq_dstore_close(&d->store);
   free(d->tok_mem);
   free(d->set_mem);

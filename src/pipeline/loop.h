@@ -47,6 +47,11 @@ typedef struct hmq_loop {
   unsigned quick_drops[HMQ_OPT_CONN_MAX]; /* closes soon after CONNACK, in a row */
   size_t connacks;                        /* --end-session: links that got a CONNACK */
   uint64_t *acks;                         /* commit output, allocated once */
+  /* database sink unavailable (deliver_db.h): retry with backoff */
+  uint64_t db_down_since; /* monotonic ms of the first failed commit, 0 when up */
+  uint64_t db_retry_at;   /* next commit attempt */
+  uint64_t db_said_at;    /* last stderr report */
+  unsigned db_backoff_ms;
   size_t acks_cap;
 } hmq_loop;
 
