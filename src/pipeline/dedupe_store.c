@@ -105,7 +105,7 @@ static uint8_t *slurp(int fd, size_t *len) {
  * random one at every boot. */
 static void read_boot_id(const char *path, char *out, size_t cap) {
   out[0] = 0;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0)
     return;
   ssize_t k = read(fd, out, cap - 1);
@@ -117,7 +117,7 @@ static void read_boot_id(const char *path, char *out, size_t cap) {
 }
 
 static void load_snapshot(hmq_dstore *s, hmq_dedupe *set) {
-  int fd = open(s->snap_path, O_RDONLY | O_CLOEXEC);
+  int fd = open(s->snap_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0)
     return;
   size_t n;
@@ -178,7 +178,7 @@ hmq_status hmq_dstore_open(hmq_dstore *s, const char *dir, hmq_dedupe *set, size
     return HMQ_ERR_IO;
   }
   (void)mkdir(dir, 0700);
-  s->fd = open(s->log_path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  s->fd = open(s->log_path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (s->fd < 0) {
     snprintf(err, errlen, "cannot open %s: %s", s->log_path, strerror(errno));
     hmq_dstore_close(s);
@@ -270,7 +270,7 @@ static hmq_status compact(hmq_dstore *s, const hmq_dedupe *set) {
   size_t len;
   if (hmq_dedupe_export(set, s->exp, s->exp_cap, &len) != HMQ_OK)
     return HMQ_OK; /* cannot happen with exp sized for capacity; keep the log */
-  int fd = open(s->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int fd = open(s->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) {
     (void)ds_fail(s, "open snapshot");
     return HMQ_ERR_IO;
@@ -564,7 +564,7 @@ hmq_status hmq_dstore_recovered(hmq_dstore *s, uint64_t dev, uint64_t ino, uint6
     return HMQ_ERR_IO;
   /* From here on this boot's records describe the file: see the top. No
    * fdatasync: after a system crash the boot id differs anyway. */
-  int fd = open(s->boot_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int fd = open(s->boot_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0 || ds_write_all(fd, (const uint8_t *)s->boot, strlen(s->boot)) != 0) {
     (void)ds_fail(s, "write dedupe.boot");
     if (fd >= 0)

@@ -2,10 +2,13 @@
  * hmq program: state directory, instance lock and the stable client-id
  * suffix (see instance.h for why).
  */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "pipeline/instance.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,16 +86,24 @@ static int new_suffix(char *out, size_t cap) {
 }
 
 /* Read the stored suffix or create it (written to a temp file and renamed,
- * so a crash never leaves a half-written one behind). */
+ * so a crash never leaves a half-written one behind). Neither file is
+ * opened through a symbolic link. */
 static int load_suffix(hmq_instance *in, char *err, size_t errlen) {
-  char path[HMQ_OPT_PATH + 32], tmp[HMQ_OPT_PATH + 32];
-  FILE *f;
-  size_t n;
+  char path[HMQ_OPT_PATH + 32], tmp[HMQ_OPT_PATH + 32], line[40];
+  ssize_t n;
+  int fd, len;
   snprintf(path, sizeof path, "%s/client-suffix", in->dir);
-  f = fopen(path, "r");
-  if (f) {
-    n = fread(in->suffix, 1, sizeof in->suffix - 1, f);
-    fclose(f);
+  fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0 && errno != ENOENT) {
+    snprintf(err, errlen, "cannot open %s: %s%s", path, strerror(errno),
+             errno == ELOOP ? " (a symbolic link: state files are never followed)" : "");
+    return -1;
+  }
+  if (fd >= 0) {
+    n = read(fd, in->suffix, sizeof in->suffix - 1);
+    close(fd);
+    if (n < 0)
+      n = 0;
     while (n > 0 && (in->suffix[n - 1] == '\n' || in->suffix[n - 1] == ' '))
       n--;
     in->suffix[n] = '\0';
@@ -104,17 +115,91 @@ static int load_suffix(hmq_instance *in, char *err, size_t errlen) {
     return -1;
   }
   snprintf(tmp, sizeof tmp, "%s/client-suffix.tmp", in->dir);
-  f = fopen(tmp, "w");
-  if (!f || fprintf(f, "%s\n", in->suffix) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0 ||
-      fclose(f) != 0 || rename(tmp, path) != 0) {
-    snprintf(err, errlen, "cannot store the client id suffix in %s: %s", path, strerror(errno));
+  len = snprintf(line, sizeof line, "%s\n", in->suffix);
+  fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0 || write(fd, line, (size_t)len) != len || fsync(fd) != 0 || close(fd) != 0 ||
+      rename(tmp, path) != 0) {
+    int e = errno;
+    snprintf(err, errlen, "cannot store the client id suffix in %s: %s", path, strerror(e));
     return -1;
+  }
+  return 0;
+}
+
+/* The state directory must be a directory of ours that nobody else can
+ * write into: another user could otherwise plant symbolic links or files
+ * (a lock, a dedupe log) and steer what hmq writes or believes. */
+static int check_dir(const char *dir, char *err, size_t errlen) {
+  struct stat st;
+  if (stat(dir, &st) != 0) {
+    snprintf(err, errlen, "state dir %s: %s", dir, strerror(errno));
+    return -1;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    snprintf(err, errlen, "state dir %s: not a directory", dir);
+    return -1;
+  }
+  if (st.st_uid != geteuid()) {
+    snprintf(err, errlen,
+             "state dir %s is owned by uid %ld, not by this user (uid %ld): refusing to keep "
+             "state there",
+             dir, (long)st.st_uid, (long)geteuid());
+    return -1;
+  }
+  if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+    snprintf(err, errlen,
+             "state dir %s is %s-writable (mode %03o): refusing to keep state there; "
+             "chmod go-w it",
+             dir, (st.st_mode & S_IWOTH) ? "world" : "group", (unsigned)(st.st_mode & 0777));
+    return -1;
+  }
+  return 0;
+}
+
+/* 1 when the file `path` would be inside directory `dir` (its parent,
+ * resolved, is dir or below it). A file whose parent does not resolve is
+ * not inside (opening it fails later with its own message). */
+static int inside(const char *path, const char *dir) {
+  char parent[HMQ_OPT_PATH], rp[PATH_MAX], rd[PATH_MAX];
+  const char *slash = strrchr(path, '/');
+  size_t n;
+  if (!slash)
+    snprintf(parent, sizeof parent, ".");
+  else if (slash == path)
+    snprintf(parent, sizeof parent, "/");
+  else
+    snprintf(parent, sizeof parent, "%.*s", (int)(slash - path), path);
+  if (!realpath(parent, rp) || !realpath(dir, rd))
+    return 0;
+  n = strlen(rd);
+  return strncmp(rp, rd, n) == 0 && (rp[n] == '\0' || rp[n] == '/' || n == 1);
+}
+
+/* --out, --dead-letter (and --sqlite) must not point into the state
+ * directory: hmq's own files there would be overwritten or mixed with
+ * messages. */
+static int check_outputs(const hmq_opts *o, const char *dir, char *err, size_t errlen) {
+  static const struct {
+    const char *flag;
+    size_t off;
+  } outs[] = {{"--out", offsetof(hmq_opts, out)},
+              {"--dead-letter", offsetof(hmq_opts, dead_letter)},
+              {"--sqlite", offsetof(hmq_opts, sqlite)}};
+  size_t i;
+  for (i = 0; i < sizeof outs / sizeof outs[0]; i++) {
+    const char *path = (const char *)o + outs[i].off;
+    if (path[0] && inside(path, dir)) {
+      snprintf(err, errlen, "%s %s is inside the state dir %s: keep output out of hmq's own state",
+               outs[i].flag, path, dir);
+      return -1;
+    }
   }
   return 0;
 }
 
 int hmq_instance_open(hmq_instance *in, hmq_opts *o, char *err, size_t errlen) {
   char path[HMQ_OPT_PATH + 32], pid[32];
+  struct stat st;
   int k;
   memset(in, 0, sizeof *in);
   in->lock_fd = -1;
@@ -128,10 +213,18 @@ int hmq_instance_open(hmq_instance *in, hmq_opts *o, char *err, size_t errlen) {
     snprintf(err, errlen, "state dir %s: %s", in->dir, strerror(errno));
     return HMQ_EXIT_CONFIG;
   }
+  if (check_dir(in->dir, err, errlen) != 0 || check_outputs(o, in->dir, err, errlen) != 0)
+    return HMQ_EXIT_CONFIG;
   snprintf(path, sizeof path, "%s/lock", in->dir);
-  in->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  in->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
   if (in->lock_fd < 0) {
-    snprintf(err, errlen, "state dir %s: cannot open lock file: %s", in->dir, strerror(errno));
+    snprintf(err, errlen, "state dir %s: cannot open lock file: %s%s", in->dir, strerror(errno),
+             errno == ELOOP ? " (a symbolic link: state files are never followed)" : "");
+    return HMQ_EXIT_CONFIG;
+  }
+  if (fstat(in->lock_fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    snprintf(err, errlen, "state dir %s: lock is not a regular file", in->dir);
+    hmq_instance_close(in);
     return HMQ_EXIT_CONFIG;
   }
   if (flock(in->lock_fd, LOCK_EX | LOCK_NB) != 0) {
