@@ -3,9 +3,12 @@
  * pipeline → N links → loop. Every failure before the loop maps to one of
  * the documented exit codes (options.h).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,6 +50,44 @@ static int usage_error(const char *msg) {
   return HMQ_EXIT_USAGE;
 }
 
+/* Put /dev/null on each of descriptors 0-2 that is closed, before anything
+ * else is opened: otherwise the first file hmq opens (the lock file, --out,
+ * the dead-letter file) would take its number, and what is meant for
+ * standard output or error would be written into it. Returns a bit mask of
+ * the descriptors that were closed (bit fd), or -1 when /dev/null could not
+ * take a place. */
+static int fill_std_fds(void) {
+  int fd, closed = 0;
+  for (fd = 0; fd <= 2; fd++) {
+    int got;
+    if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+      continue;
+    got = open("/dev/null", O_RDWR); /* the lowest free number: fd */
+    if (got != fd) {
+      if (got >= 0)
+        close(got);
+      return -1;
+    }
+    closed |= 1 << fd;
+  }
+  return closed;
+}
+
+/* A start-up refusal that must be seen although standard error may be
+ * gone: to syslog(3) always, and to standard error when it was open. */
+static void report_startup(int std_closed, const char *msg) {
+  openlog("hmq", LOG_PID, LOG_USER);
+  syslog(LOG_ERR, "%s", msg);
+  closelog();
+  if (!(std_closed & 4))
+    fprintf(stderr, "hmq: %s\n", msg);
+}
+
+/* The messages go to standard output (no file, command or database). */
+static int sink_is_stdout(const hmq_opts *o) {
+  return !o->end_session && !o->out[0] && !o->exec_cmd[0] && !o->sqlite[0] && !o->postgres[0];
+}
+
 static int open_delivery(hmq_deliver *d, const hmq_opts *o, const char *state_dir) {
   hmq_deliver_config dc;
   char err[512] = "";
@@ -57,6 +98,8 @@ static int open_delivery(hmq_deliver *d, const hmq_opts *o, const char *state_di
   if (hmq_format_from_name(o->format, &dc.format) != 0)
     return usage_error("--format: unknown format");
   dc.dead_path = o->dead_letter;
+  dc.sqlite_path = o->sqlite;
+  dc.pg_conninfo = o->postgres;
   dc.state_dir = state_dir;
   dc.dedupe_capacity = o->dedupe;
   dc.max_message = MAX_PACKET;
@@ -82,8 +125,14 @@ int main(int argc, char **argv) {
   hmq_sub_filter subs[HMQ_OPT_TOPICS_MAX];
   char(*ids)[HMQ_OPT_ID];
   size_t i, n;
-  int rc;
+  int rc, std_closed;
 
+  std_closed = fill_std_fds();
+  if (std_closed < 0) {
+    report_startup(7, "a standard descriptor (0, 1 or 2) is closed and /dev/null cannot take "
+                      "its place: refusing to start");
+    return HMQ_EXIT_CONFIG;
+  }
   hmq_opts_init(&opts);
   if (hmq_opts_parse(&opts, argc, argv, err, sizeof err) != HMQ_EXIT_OK)
     return usage_error(err);
@@ -106,6 +155,12 @@ int main(int argc, char **argv) {
   print_warnings(&opts);
   if (rc != HMQ_EXIT_OK)
     return usage_error(err);
+  if ((std_closed & 2) && sink_is_stdout(&opts)) {
+    report_startup(std_closed, "standard output is closed and is the sink (no --out, --exec, "
+                               "--sqlite or --postgres): refusing to start, nothing received "
+                               "or acknowledged");
+    return HMQ_EXIT_SINK;
+  }
   if (hmq_instance_open(&inst, &opts, err, sizeof err) != HMQ_EXIT_OK) {
     fprintf(stderr, "hmq: %s\n", err);
     return HMQ_EXIT_CONFIG;

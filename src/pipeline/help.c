@@ -44,7 +44,8 @@ static const char help_tail[] =
     "  3  configuration, certificate/TLS or state-dir error\n"
     "  4  refused by the broker (CONNACK refusal, subscription refused, session\n"
     "     taken over (0x8E) three times)\n"
-    "  5  output (sink) failure: nothing unwritten was acknowledged\n"
+    "  5  output (sink) failure: nothing unwritten was acknowledged (also: stdout\n"
+    "     closed at start while it is the sink)\n"
     "  27 -W timeout (as mosquitto_sub)\n";
 
 /* The column where option descriptions start. */
