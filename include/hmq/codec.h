@@ -97,6 +97,19 @@ size_t hmq_varint_size(uint32_t v);
  * HMQ_ERR_UTF8_NUL. (U+0001..U+001F and U+007F..U+009F are allowed.) */
 hmq_status hmq_utf8_check(const char *s, size_t len);
 
+/* Check a subscription's topic filter before it is sent (MQTT 5.0 4.7,
+ * 4.8.2, 1.5.4): HMQ_OK, HMQ_ERR_FILTER_EMPTY, HMQ_ERR_FILTER_HASH ('#' not
+ * a whole last level, e.g. "a/#/b", "a#"), HMQ_ERR_FILTER_PLUS ("a+/b"),
+ * HMQ_ERR_FILTER_SHARE ("$share/", "$share/g", "$share//a", "$share/g+/a"),
+ * HMQ_ERR_STRING_TOO_LONG (> 65535 bytes), HMQ_ERR_UTF8_INVALID,
+ * HMQ_ERR_UTF8_NUL; HMQ_ERR_ARG for NULL with len > 0. */
+hmq_status hmq_topic_filter_check(const char *filter, size_t len);
+
+/* Check a client identifier (MQTT 5.0 3.1.3.1, 1.5.4): HMQ_OK,
+ * HMQ_ERR_STRING_TOO_LONG, HMQ_ERR_UTF8_INVALID, HMQ_ERR_UTF8_NUL;
+ * HMQ_ERR_ARG for NULL with len > 0. (Empty is valid on the wire.) */
+hmq_status hmq_client_id_check(const char *id, size_t len);
+
 /* ------------------------------------------------------------------------ */
 /* Properties (MQTT 5.0 2.2.2.2)                                            */
 

@@ -8,6 +8,7 @@
  * CONNACK/SUBACK message anyway.
  */
 #include "pipeline/options.h"
+#include "hmq/codec.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -176,6 +177,21 @@ int hmq_opts_finish(hmq_opts *o, char *err, size_t errlen) {
   for (i = 0; i < o->topic_count; i++)
     if (fix_hash(o, o->topics[i], err, errlen) != HMQ_EXIT_OK)
       return HMQ_EXIT_USAGE;
+  /* What the server must refuse is a usage error now, not a SUBACK refusal
+   * and a reconnect loop later (codec rules: hmq_topic_filter_check). */
+  for (i = 0; i < o->topic_count; i++) {
+    hmq_status fst = hmq_topic_filter_check(o->topics[i], strlen(o->topics[i]));
+    if (fst != HMQ_OK) {
+      snprintf(err, errlen, "--topic '%s' is not a valid filter: %s", o->topics[i],
+               hmq_status_str(fst));
+      return HMQ_EXIT_USAGE;
+    }
+  }
+  if (hmq_client_id_check(o->client_id, strlen(o->client_id)) != HMQ_OK) {
+    snprintf(err, errlen, "--id '%s' is not a valid client id: %s", o->client_id,
+             hmq_status_str(hmq_client_id_check(o->client_id, strlen(o->client_id))));
+    return HMQ_EXIT_USAGE;
+  }
   if (!o->end_session) {
     if (o->topic_count == 0) {
       snprintf(err, errlen, "no topic: give --topic (-t), --app-id with --env, or --bundle");
