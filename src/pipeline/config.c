@@ -170,6 +170,13 @@ int hmq_opts_finish(hmq_opts *o, char *err, size_t errlen) {
     snprintf(err, errlen, "--out and --exec cannot be combined: choose one sink");
     return HMQ_EXIT_USAGE;
   }
+  if ((o->sqlite[0] || o->postgres[0]) &&
+      (o->out[0] || o->exec_cmd[0] || (o->sqlite[0] && o->postgres[0]))) {
+    snprintf(err, errlen,
+             "--sqlite and --postgres cannot be combined with each other, --out or --exec: "
+             "choose one sink");
+    return HMQ_EXIT_USAGE;
+  }
   if (o->qos != 1)
     hmq_opts_warn(o, "--qos %d: High Mobility's stream is meant for QoS 1 (%s)", o->qos,
                   o->qos == 0 ? "with QoS 0 a message in flight is lost when the connection drops"
