@@ -4,6 +4,12 @@
  * dedupe check. Prints CPU ns per operation (thread CPU time, best of 5
  * rounds, so other load on the machine inflates it less).
  *
+ * Then the worst payloads a broker can deliver (issue 8, item 11), at
+ * 200 KB and at hmq's 4 MiB maximum packet size, parsed with the token
+ * memory the hmq program gives its parser: CPU µs per KB next to the same
+ * figure for the realistic envelope. Parse time must stay linear: the
+ * 200 KB and 4 MiB rows of one shape should show the same µs/KB.
+ *
  *   bench_envelope [iterations]
  */
 #include <stdio.h>
@@ -111,6 +117,101 @@ static double run(int mode, long iters) {
   return best;
 }
 
+/* --- worst cases ------------------------------------------------------------ */
+
+enum shape { DEEP, STAIRS, MANY_KEYS, LONG_STRING, TINY_TOKENS, BAD_UTF8, SHAPES };
+static const char *const shape_name[SHAPES] = {
+    "deep nesting [[[…]]]", "stairs (depth 59, repeated)", "many keys",
+    "long string (vin)",    "tiny tokens [0,0,…]",         "long string, bad UTF-8 at end"};
+
+static size_t make(char *d, enum shape s, size_t size) {
+  size_t p = 0, i;
+  const char *head = "{\"message_id\":\"m\",\"vin\":";
+  switch (s) {
+  case DEEP:
+    for (i = 0; i < size / 2; i++)
+      d[p++] = '[';
+    for (i = 0; i < size / 2; i++)
+      d[p++] = ']';
+    return p;
+  case STAIRS:
+    p = (size_t)sprintf(d, "%s\"V\",\"data\":{\"c\":{\"p\":[", head);
+    while (p < size) {
+      for (i = 0; i < HMQ_JSON_MAX_DEPTH - 5; i++)
+        d[p++] = '[';
+      for (i = 0; i < HMQ_JSON_MAX_DEPTH - 5; i++)
+        d[p++] = ']';
+      d[p++] = ',';
+    }
+    p--;
+    return p + (size_t)sprintf(d + p - 0, "]}}}");
+  case MANY_KEYS:
+    p = (size_t)sprintf(d, "%s\"V\",\"data\":{\"c\":{", head);
+    for (i = 0; p < size; i++)
+      p += (size_t)sprintf(d + p, "%s\"%zx\":[]", i ? "," : "", i);
+    return p + (size_t)sprintf(d + p, "}}}");
+  case LONG_STRING:
+  case BAD_UTF8:
+    p = (size_t)sprintf(d, "%s\"", head);
+    while (p < size)
+      d[p++] = 'a';
+    if (s == BAD_UTF8)
+      d[p - 1] = (char)0xff;
+    return p + (size_t)sprintf(d + p, "\",\"data\":{}}");
+  case TINY_TOKENS:
+  default:
+    d[p++] = '[';
+    while (p < size) {
+      d[p++] = '0';
+      d[p++] = ',';
+    }
+    d[p - 1] = ']';
+    return p;
+  }
+}
+
+/* Best of 3 parses, CPU µs per KB of payload. */
+static double us_per_kb(hmq_envelope_parser *p, const char *doc, size_t len, hmq_status *st) {
+  double best = 1e30;
+  for (int round = 0; round < 3; round++) {
+    hmq_envelope env;
+    double t0 = now_ns();
+    *st = hmq_envelope_parse(p, doc, len, &env);
+    double dt = now_ns() - t0;
+    if (dt < best)
+      best = dt;
+  }
+  return best / 1e3 / ((double)len / 1024.0);
+}
+
+static void worst_cases(double normal_ns) {
+  const size_t max_packet = 4u * 1024u * 1024u; /* programs/hmq/main.c */
+  const size_t ntok = max_packet / 6 + 256;     /* as the pipeline sizes it */
+  void *mem = malloc(ntok * HMQ_JSON_TOKEN_BYTES);
+  char *doc = malloc(max_packet + 4096);
+  hmq_envelope_parser p;
+  double normal = normal_ns / 1e3 / ((double)(sizeof ENVELOPE - 1) / 1024.0);
+  if (!mem || !doc)
+    abort();
+  hmq_envelope_parser_init(&p, mem, ntok * HMQ_JSON_TOKEN_BYTES);
+  printf("\nworst-case payloads (parse, hmq's token memory), CPU us per KB:\n");
+  printf("%-32s %9s %8s  %s\n", "shape", "size", "us/KB", "x normal  outcome");
+  printf("%-32s %9zu %8.3f  %8.2f  %s\n", "realistic envelope", sizeof ENVELOPE - 1, normal, 1.0,
+         "ok");
+  for (int s = 0; s < SHAPES; s++) {
+    const size_t sizes[2] = {200 * 1024, max_packet - 64};
+    for (int k = 0; k < 2; k++) {
+      hmq_status st;
+      size_t len = make(doc, (enum shape)s, sizes[k]);
+      double v = us_per_kb(&p, doc, len, &st);
+      printf("%-32s %9zu %8.3f  %8.2f  %s\n", shape_name[s], len, v, v / normal,
+             hmq_status_name(st));
+    }
+  }
+  free(mem);
+  free(doc);
+}
+
 int main(int argc, char **argv) {
   long iters = argc > 1 ? atol(argv[1]) : 100000;
   double parse = run(0, iters);
@@ -120,5 +221,6 @@ int main(int argc, char **argv) {
   printf("parse+walk+flat lines %8.0f ns/msg\n", run(2, iters));
   printf("parse+compact         %8.0f ns/msg\n", run(3, iters));
   printf("parse+dedupe          %8.0f ns/msg\n", run(4, iters));
+  worst_cases(parse);
   return 0;
 }
