@@ -11,6 +11,7 @@
  * means drained.
  */
 #include "pipeline/loop.h"
+#include "pipeline/deliver_db.h"
 #include "pipeline/connlog.h"
 
 #include <errno.h>
@@ -145,12 +146,54 @@ static void output_failed(hmq_loop *L, hmq_status st) {
 /* Make pending messages durable and release their PUBACKs. A failure stops
  * everything without acking (deliver.h contract): the broker keeps those
  * messages and sends them again. */
+/* The database did not take the batch (deliver_db.h): nothing is acked,
+ * the batch stays, and the next attempt waits 100 ms doubling to 5 s. Said
+ * on stderr at once and every 30 s while it lasts. */
+#define DB_BACKOFF_MIN_MS 100u
+#define DB_BACKOFF_MAX_MS 5000u
+#define DB_REPORT_MS      30000u
+
+static void db_unavailable(hmq_loop *L) {
+  uint64_t now = hmq_now_ms();
+  if (!L->db_down_since) {
+    L->db_down_since = now;
+    L->db_backoff_ms = DB_BACKOFF_MIN_MS;
+    L->db_said_at = 0;
+  } else if (L->db_backoff_ms < DB_BACKOFF_MAX_MS) {
+    L->db_backoff_ms =
+        L->db_backoff_ms * 2 > DB_BACKOFF_MAX_MS ? DB_BACKOFF_MAX_MS : L->db_backoff_ms * 2;
+  }
+  L->db_retry_at = now + L->db_backoff_ms;
+  if (!L->db_said_at || now - L->db_said_at >= DB_REPORT_MS) {
+    L->db_said_at = now;
+    fprintf(stderr,
+            "hmq: database unavailable, nothing is acknowledged until it is back (%zu messages "
+            "waiting, retrying): %s\n",
+            hmq_deliver_pending(L->d), hmq_deliver_db_reason(L->d));
+  }
+}
+
+static void db_available(hmq_loop *L) {
+  if (!L->db_down_since)
+    return;
+  fprintf(stderr, "hmq: database available again after %.1f s\n",
+          (double)(hmq_now_ms() - L->db_down_since) / 1000.0);
+  L->db_down_since = 0;
+}
+
 static int commit(hmq_loop *L) {
   if (!L->d || L->no_commit)
     return -1;
+  if (L->db_down_since && hmq_now_ms() < L->db_retry_at)
+    return -1; /* database down: no attempt before the backoff is over */
   while (hmq_deliver_pending(L->d) > 0) {
     size_t n = 0, i;
     hmq_status st = hmq_deliver_commit(L->d, L->acks, L->acks_cap, &n);
+    if (st == HMQ_WANT_WRITE) {
+      db_unavailable(L);
+      return -1;
+    }
+    db_available(L);
     if (st != HMQ_OK) {
       output_failed(L, st);
       return -1;
@@ -174,6 +217,23 @@ static int commit(hmq_loop *L) {
  * A clock_gettime per message was ~3 % of hmq's CPU in a backlog drain;
  * a batch is bounded by DRAIN_MAX events, so the stamp is at most one
  * batch's processing time (a few ms) early. */
+static void on_signals(hmq_loop *L);
+static void print_stats(hmq_loop *L, uint64_t now);
+
+/* The database batch is full and the database is down: wait for the next
+ * attempt here, holding the event (its payload stays valid), while
+ * signals are still handled. The links are not read meanwhile; a broker
+ * that drops the connection for it sends the unacknowledged messages
+ * again later. */
+static void db_sleep(hmq_loop *L) {
+  uint64_t now = hmq_now_ms();
+  struct pollfd p = {.fd = L->sig_fd, .events = POLLIN, .revents = 0};
+  int tmo = L->db_retry_at > now ? (int)(L->db_retry_at - now) : 0;
+  if (poll(&p, 1, tmo > 1000 ? 1000 : tmo) > 0 && (p.revents & POLLIN))
+    on_signals(L);
+  print_stats(L, hmq_now_ms());
+}
+
 static void on_publish(hmq_loop *L, size_t li, const hmq_link_event *ev, uint64_t *wall) {
   const hmq_publish *p = &ev->mqtt.publish;
   uint64_t seq = (ev->mqtt.seq << HMQ_LOOP_LINK_BITS) | li;
@@ -187,8 +247,13 @@ static void on_publish(hmq_loop *L, size_t li, const hmq_link_event *ev, uint64_
                              p->dup, *wall);
     if (st != HMQ_ERR_FULL)
       break;
-    if (commit(L) != 0)
-      return;
+    if (commit(L) != 0) {
+      if (!L->db_down_since || L->stopping)
+        return;
+      db_sleep(L);
+      if (L->stopping)
+        return; /* not taken, not acked: the broker sends it again */
+    }
   }
   if (st != HMQ_OK) {
     output_failed(L, st);
@@ -412,7 +477,12 @@ static void print_stats(hmq_loop *L, uint64_t now) {
   s->in_flight = inflight;
   s->reconnects = reconnects;
   hmq_stats_line(s, wall_ms(), line, sizeof line);
-  fprintf(stderr, "%s\n", line);
+  if (L->d->db)
+    fprintf(stderr, "%s db=%s db_failures=%llu db_refused=%llu\n", line,
+            L->db_down_since ? "down" : "up", (unsigned long long)hmq_deliver_db_failures(L->d),
+            (unsigned long long)hmq_deliver_db_rejected(L->d));
+  else
+    fprintf(stderr, "%s\n", line);
 }
 
 /* Largest batch one commit covers, whatever Receive Maximum we announce.
@@ -552,7 +622,9 @@ int hmq_loop_run(hmq_loop *L) {
       wake = L->timeout_at;
     if (L->o->stats_s && L->d && L->next_stats < wake)
       wake = L->next_stats;
-    if (pending > 0 && !L->closing) {
+    if (L->db_down_since && L->db_retry_at < wake)
+      wake = L->db_retry_at;
+    if (pending > 0 && !L->closing && !L->db_down_since) {
       uint64_t due = hmq_deliver_oldest_ms(L->d) + L->o->max_delay_ms;
       uint64_t wnow = wall_ms();
       uint64_t left = due > wnow ? due - wnow : 0;
@@ -566,7 +638,7 @@ int hmq_loop_run(hmq_loop *L) {
     else
       tmo = (int)(wake - now);
     /* Pending messages: only look, never sleep (see the top of this file). */
-    if (pending > 0 && !L->closing)
+    if (pending > 0 && !L->closing && !L->db_down_since)
       tmo = 0;
     if (L->flushing && !L->closing && tmo > 10)
       tmo = 10;
@@ -600,7 +672,14 @@ int hmq_loop_run(hmq_loop *L) {
     }
     print_stats(L, now);
   }
-  if (L->d && !L->no_commit)
-    commit(L); /* nothing to ack any more; makes the output complete */
+  if (L->d && !L->no_commit) {
+    L->db_retry_at = 0; /* one last attempt whatever the backoff says */
+    commit(L);          /* nothing to ack any more; makes the output complete */
+  }
+  if (L->d && L->db_down_since && hmq_deliver_pending(L->d) > 0)
+    fprintf(stderr,
+            "hmq: %zu messages were not stored (database unavailable) and not acknowledged: the "
+            "broker sends them again\n",
+            hmq_deliver_pending(L->d));
   return L->exit_code;
 }

@@ -1,0 +1,178 @@
+/*
+ * End to end into PostgreSQL: four `hmq --postgres` instances in one
+ * $share group against one private mosquitto (mutual TLS), one private
+ * PostgreSQL server (pg.h), a backlog from hmq-sim with duplicates and late
+ * timestamps. Two instances are killed with SIGKILL during the drain, the
+ * database server is stopped while messages keep arriving (the instances
+ * still running say so on stderr and acknowledge nothing) and started
+ * again, the killed instances come back. Afterwards every message_id of
+ * the input is stored exactly once and `latest` equals the newest reading
+ * per key computed by the server from the input payloads.
+ */
+#define _DEFAULT_SOURCE /* setgroups() in pg.h */
+#include "e2e.h"
+#include "pg.h"
+
+#define HALF 6000L
+
+static hmq_pg g_pg;
+
+static long long q_int(const char *sql) {
+  return hmq_pg_int(g_pg.conninfo, sql);
+}
+
+static pid_t start(fixture *f, const char *tag) {
+  char extra[600];
+  snprintf(extra, sizeof extra, "--postgres '%s' -W 300 --stats 2", g_pg.conninfo);
+  return run_hmq(f, tag, "g", extra, -1);
+}
+
+static size_t in_logs(fixture *f, const char *needle) {
+  static const char *const logs[] = {"a.log", "b.log", "c.log", "d.log"};
+  size_t n = 0;
+  for (size_t i = 0; i < 4; i++)
+    n += occurrences(f, logs[i], needle);
+  return n;
+}
+
+/* The published lines into table input (json keeps document order). */
+static void load_input(fixture *f, const char *name) {
+  text t = load(f, name);
+  PGconn *c = PQconnectdb(g_pg.conninfo);
+  assert_int_equal(PQstatus(c), CONNECTION_OK);
+  PQclear(PQexec(c, "CREATE TABLE IF NOT EXISTS input (payload json)"));
+  PGresult *r =
+      PQexec(c, "COPY input FROM STDIN WITH (FORMAT csv, QUOTE e'\\x01', DELIMITER e'\\x02')");
+  assert_int_equal(PQresultStatus(r), PGRES_COPY_IN);
+  PQclear(r);
+  for (size_t i = 0; i < t.n; i++) {
+    assert_null(memchr(t.v[i].p, '\x01', t.v[i].n));
+    assert_null(memchr(t.v[i].p, '\x02', t.v[i].n));
+    assert_int_equal(PQputCopyData(c, t.v[i].p, (int)t.v[i].n), 1);
+    assert_int_equal(PQputCopyData(c, "\n", 1), 1);
+  }
+  assert_int_equal(PQputCopyEnd(c, NULL), 1);
+  while ((r = PQgetResult(c)) != NULL) {
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+      fail_msg("COPY input: %s", PQresultErrorMessage(r));
+    PQclear(r);
+  }
+  PQfinish(c);
+  text_free(&t);
+}
+
+static void sim(fixture *f, const char *name, int seed) {
+  char cmd[1200];
+  snprintf(cmd, sizeof cmd,
+           "exec '%s' --write '%s/%s' -n %ld --seed %d --vins 30 --dup-rate 0.05"
+           " --ooo-rate 0.3 --app-id " APP " --env sandbox --quiet",
+           f->sim, f->b.dir, name, HALF, seed);
+  assert_int_equal(wait_exit(spawn(cmd, -1, "sim.log"), 60000), 0);
+}
+
+static void test_four_instances_kills_db_restart(void **state) {
+  fixture *f = *state;
+  static const char *const tags[4] = {"a", "b", "c", "d"};
+  pid_t p[4];
+  if (hmq_pg_setup(&g_pg) != 0) {
+    hmq_pg_cleanup(&g_pg);
+    skip();
+  }
+  assert_int_equal(hmq_pg_start(&g_pg), 0);
+  sim(f, "pub1.txt", 3);
+  sim(f, "pub2.txt", 4);
+
+  for (int i = 0; i < 4; i++)
+    p[i] = start(f, tags[i]);
+  for (int i = 0; i < 4; i++) {
+    char log[16];
+    snprintf(log, sizeof log, "%s.log", tags[i]);
+    wait_log(f, log, "subscribed to", 1, 20000);
+  }
+  /* first half; two instances killed while it drains */
+  publish_file(f, "pub1.txt");
+  hmq_h_sleep_ms(300);
+  kill(-p[0], SIGKILL);
+  kill(-p[1], SIGKILL);
+  wait_exit(p[0], 5000);
+  wait_exit(p[1], 5000);
+  long long at_kill = q_int("SELECT count(*) FROM messages");
+  fprintf(stderr, "pg e2e: %lld stored when a and b were killed\n", at_kill);
+
+  /* the database goes away while the second half arrives */
+  assert_int_equal(hmq_pg_stop(&g_pg), 0);
+  publish_file(f, "pub2.txt");
+  wait_log(f, "c.log", "database unavailable", 1, 30000);
+  hmq_h_sleep_ms(1000);
+  assert_int_equal(hmq_pg_start(&g_pg), 0);
+  p[0] = start(f, "a");
+  p[1] = start(f, "b");
+
+  /* the input, as the server sees it */
+  load_input(f, "pub1.txt");
+  load_input(f, "pub2.txt");
+  long long want = q_int("SELECT count(DISTINCT payload ->> 'message_id') FROM input");
+  assert_true(want > HALF * 2 * 9 / 10);
+  uint64_t end = hmq_h_now() + 200000;
+  long long n = 0;
+  while ((n = q_int("SELECT count(*) FROM messages")) < want && hmq_h_now() < end)
+    hmq_h_sleep_ms(300);
+  hmq_h_sleep_ms(1000); /* redeliveries still in flight are absorbed too */
+  for (int i = 0; i < 4; i++)
+    kill(-p[i], SIGTERM);
+  for (int i = 0; i < 4; i++)
+    assert_int_equal(wait_exit(p[i], 20000), 0);
+  fprintf(stderr,
+          "pg e2e: %lld of %lld stored; 'unavailable' reported %zu times, 'available "
+          "again' %zu times\n",
+          n, want, in_logs(f, "database unavailable"), in_logs(f, "database available again"));
+  assert_true(in_logs(f, "database available again") >= 1);
+
+  assert_int_equal(q_int("SELECT count(*) FROM messages"), want);
+  assert_int_equal(q_int("SELECT count(DISTINCT message_id) FROM messages"), want);
+  assert_int_equal(q_int("SELECT count(*) FROM messages m JOIN (SELECT DISTINCT payload ->>"
+                         " 'message_id' AS id FROM input) i ON i.id = m.message_id"),
+                   want);
+  PGconn *c = PQconnectdb(g_pg.conninfo);
+  PGresult *r = PQexec(
+      c, "CREATE TABLE want AS SELECT p.vin, c.key AS capability, pr.key AS property,"
+         " coalesce(e.v -> 'data' ->> 'location', '') AS instance, p.message_id,"
+         " (row_number() OVER (PARTITION BY p.message_id ORDER BY c.o, pr.o, e.o) - 1)::int AS"
+         " idx, floor(extract(epoch FROM (e.v ->> 'timestamp')::timestamptz) * 1000)::bigint"
+         " AS ms, (e.v -> 'data')::jsonb AS data"
+         " FROM (SELECT DISTINCT ON (payload ->> 'message_id') payload ->> 'vin' AS vin,"
+         " payload ->> 'message_id' AS message_id, payload -> 'data' AS d FROM input) p,"
+         " json_each(p.d) WITH ORDINALITY c(key, value, o),"
+         " json_each(c.value) WITH ORDINALITY pr(key, value, o),"
+         " json_array_elements(pr.value) WITH ORDINALITY e(v, o)");
+  if (PQresultStatus(r) != PGRES_COMMAND_OK)
+    fail_msg("want: %s", PQresultErrorMessage(r));
+  PQclear(r);
+  PQfinish(c);
+  assert_int_equal(q_int("SELECT count(*) FROM readings"), q_int("SELECT count(*) FROM want"));
+  long long keys = q_int("SELECT count(DISTINCT (vin, capability, property, instance)) FROM want"
+                         " WHERE ms IS NOT NULL AND data IS NOT NULL");
+  assert_true(keys > 300);
+  assert_int_equal(q_int("SELECT count(*) FROM latest"), keys);
+  assert_int_equal(
+      q_int("SELECT count(*) FROM latest l JOIN (SELECT DISTINCT ON (vin, capability, property,"
+            " instance) * FROM want WHERE ms IS NOT NULL AND data IS NOT NULL ORDER BY vin,"
+            " capability, property, instance, ms DESC, message_id COLLATE \"C\" DESC, idx DESC)"
+            " n USING (vin, capability, property, instance) WHERE l.message_id = n.message_id"
+            " AND l.idx = n.idx AND l.ts_ms = n.ms AND l.data = n.data"),
+      keys);
+  fprintf(stderr, "pg e2e: %lld messages once each, %lld latest keys right\n", want, keys);
+  hmq_pg_cleanup(&g_pg);
+}
+
+static int pg_teardown(void **state) {
+  hmq_pg_cleanup(&g_pg);
+  return teardown(state);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_four_instances_kills_db_restart, setup, pg_teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
