@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# bench/db_drain.sh [N]: backlog drain into the database sinks, next to the
+# --out file sink in the same run (default N 20000; plain TCP on loopback).
+#
+#  1. a private mosquitto (127.0.0.1, fresh data dir, persistence on,
+#     max_queued_messages 500000) and a private PostgreSQL (Debian's server
+#     binaries, a fresh cluster in the temp dir, as user nobody when run as
+#     root, fsync and synchronous_commit on: the default);
+#  2. three persistent sessions, each in its own share group (file, sqlite,
+#     postgres), created and left; hmq-sim loads N realistic envelopes (1000
+#     VINs, no duplicates) once, so each group queues all N;
+#  3. `hmq -C N --out FILE`, `hmq -C N --sqlite FILE`, `hmq -C N --postgres
+#     CONNINFO` drain their queues one after the other. /usr/bin/time: wall,
+#     CPU, peak RSS. Rate = N / wall; ratios against the file sink.
+#  4. memory while the database is down: an hmq --postgres runs, the server
+#     is stopped, 3 N more messages are queued for it (more than its batch
+#     limit holds); hmq's RSS is sampled
+#     every 0.5 s for DOWN_SECONDS (default 10) while it holds what it could
+#     take (its batch limit); then the server comes back and the drain must
+#     complete (-C N).
+# Environment: HMQ_BUILD_DIR (default build/dbbench, Release), DRAIN_TIMEOUT
+# (default 600 s per drain), DOWN_SECONDS, DB_KEEP=1 (keep the temp dir).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root=$(pwd)
+N=${1:-20000}
+[[ $N =~ ^[0-9]+$ && $N -ge 1 && $N -le 500000 ]] || { echo "usage: bench/db_drain.sh [N]" >&2; exit 2; }
+bdir=${HMQ_BUILD_DIR:-$root/build/dbbench}
+dt=${DRAIN_TIMEOUT:-600}
+down_s=${DOWN_SECONDS:-10}
+DOWN_N=$((N * 3)) # more than the 32 MiB batch limit holds (~1.4 KB each)
+app=879577a3-b25f-4a28-8c0e-7effcc7682a2
+base="sandbox/level13/$app"
+[[ -x /usr/bin/time ]] || { echo "db_drain: /usr/bin/time missing (apt-get install time)" >&2; exit 1; }
+pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+[[ -x $pgbin/postgres ]] || { echo "db_drain: no PostgreSQL server (apt-get install postgresql)" >&2; exit 1; }
+mosquitto_bin=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+
+echo "db_drain: building hmq, hmq-sim (Release) in $bdir" >&2
+cmake -S "$root" -B "$bdir" -DCMAKE_BUILD_TYPE=Release -DHMQ_TESTS=OFF -DHMQ_FUZZ=OFF \
+  -DHMQ_BENCH=OFF -DHMQ_INSTALL=OFF >/dev/null
+cmake --build "$bdir" -j 2 --target hmq_cli hmq_sim >/dev/null
+hmq=$bdir/hmq
+sim=$bdir/hmq-sim
+
+tmp=$(mktemp -d /tmp/hmq-dbbench.XXXXXX)
+chmod 755 "$tmp"
+pids=()
+pgpid=
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  [[ -n $pgpid ]] && kill -INT "$pgpid" 2>/dev/null && sleep 1
+  if [[ ${DB_KEEP:-0} == 1 ]]; then echo "db_drain: kept $tmp" >&2; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# exec: run in a subshell or in the background, so that $! is the server itself
+as_pg() { if [[ $(id -u) -eq 0 ]]; then exec setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@"; else exec "$@"; fi; }
+
+# --- servers -------------------------------------------------------------------
+mport=$(free_port)
+mkdir -p "$tmp/mq"
+cat >"$tmp/mq/mosquitto.conf" <<EOF
+user root
+listener $mport 127.0.0.1
+allow_anonymous true
+persistence true
+persistence_location $tmp/mq/
+max_queued_messages 500000
+max_queued_bytes 0
+max_inflight_messages 0
+EOF
+"$mosquitto_bin" -c "$tmp/mq/mosquitto.conf" >"$tmp/mq/log" 2>&1 &
+pids+=($!)
+
+pport=$(free_port)
+mkdir -p "$tmp/pg"
+[[ $(id -u) -eq 0 ]] && chown nobody "$tmp/pg"
+(as_pg "$pgbin/initdb" -D "$tmp/pg/data" -U hmq --auth=trust -E UTF8 --locale=C) >"$tmp/initdb.log" 2>&1
+pg_start() {
+  as_pg "$pgbin/postgres" -D "$tmp/pg/data" -p "$pport" -k "$tmp/pg" \
+    -c listen_addresses=127.0.0.1 >>"$tmp/pg/log" 2>&1 &
+  pgpid=$!
+  for _ in $(seq 300); do pg_isready -q -h 127.0.0.1 -p "$pport" && return 0; sleep 0.1; done
+  echo "db_drain: PostgreSQL did not start" >&2; exit 1
+}
+pg_stop() { kill -INT "$pgpid"; for _ in $(seq 100); do kill -0 "$pgpid" 2>/dev/null || break; sleep 0.1; done; pgpid=; }
+pg_start
+conninfo="host=127.0.0.1 port=$pport dbname=postgres user=hmq"
+sleep 0.5
+
+common=(--plain --host 127.0.0.1 --port "$mport" -q 1 -c -V 5 --quiet)
+session() { # group
+  "$hmq" "${common[@]}" --id "$app-sandbox-$1" --topic "\$share/$1/$base/#" \
+    --state-dir "$tmp/sd-$1" --out /dev/null -W 2 || true
+}
+for g in file sqlite pg pgdown; do session "$g"; done
+"$sim" --plain --host 127.0.0.1 --port "$mport" -n "$N" --vins 1000 --dup-rate 0 \
+  --app-id "$app" --quiet --timeout "$dt" >/dev/null
+
+drain() { # group sink-args...
+  local g=$1
+  shift
+  /usr/bin/time -f "%e %U %S %M" -o "$tmp/time-$g" timeout "$dt" \
+    "$hmq" "${common[@]}" --id "$app-sandbox-$g" --topic "\$share/$g/$base/#" \
+    --state-dir "$tmp/sd-$g" -C "$N" "$@" 2>"$tmp/err-$g"
+  read -r wall user sys rss <"$tmp/time-$g"
+  printf '%-8s %6.2f s  %8.0f msg/s  CPU %5.1f us/msg  peak RSS %6.1f MB\n' "$g" "$wall" \
+    "$(echo "$N / $wall" | bc -l)" "$(echo "($user + $sys) * 1000000 / $N" | bc -l)" \
+    "$(echo "$rss / 1024" | bc -l)"
+  echo "$N / $wall" | bc -l >"$tmp/rate-$g"
+}
+echo "db_drain: $N messages per sink (plain TCP, loopback, mosquitto $("$mosquitto_bin" -h | head -1 | awk '{print $3}'))"
+drain file --out "$tmp/out.ndjson"
+drain sqlite --sqlite "$tmp/hmq.db"
+drain pg --postgres "$conninfo"
+fr=$(cat "$tmp/rate-file")
+printf 'ratio sqlite/file %.2f (target >= 0.7)   postgres/file %.2f (target >= 0.5)\n' \
+  "$(echo "$(cat "$tmp/rate-sqlite") / $fr" | bc -l)" "$(echo "$(cat "$tmp/rate-pg") / $fr" | bc -l)"
+echo "stored: sqlite $(sqlite3 "$tmp/hmq.db" 'select count(*) from messages'), postgres" \
+  "$(psql -h 127.0.0.1 -p "$pport" -U hmq -d postgres -Atc 'select count(*) from messages')"
+
+# --- memory while the database is down ---------------------------------------
+"$hmq" "${common[@]}" --id "$app-sandbox-pgdown" --topic "\$share/pgdown/$base/#" \
+  --state-dir "$tmp/sd-pgdown" -C "$DOWN_N" --postgres "$conninfo" --stats 2 \
+  2>"$tmp/err-pgdown" &
+hp=$!
+pids+=($hp)
+sleep 1
+pg_stop
+"$sim" --plain --host 127.0.0.1 --port "$mport" -n "$DOWN_N" --vins 1000 --dup-rate 0 --seed 9 \
+  --app-id "$app" --quiet --timeout "$dt" >/dev/null
+peak=0
+for _ in $(seq $((down_s * 2))); do
+  r=$(awk '/VmRSS/ {print $2}' /proc/$hp/status 2>/dev/null || echo 0)
+  ((r > peak)) && peak=$r
+  sleep 0.5
+done
+t0=$(date +%s.%N)
+pg_start
+wait "$hp" && rc=0 || rc=$?
+t1=$(date +%s.%N)
+printf 'database down %d s with %d messages queued: hmq RSS peak %.1f MB (batch limit 32 MiB of payloads); after restart drained in %.1f s, exit %d\n' \
+  "$down_s" "$DOWN_N" "$(echo "$peak / 1024" | bc -l)" "$(echo "$t1 - $t0" | bc -l)" "$rc"
+grep -c "database unavailable" "$tmp/err-pgdown" | xargs printf '  stderr: %s "database unavailable" reports, '
+grep -c "available again" "$tmp/err-pgdown" | xargs printf '%s "available again"\n'
+echo "stored: $(psql -h 127.0.0.1 -p "$pport" -U hmq -d postgres -Atc 'select count(*) from messages') of $((N + DOWN_N)) in postgres"
