@@ -123,8 +123,9 @@ echo "stored: sqlite $(sqlite3 "$tmp/hmq.db" 'select count(*) from messages'), p
   "$(psql -h 127.0.0.1 -p "$pport" -U hmq -d postgres -Atc 'select count(*) from messages')"
 
 # --- memory while the database is down ---------------------------------------
+# (its session also holds the first N: -C counts both loads)
 "$hmq" "${common[@]}" --id "$app-sandbox-pgdown" --topic "\$share/pgdown/$base/#" \
-  --state-dir "$tmp/sd-pgdown" -C "$DOWN_N" --postgres "$conninfo" --stats 2 \
+  --state-dir "$tmp/sd-pgdown" -C $((N + DOWN_N)) --postgres "$conninfo" --stats 2 \
   2>"$tmp/err-pgdown" &
 hp=$!
 pids+=($hp)
