@@ -20,7 +20,8 @@
 #
 # Environment: HMQ_BUILD_DIR (default build/drain, built here as Release
 # with the hmq, hmq-sim and bench_tls_probe targets), DRAIN_TIMEOUT,
-# TRANSPORTS (default "plain tls"), HMQ_ARGS (extra options for the hmq
+# HMQ_BIN (the hmq to measure, e.g. build/static/hmq from scripts/static;
+# default the one built here), TRANSPORTS (default "plain tls"), HMQ_ARGS (extra options for the hmq
 # drain, e.g. "--stats 1 -d"), DRAIN_KEEP=1 (keep the temp dir: broker logs,
 # outputs).
 set -euo pipefail
@@ -48,7 +49,7 @@ echo "drain: building hmq, hmq-sim, bench_tls_probe (Release) in $bdir" >&2
 cmake -S "$root" -B "$bdir" -DCMAKE_BUILD_TYPE=Release -DHMQ_TESTS=OFF -DHMQ_FUZZ=OFF \
   -DHMQ_BENCH=ON -DHMQ_INSTALL=OFF >/dev/null
 cmake --build "$bdir" -j 2 --target hmq_cli hmq_sim bench_tls_probe >/dev/null
-hmq=$bdir/hmq
+hmq=${HMQ_BIN:-$bdir/hmq} # HMQ_BIN=build/static/hmq: the static musl + mbedTLS 3.6 build
 sim=$bdir/hmq-sim
 probe=$bdir/bench/bench_tls_probe
 
