@@ -20,7 +20,7 @@
 
 /* Tokens per jsmn call: small enough to bound the walks above, large
  * enough that a ~190-token envelope needs only a few calls. */
-#define HMQ_JTOK_STEP 32u
+#define HMQ_JTOK_STEP 64u
 
 /* Containers open at the parser's current position (keys are not levels);
  * stops counting past `limit`. */
