@@ -152,7 +152,16 @@ static void test_symlinks_refused(void **state) {
     fclose(f);
     assert_string_equal(buf, "keep me\n");
   }
+  /* hmq itself stops earlier, with a state-dir error (exit 3) naming it */
+  opts_for("sd");
+  assert_int_equal(open_state(), HMQ_EXIT_CONFIG);
+  assert_err("dedupe.log is a symbolic link");
   assert_int_equal(unlink(path("sd/dedupe.log")), 0);
+  assert_int_equal(mkdir(path("sd/dedupe.log"), 0700), 0);
+  opts_for("sd");
+  assert_int_equal(open_state(), HMQ_EXIT_CONFIG);
+  assert_err("dedupe.log is a directory");
+  assert_int_equal(rmdir(path("sd/dedupe.log")), 0);
   opts_for("sd");
   assert_int_equal(open_state(), HMQ_EXIT_OK);
 }

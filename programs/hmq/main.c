@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -83,6 +84,19 @@ static void report_startup(int std_closed, const char *msg) {
     fprintf(stderr, "hmq: %s\n", msg);
 }
 
+/* A private key others can read gives away this client's identity: say so
+ * before the path goes to TLS (which reads it without looking). */
+static void warn_key_mode(const hmq_opts *o) {
+  struct stat st;
+  if (o->plain || o->quiet || !o->key[0] || stat(o->key, &st) != 0)
+    return;
+  if (st.st_mode & (S_IRGRP | S_IROTH))
+    fprintf(stderr,
+            "hmq: warning: private key %s is %s-readable (mode %03o): whoever can read it can "
+            "connect as this client; chmod 600 it\n",
+            o->key, (st.st_mode & S_IROTH) ? "world" : "group", (unsigned)(st.st_mode & 0777));
+}
+
 /* The messages go to standard output (no file, command or database). */
 static int sink_is_stdout(const hmq_opts *o) {
   return !o->end_session && !o->out[0] && !o->exec_cmd[0] && !o->sqlite[0] && !o->postgres[0];
@@ -155,6 +169,7 @@ int main(int argc, char **argv) {
   print_warnings(&opts);
   if (rc != HMQ_EXIT_OK)
     return usage_error(err);
+  warn_key_mode(&opts);
   if ((std_closed & 2) && sink_is_stdout(&opts)) {
     report_startup(std_closed, "standard output is closed and is the sink (no --out, --exec, "
                                "--sqlite or --postgres): refusing to start, nothing received "

@@ -133,14 +133,31 @@ static const char *find_command(const char *text) {
   return NULL;
 }
 
-static int read_snippet(const char *path, char *text, size_t cap, size_t *len) {
+/* Read the whole snippet into text. Returns 0, or -1 when there is none;
+ * a file that is not plain text (a NUL byte: everything after it would be
+ * cut off silently, a client id included), too large or unreadable is an
+ * error in err. */
+static int read_snippet(const char *path, char *text, size_t cap, size_t *len, char *err,
+                        size_t errlen, int *bad) {
+  const char *nul;
   FILE *f = fopen(path, "rb");
+  *bad = 0;
   if (!f)
     return -1;
   *len = fread(text, 1, cap - 1, f);
   text[*len] = '\0';
+  *bad = 1;
+  if (ferror(f))
+    snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+  else if (*len == cap - 1 && fgetc(f) != EOF)
+    snprintf(err, errlen, "%s: larger than %zu bytes: not a snippet", path, cap - 1);
+  else if ((nul = memchr(text, '\0', *len)) != NULL)
+    snprintf(err, errlen, "%s: a NUL byte at offset %zu: not a text file", path,
+             (size_t)(nul - text));
+  else
+    *bad = 0;
   fclose(f);
-  return 0;
+  return *bad ? -1 : 0;
 }
 
 static int merge_file(char *dst, size_t cap, const char *dir, const char *name, char *err,
@@ -184,7 +201,7 @@ int hmq_bundle_apply(hmq_opts *o, char *err, size_t errlen) {
   const char *cmd;
   const char *dir = o->bundle;
   unsigned take, user_set;
-  int rc, user_app = o->app_id[0] != '\0';
+  int rc, bad, user_app = o->app_id[0] != '\0';
 
   if (!dir[0])
     return HMQ_EXIT_OK;
@@ -196,7 +213,9 @@ int hmq_bundle_apply(hmq_opts *o, char *err, size_t errlen) {
   }
   hmq_opts_init(&snip);
   snprintf(path, sizeof path, "%s/snippet.txt", dir);
-  if (read_snippet(path, text, sizeof text, &len) != 0) {
+  if (read_snippet(path, text, sizeof text, &len, err, errlen, &bad) != 0) {
+    if (bad)
+      return HMQ_EXIT_CONFIG;
     hmq_opts_warn(o, "--bundle %s: no snippet.txt; host, id and topic must come from options", dir);
   } else if ((cmd = find_command(text)) == NULL) {
     hmq_opts_warn(o, "%s: no mosquitto_sub command found", path);

@@ -177,6 +177,23 @@ int hmq_opts_finish(hmq_opts *o, char *err, size_t errlen) {
              "choose one sink");
     return HMQ_EXIT_USAGE;
   }
+  if (o->end_session) {
+    /* It receives nothing: an output option would be silently ignored. */
+    const char *given = o->out[0]           ? "--out"
+                        : o->exec_cmd[0]    ? "--exec"
+                        : o->dead_letter[0] ? "--dead-letter"
+                        : o->sqlite[0]      ? "--sqlite"
+                        : o->postgres[0]    ? "--postgres"
+                        : o->count          ? "--count"
+                                            : NULL;
+    if (given) {
+      snprintf(err, errlen,
+               "--end-session receives no messages: %s cannot be combined with it (give only "
+               "the connection options)",
+               given);
+      return HMQ_EXIT_USAGE;
+    }
+  }
   if (o->qos != 1)
     hmq_opts_warn(o, "--qos %d: High Mobility's stream is meant for QoS 1 (%s)", o->qos,
                   o->qos == 0 ? "with QoS 0 a message in flight is lost when the connection drops"

@@ -197,6 +197,36 @@ static int check_outputs(const hmq_opts *o, const char *dir, char *err, size_t e
   return 0;
 }
 
+/* The state files, when they exist, must be plain files of this user: a
+ * symbolic link, directory or FIFO there is a state-directory error (exit 3)
+ * now, not a confusing failure of the delivery pipeline later. */
+static int check_files(const char *dir, char *err, size_t errlen) {
+  static const char *const names[] = {"client-suffix", "dedupe.log", "dedupe.snap", "dedupe.boot"};
+  size_t i;
+  for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+    char p[HMQ_OPT_PATH + 32];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+    if (lstat(p, &st) != 0) {
+      if (errno == ENOENT)
+        continue;
+      snprintf(err, errlen, "state dir %s: %s: %s", dir, names[i], strerror(errno));
+      return -1;
+    }
+    if (!S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+      snprintf(err, errlen,
+               "state dir %s: %s is %s: state files must be plain files of this user (remove it)",
+               dir, names[i],
+               S_ISLNK(st.st_mode)    ? "a symbolic link"
+               : S_ISDIR(st.st_mode)  ? "a directory"
+               : !S_ISREG(st.st_mode) ? "not a regular file"
+                                      : "owned by another user");
+      return -1;
+    }
+  }
+  return 0;
+}
+
 int hmq_instance_open(hmq_instance *in, hmq_opts *o, char *err, size_t errlen) {
   char path[HMQ_OPT_PATH + 32], pid[32];
   struct stat st;
@@ -213,7 +243,8 @@ int hmq_instance_open(hmq_instance *in, hmq_opts *o, char *err, size_t errlen) {
     snprintf(err, errlen, "state dir %s: %s", in->dir, strerror(errno));
     return HMQ_EXIT_CONFIG;
   }
-  if (check_dir(in->dir, err, errlen) != 0 || check_outputs(o, in->dir, err, errlen) != 0)
+  if (check_dir(in->dir, err, errlen) != 0 || check_outputs(o, in->dir, err, errlen) != 0 ||
+      check_files(in->dir, err, errlen) != 0)
     return HMQ_EXIT_CONFIG;
   snprintf(path, sizeof path, "%s/lock", in->dir);
   in->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);

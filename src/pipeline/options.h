@@ -84,7 +84,7 @@ typedef struct hmq_opts {
   char exec_cmd[HMQ_OPT_PATH];
   char sqlite[HMQ_OPT_PATH];   /* --sqlite FILE */
   char postgres[HMQ_OPT_PATH]; /* --postgres CONNINFO */
-  char format[16]; /* envelope | flat | raw */
+  char format[16];             /* envelope | flat | raw */
   char dead_letter[HMQ_OPT_PATH];
   unsigned long dedupe; /* ids remembered, default 1,000,000 */
   unsigned long stats_s;

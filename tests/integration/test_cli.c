@@ -487,7 +487,7 @@ static void test_end_session(void **state) {
   publish(f, 1, 3);
   assert_int_equal(wait_exit(pid, 15000), 0);
   publish(f, 4, 3); /* queued in the (offline) session */
-  assert_int_equal(wait_exit(run_bundle(f, "out", "sd", "--end-session", "end.log"), 15000), 0);
+  assert_int_equal(wait_exit(run_bundle(f, NULL, "sd", "--end-session", "end.log"), 15000), 0);
   assert_true(file_contains(f, "end.log", "ended"));
   assert_int_equal(wait_exit(run_bundle(f, "out", "sd", "-W 2", "run2.log"), 15000), 27);
   assert_int_equal(lines_of(f, "out"), 3);
