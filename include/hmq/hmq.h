@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hmq — a small MQTT 5 client for High Mobility's vehicle data stream.
  *
@@ -122,6 +123,9 @@ HMQ_API_BEGIN
     "server refused a subscription (see SUBACK reason code)")                                      \
   X(HMQ_ERR_TAKEN_OVER, -63, 0x00,                                                                 \
     "session taken over: another client connected with our client id (DISCONNECT 0x8E)")           \
+  X(HMQ_ERR_SUB_UNAVAILABLE, -64, 0x00,                                                            \
+    "the server's CONNACK rules out our subscription (Shared/Wildcard Subscription Available 0 "   \
+    "or Maximum QoS, MQTT 5.0 3.2.2.3)")                                                           \
   /* transport */                                                                                  \
   X(HMQ_ERR_CLOSED, -80, 0x00, "connection closed by the peer")                                    \
   X(HMQ_ERR_IO, -81, 0x00, "socket I/O error")                                                     \

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hmq link: one transport (hmq_tls) + one client engine (hmq_client) + a
  * reconnect policy. Sans-clock: time comes in as now_ms (use hmq_now_ms()).
@@ -14,15 +15,25 @@
  *   (hmq_link_run_once() does exactly this poll/step part for an array.)
  *
  * Reconnects: after a connection is lost the link waits a random delay in
- * [0, min(backoff_max_ms, backoff_initial_ms * 2^attempt)] ("full jitter",
- * deterministic PRNG seeded by the caller) and connects again; attempt goes
- * back to 0 after a successful CONNACK. Permanent failures end the link
- * (event HMQ_LINK_EV_DOWN with final = true, state HMQ_LINK_DONE): CONNACK
- * 0x84, 0x85, 0x86, 0x87, 0x8A, 0x8C; certificate, key and file errors.
- * Everything else (CONNACK 0x88, 0x89, 0x97, 0x9F …, server DISCONNECT,
- * keepalive, I/O, DNS, refused TCP, protocol errors) is retried. A session
- * takeover (DISCONNECT 0x8E) is reported as HMQ_LINK_EV_TAKEN_OVER, counted
- * and retried with a backoff that grows with consecutive takeovers.
+ * [c/2, c], c = min(backoff_max_ms, backoff_initial_ms * 2^attempt)
+ * (hmq_link_backoff(); deterministic PRNG seeded by the caller) and connects
+ * again. attempt counts failures in a row and goes back to 0 only when a
+ * connection has proven itself: it stayed up proven_ms (30 s) after its
+ * CONNACK. So a server that accepts and then drops at once gets at most 9
+ * attempts in the first minute and 4 a minute after that (defaults).
+ *
+ * Refusals: every CONNACK, SUBACK and server DISCONNECT reason code is
+ * transient (back off, retry) or permanent (hmq_link_refusal(), one table).
+ * A permanent one ends the link: event HMQ_LINK_EV_DOWN with final = true,
+ * state HMQ_LINK_DONE, msg naming the code, its meaning and the server's
+ * Reason String and User Properties (hmq_link_refusal_text()). So does a
+ * subscription the accepted CONNACK already rules out (Shared / Wildcard
+ * Subscription Available 0, Maximum QoS below the QoS asked:
+ * HMQ_ERR_SUB_UNAVAILABLE; the SUBSCRIBE is never sent) and certificate,
+ * key and file errors. Everything else (keepalive, I/O, DNS, refused TCP,
+ * protocol errors) is retried. A session takeover (DISCONNECT 0x8E) is
+ * reported as HMQ_LINK_EV_TAKEN_OVER, counted and retried with a backoff
+ * that grows with consecutive takeovers.
  */
 #ifndef HMQ_LINK_H
 #define HMQ_LINK_H
@@ -42,6 +53,7 @@ typedef struct hmq_link_config {
   uint32_t backoff_max_ms;     /* default 30000 */
   uint64_t seed;               /* jitter PRNG seed (any value, e.g. pid ^ time) */
   uint32_t close_timeout_ms;   /* hmq_link_close: wait for DISCONNECT to flush; 2000 */
+  uint32_t proven_ms;          /* up this long after CONNACK: backoff starts over; 30000 */
 } hmq_link_config;
 
 typedef enum hmq_link_state {
@@ -89,7 +101,7 @@ typedef struct hmq_link {
   uint64_t retry_at;
   uint64_t close_deadline;
   uint64_t rng;
-  uint32_t attempt;         /* failures since the last CONNACK */
+  uint32_t attempt;         /* failures since the last proven connection */
   uint32_t takeover_streak; /* takeovers in a row */
   hmq_status rx_closed;     /* read side ended; drain rx, then tear down */
   bool rx_full;             /* last read stopped because rx had no room */
@@ -102,10 +114,12 @@ typedef struct hmq_link {
   uint64_t n_connects;  /* accepted CONNACKs */
   uint64_t n_downs;     /* connections failed or lost */
   uint64_t n_takeovers; /* DISCONNECT 0x8E received */
+  uint64_t n_attempts;  /* connection attempts (TCP connects begun) */
+  uint64_t connack_ms;  /* when this connection's CONNACK was accepted */
 } hmq_link;
 
 /* Defaults: hmq_tls_config_default(), backoff 500 ms doubling to 30 s,
- * seed 1, close timeout 2 s. */
+ * seed 1, close timeout 2 s, proven after 30 s. */
 void hmq_link_config_default(hmq_link_config *cfg);
 
 /* Bind configs and memory (all must outlive the link; cfg is copied, its
@@ -185,6 +199,43 @@ uint64_t hmq_now_ms(void);
  */
 struct pollfd;
 hmq_status hmq_link_run_once(hmq_link *const *links, size_t n, struct pollfd *pfd, int max_wait_ms);
+
+/* ---- Policy (src/link/refusal.c, src/link/backoff.c) ------------------- */
+
+typedef enum hmq_refusal {
+  HMQ_REFUSAL_NONE = 0,  /* success, or a granted QoS: nothing refused */
+  HMQ_REFUSAL_TRANSIENT, /* the same request may succeed later: back off, retry */
+  HMQ_REFUSAL_PERMANENT, /* no retry can fix it: the link stops */
+  HMQ_REFUSAL_INVALID    /* not a reason code of this packet (MQTT 5.0 2.4): the
+                            decoder rejects the packet as malformed (retried) */
+} hmq_refusal;
+
+/* What reason code `reason` in a CONNACK, SUBACK or DISCONNECT from the
+ * server means for the link; HMQ_REFUSAL_INVALID for other packet types. */
+hmq_refusal hmq_link_refusal(uint8_t packet_type, uint8_t reason);
+
+/* "transient", "permanent", …; static, never NULL. */
+const char *hmq_refusal_name(hmq_refusal r);
+
+/* One line (no newline) for a server's reason code: "<PACKET> 0xNN <meaning>"
+ * then, when present in props (may be NULL), `reason string "…"` and
+ * `user properties k=v, …`; control characters and quotes in the server's
+ * text are shown as '?', long texts are cut with "...". Always
+ * NUL-terminated. Returns buf. */
+const char *hmq_link_refusal_text(char *buf, size_t cap, uint8_t packet_type, uint8_t reason,
+                                  const hmq_props *props);
+
+/* Check subscriptions against an accepted CONNACK's Shared Subscription
+ * Available, Wildcard Subscription Available and Maximum QoS (3.2.2.3).
+ * HMQ_OK, or HMQ_ERR_SUB_UNAVAILABLE with why (NUL-terminated, may be
+ * NULL) naming the first filter and the property that rules it out. */
+hmq_status hmq_link_subs_allowed(const hmq_connack *ck, const hmq_sub_filter *subs, size_t n,
+                                 char *why, size_t cap);
+
+/* Reconnect delay after `failures` failures in a row: uniform in [c/2, c]
+ * with c = min(max_ms, initial_ms * 2^failures) (initial_ms 0 counts as 1).
+ * *rng is the splitmix64 state, advanced once. */
+uint32_t hmq_link_backoff(uint32_t initial_ms, uint32_t max_ms, uint32_t failures, uint64_t *rng);
 
 HMQ_API_END
 

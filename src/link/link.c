@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hmq_link: glue between one transport and one client engine, plus the
  * reconnect policy (see hmq/link.h). Sans-clock: every entry takes now_ms.
@@ -35,6 +36,7 @@ void hmq_link_config_default(hmq_link_config *cfg) {
   cfg->backoff_max_ms = 30000;
   cfg->seed = 1;
   cfg->close_timeout_ms = 2000;
+  cfg->proven_ms = 30000;
 }
 
 void hmq_link_init(hmq_link *l, const hmq_link_config *cfg, const hmq_client_config *ccfg,
@@ -70,14 +72,6 @@ uint64_t hmq_now_ms(void) {
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* splitmix64: tiny, deterministic for a given seed, good enough for jitter. */
-static uint64_t next_rand(hmq_link *l) {
-  uint64_t z = (l->rng += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 /* Queue a link event; its text is copied into the slot's own buffer. */
 static hmq_link_event *push(hmq_link *l, hmq_link_event_type type, hmq_status st, const char *msg) {
   if (l->evq_len == HMQ_LINK_EVQ) {
@@ -95,15 +89,16 @@ static hmq_link_event *push(hmq_link *l, hmq_link_event_type type, hmq_status st
   return e;
 }
 
-/* Refusals no retry can fix (HM-FACTS; MQTT 5.0 3.2.2.2). */
-static bool final_reason(uint8_t r) {
-  return r == 0x84 || r == 0x85 || r == 0x86 || r == 0x87 || r == 0x8A || r == 0x8C;
-}
-
+/* Failures no retry can fix: reason codes by the table in refusal.c. */
 static bool is_final(hmq_status st, uint8_t reason) {
   switch (st) {
   case HMQ_ERR_REFUSED:
-    return final_reason(reason);
+    return hmq_link_refusal(HMQ_PKT_CONNACK, reason) == HMQ_REFUSAL_PERMANENT;
+  case HMQ_ERR_SERVER_DISCONNECT:
+    return hmq_link_refusal(HMQ_PKT_DISCONNECT, reason) == HMQ_REFUSAL_PERMANENT;
+  case HMQ_ERR_SUBSCRIBE_REFUSED:
+    return hmq_link_refusal(HMQ_PKT_SUBACK, reason) == HMQ_REFUSAL_PERMANENT;
+  case HMQ_ERR_SUB_UNAVAILABLE:
   case HMQ_ERR_CERT_UNTRUSTED:
   case HMQ_ERR_CERT_EXPIRED:
   case HMQ_ERR_CERT_NAME:
@@ -174,6 +169,11 @@ static void teardown(hmq_link *l, hmq_status why, uint8_t reason, const char *de
     l->state = HMQ_LINK_DONE;
     return;
   }
+  /* A CONNACK alone proves nothing: a server may accept and drop at once,
+   * every time. Only a connection that stayed up proven_ms starts the
+   * backoff over (hmq/link.h). */
+  if (l->connack_ok && now_ms - l->connack_ms >= l->cfg.proven_ms)
+    l->attempt = 0;
   uint32_t a;
   if (takeover) {
     a = l->takeover_streak++;
@@ -181,15 +181,9 @@ static void teardown(hmq_link *l, hmq_status why, uint8_t reason, const char *de
     l->takeover_streak = 0;
     a = l->attempt;
   }
-  if (!l->connack_ok || takeover)
-    l->attempt++;
+  l->attempt++;
   l->connack_ok = false;
-  uint64_t ceil = l->cfg.backoff_initial_ms ? l->cfg.backoff_initial_ms : 1;
-  for (uint32_t i = 0; i < a && ceil < l->cfg.backoff_max_ms; i++)
-    ceil *= 2;
-  if (ceil > l->cfg.backoff_max_ms)
-    ceil = l->cfg.backoff_max_ms;
-  uint32_t delay = (uint32_t)(next_rand(l) % (ceil + 1)); /* full jitter */
+  uint32_t delay = hmq_link_backoff(l->cfg.backoff_initial_ms, l->cfg.backoff_max_ms, a, &l->rng);
   l->retry_at = now_ms + delay;
   l->state = HMQ_LINK_BACKOFF;
   snprintf(text, sizeof text, "reconnecting in %u ms (attempt %u)", (unsigned)delay,
@@ -211,6 +205,7 @@ static void on_open(hmq_link *l, uint64_t now_ms) {
 }
 
 static void begin_connect(hmq_link *l, uint64_t now_ms) {
+  l->n_attempts++;
   hmq_status st = hmq_tls_connect(&l->tls, now_ms);
   if (st == HMQ_OK) {
     on_open(l, now_ms);
@@ -363,6 +358,72 @@ hmq_status hmq_link_step(hmq_link *l, short revents, uint64_t now_ms) {
   return HMQ_OK;
 }
 
+/* The accepted CONNACK rules the subscription out: the engine queued the
+ * SUBSCRIBE with the CONNACK, but nothing of it has been written (writes
+ * happen in step). Drop it unsent, say goodbye (DISCONNECT 0x00 keeps the
+ * session) and stop for good. */
+static void subs_ruled_out(hmq_link *l, const char *why, uint64_t now_ms) {
+  const uint8_t *p;
+  size_t n = 0;
+  hmq_frame f;
+  hmq_client_txbuf(&l->client, &p, &n);
+  if (n > 0 && (p[0] >> 4) == HMQ_PKT_SUBSCRIBE && hmq_frame_peek(p, n, 0, &f, NULL) == HMQ_OK &&
+      f.total == n) {
+    hmq_client_tx_ack(&l->client, n); /* discarded, never sent */
+    (void)hmq_client_disconnect(&l->client, 0x00, -1);
+  } else if (n > 0) {
+    hmq_tls_close(&l->tls); /* not the expected bytes: send nothing at all */
+  }
+  teardown(l, HMQ_ERR_SUB_UNAVAILABLE, 0, why, now_ms);
+}
+
+/* A SUBACK refused at least one filter: the worst code decides (permanent
+ * over transient). Either way this connection is over: a transient refusal
+ * is retried on a new connection, which subscribes again. */
+static void subs_refused(hmq_link *l, const hmq_suback *sa, uint64_t now_ms) {
+  size_t worst = sa->reasons.len;
+  hmq_refusal wc = HMQ_REFUSAL_NONE;
+  for (size_t i = 0; i < sa->reasons.len; i++) {
+    hmq_refusal c = hmq_link_refusal(HMQ_PKT_SUBACK, sa->reasons.ptr[i]);
+    if ((c == HMQ_REFUSAL_PERMANENT && wc != HMQ_REFUSAL_PERMANENT) ||
+        (c != HMQ_REFUSAL_NONE && wc == HMQ_REFUSAL_NONE)) {
+      wc = c;
+      worst = i;
+    }
+  }
+  if (worst == sa->reasons.len)
+    return;
+  uint8_t r = sa->reasons.ptr[worst];
+  hmq_str f = {NULL, 0};
+  if (worst < l->client.cfg.sub_count)
+    f = l->client.cfg.subs[worst].filter;
+  char rt[200], detail[300];
+  hmq_link_refusal_text(rt, sizeof rt, HMQ_PKT_SUBACK, r, &sa->props);
+  snprintf(detail, sizeof detail, "subscription to '%.*s' refused: %s",
+           (int)(f.len > 60 ? 60 : f.len), f.ptr ? f.ptr : "", rt);
+  (void)hmq_client_disconnect(&l->client, 0x00, -1);
+  teardown(l, HMQ_ERR_SUBSCRIBE_REFUSED, r, detail, now_ms);
+}
+
+/* Text for a topic alias error: which alias the server sent and why it is
+ * wrong (3.3.2.3.4). p is the PUBLISH the engine decoded before failing. */
+static void alias_text(const hmq_link *l, const hmq_publish *p, char *out, size_t cap) {
+  if (!(p->props.present & HMQ_PROP_BIT(HMQ_PROP_TOPIC_ALIAS))) {
+    snprintf(out, cap, "%s; sent DISCONNECT 0x94", hmq_status_str(HMQ_ERR_TOPIC_ALIAS));
+    return;
+  }
+  unsigned a = p->props.topic_alias, max = l->client.alias_max;
+  const char *what = a == 0    ? "0 is not a valid alias"
+                     : a > max ? "above our Topic Alias Maximum"
+                     : p->topic.len == 0
+                         ? "used without a topic before it was set on this connection"
+                         : "more than our alias memory holds";
+  snprintf(out, cap,
+           "server sent topic alias %u (our Topic Alias Maximum is %u): %s [MQTT-3.3.2-9]; sent "
+           "DISCONNECT 0x94",
+           a, max, what);
+}
+
 hmq_status hmq_link_next_event(hmq_link *l, uint64_t now_ms, hmq_link_event *ev) {
   /* Clear the link's own fields only: the engine fills the member of
    * the ev->mqtt union its event names (client.c); clearing the whole
@@ -406,16 +467,26 @@ hmq_status hmq_link_next_event(hmq_link *l, uint64_t now_ms, hmq_link_event *ev)
   }
   if (st == HMQ_OK) {
     if (ev->mqtt.type == HMQ_EV_CONNACK) {
+      char why[300];
+      const hmq_client_config *cc = &l->client.cfg;
+      if (hmq_link_subs_allowed(&ev->mqtt.connack, cc->subs, cc->sub_count, why, sizeof why) !=
+          HMQ_OK) {
+        subs_ruled_out(l, why, now_ms);
+        return hmq_link_next_event(l, now_ms, ev);
+      }
       l->connack_ok = true;
-      l->attempt = 0;
+      l->connack_ms = now_ms; /* attempt is reset only once proven (teardown) */
       l->n_connects++;
     }
     ev->type = HMQ_LINK_EV_MQTT;
     return HMQ_OK;
   }
   if (st == HMQ_ERR_SUBSCRIBE_REFUSED) {
+    /* The SUBACK goes to the caller now (its views stay valid: closing
+     * does not touch rx); DOWN and maybe RETRY follow. */
     ev->type = HMQ_LINK_EV_MQTT;
     ev->status = st;
+    subs_refused(l, &ev->mqtt.suback, now_ms);
     return HMQ_OK;
   }
   if (st == HMQ_WANT_READ) {
@@ -433,9 +504,18 @@ hmq_status hmq_link_next_event(hmq_link *l, uint64_t now_ms, hmq_link_event *ev)
   else
     reason = hmq_status_reason(st); /* what our DISCONNECT carries */
   char detail[300] = "";
-  if (reason != 0 && st != HMQ_ERR_REFUSED && st != HMQ_ERR_SERVER_DISCONNECT &&
-      st != HMQ_ERR_TAKEN_OVER)
+  if (st == HMQ_ERR_REFUSED || st == HMQ_ERR_SERVER_DISCONNECT || st == HMQ_ERR_TAKEN_OVER) {
+    char rt[260];
+    bool ck = st == HMQ_ERR_REFUSED;
+    hmq_link_refusal_text(rt, sizeof rt, ck ? HMQ_PKT_CONNACK : HMQ_PKT_DISCONNECT, reason,
+                          ck ? &ev->mqtt.connack.props : &ev->mqtt.disconnect.props);
+    snprintf(detail, sizeof detail, "%s: %s", ck ? "connection refused" : "server disconnected",
+             rt);
+  } else if (st == HMQ_ERR_TOPIC_ALIAS) {
+    alias_text(l, &ev->mqtt.publish, detail, sizeof detail);
+  } else if (reason != 0) {
     snprintf(detail, sizeof detail, "%s; sent DISCONNECT 0x%02X", hmq_status_str(st), reason);
+  }
   teardown(l, st, reason, detail, now_ms);
   return hmq_link_next_event(l, now_ms, ev);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hmq program: the main loop (see loop.h for the commit policy).
  *
@@ -91,6 +92,8 @@ int hmq_loop_exit_code(hmq_status st) {
     return HMQ_EXIT_CONFIG;
   case HMQ_ERR_REFUSED:
   case HMQ_ERR_SUBSCRIBE_REFUSED:
+  case HMQ_ERR_SUB_UNAVAILABLE:
+  case HMQ_ERR_SERVER_DISCONNECT:
   case HMQ_ERR_TAKEN_OVER:
     return HMQ_EXIT_REFUSED;
   default:
@@ -272,10 +275,8 @@ static void on_suback(hmq_loop *L, size_t li, const hmq_link_event *ev) {
     uint8_t r = s->reasons.ptr[i];
     char line[HMQ_OPT_TOPIC + 160];
     if (r >= 0x80) {
-      snprintf(line, sizeof line, "subscription to '%s' refused by the broker: 0x%02X %s",
-               L->o->topics[i], r, hmq_reason_str(HMQ_PKT_SUBACK, r));
-      fprintf(stderr, "hmq: [%s] %s\n", L->ids[li], line);
-      stop(L, HMQ_EXIT_REFUSED, 0);
+      /* Refused: the link closes this connection and reports it as DOWN,
+       * final or retried by its reason code (hmq_link_refusal). */
     } else if (r < L->o->qos) {
       snprintf(line, sizeof line, "subscription to '%s' granted with QoS %u only", L->o->topics[i],
                r);
@@ -384,11 +385,16 @@ static void on_event(hmq_loop *L, size_t li, const hmq_link_event *ev, uint64_t 
     }
     break;
   case HMQ_LINK_EV_DOWN:
-    if (ev->final) {
-      fprintf(stderr, "hmq: [%s] %s\n", L->ids[li], msg);
-      if (!L->closing)
-        stop(L, hmq_loop_exit_code(ev->status), 0);
-    } else if (!L->closing) {
+    /* A permanent failure: one line, the last one (nothing reconnects and
+     * print_stats stays quiet while stopping). */
+    if (ev->final && !L->stopping) {
+      stop(L, hmq_loop_exit_code(ev->status), 0);
+      fprintf(stderr, "hmq: [%s] %s; permanent, giving up (exit %d)\n", L->ids[li], msg,
+              L->exit_code);
+    } else if (ev->final) {
+      if (L->o->debug)
+        fprintf(stderr, "hmq: [%s] %s\n", L->ids[li], msg);
+    } else if (!L->stopping) {
       say(L, "hmq: [%s] connection lost: %s; reconnecting\n", L->ids[li], msg);
       quick_drop(L, li, ev, now);
     }
@@ -464,8 +470,8 @@ static void print_stats(hmq_loop *L, uint64_t now) {
   hmq_stats *s;
   char line[512];
   size_t i;
-  uint64_t inflight = 0, reconnects = 0;
-  if (!L->o->stats_s || !L->d || now < L->next_stats)
+  uint64_t inflight = 0, reconnects = 0, attempts = 0;
+  if (!L->o->stats_s || !L->d || now < L->next_stats || L->stopping)
     return;
   L->next_stats = now + (uint64_t)L->o->stats_s * 1000u;
   s = hmq_deliver_stats(L->d);
@@ -473,9 +479,11 @@ static void print_stats(hmq_loop *L, uint64_t now) {
     hmq_link *l = L->links[i];
     inflight += hmq_client_inflight(hmq_link_client(l));
     reconnects += l->n_connects > 1 ? l->n_connects - 1 : 0;
+    attempts += l->n_attempts;
   }
   s->in_flight = inflight;
   s->reconnects = reconnects;
+  s->attempts = attempts;
   hmq_stats_line(s, wall_ms(), line, sizeof line);
   if (L->d->db)
     fprintf(stderr, "%s db=%s db_failures=%llu db_refused=%llu\n", line,

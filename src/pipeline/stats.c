@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Delivery statistics: counters, a fixed data-age histogram, the stats line.
  *
@@ -102,11 +103,12 @@ int hmq_stats_line(hmq_stats *s, uint64_t now_ms, char *buf, size_t len) {
   }
   int r = snprintf(buf, len,
                    "hmq: received=%llu written=%llu dup=%llu invalid=%llu warn=%llu "
-                   "rate=%.1f/s inflight=%llu reconnects=%llu age_p50=%s age_p99=%s",
+                   "rate=%.1f/s inflight=%llu reconnects=%llu attempts=%llu age_p50=%s "
+                   "age_p99=%s",
                    (unsigned long long)s->received, (unsigned long long)s->written,
                    (unsigned long long)s->duplicates, (unsigned long long)s->invalid,
                    (unsigned long long)s->warnings, rate, (unsigned long long)s->in_flight,
-                   (unsigned long long)s->reconnects, p50, p99);
+                   (unsigned long long)s->reconnects, (unsigned long long)s->attempts, p50, p99);
   s->last_ms = now_ms;
   s->last_received = s->received;
   memset(s->age_hist, 0, sizeof s->age_hist);

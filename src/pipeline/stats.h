@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hmq program: delivery counters and data age, printed as one stderr line
  * every --stats seconds.
@@ -31,6 +32,7 @@ typedef struct hmq_stats {
   /* set by the loop */
   uint64_t in_flight; /* messages received from the broker and not yet acked */
   uint64_t reconnects;
+  uint64_t attempts; /* connection attempts, the first one included */
   /* data age of the current interval */
   uint64_t age_count;
   uint64_t age_future; /* newest reading is later than now (clock skew) */
@@ -60,7 +62,7 @@ uint64_t hmq_stats_bucket_bound(uint64_t v);
  * percentiles cover the time since the previous call. Returns the length
  * snprintf would have produced. Example:
  * "hmq: received=1200 written=1180 dup=15 invalid=5 warn=0 rate=400.0/s
- *  inflight=10 reconnects=0 age_p50=812ms age_p99=2.1s" (one line). */
+ *  inflight=10 reconnects=0 attempts=1 age_p50=812ms age_p99=2.1s" (one line). */
 int hmq_stats_line(hmq_stats *s, uint64_t now_ms, char *buf, size_t len);
 
 #endif

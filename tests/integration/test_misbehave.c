@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A scripted misbehaving MQTT server of ours (plain TCP on 127.0.0.1, in
  * this process): it accepts our CONNECT, sends CONNACK, answers SUBSCRIBE,
@@ -193,9 +194,10 @@ static hmq_h_client *client_for(const srv *s) {
   return c;
 }
 
-/* Script one broken transmission and check our DISCONNECT and status. */
-static void expect_disconnect(const uint8_t *bad, size_t n, uint8_t want_reason,
-                              hmq_status want_status) {
+/* Script one broken transmission and check our DISCONNECT and status
+ * (and, when want_text is given, that the link's message says it). */
+static void expect_disconnect_says(const uint8_t *bad, size_t n, uint8_t want_reason,
+                                   hmq_status want_status, const char *want_text) {
   srv s;
   srv_open(&s);
   s.bad = bad;
@@ -212,9 +214,16 @@ static void expect_disconnect(const uint8_t *bad, size_t n, uint8_t want_reason,
   assert_int_equal(c->last_down, want_status);
   assert_int_equal(c->last_reason, want_reason);
   assert_false(c->last_final); /* protocol errors are retried */
+  if (want_text)
+    assert_non_null(strstr(c->last_msg, want_text));
   hmq_link_free(&c->link);
   free(c);
   srv_free(&s);
+}
+
+static void expect_disconnect(const uint8_t *bad, size_t n, uint8_t want_reason,
+                              hmq_status want_status) {
+  expect_disconnect_says(bad, n, want_reason, want_status, NULL);
 }
 
 static void test_remaining_length_five_bytes(void **state) {
@@ -235,7 +244,9 @@ static void test_topic_alias_out_of_range(void **state) {
   p.payload.ptr = (const uint8_t *)"x";
   p.payload.len = 1;
   assert_int_equal(hmq_encode_publish(buf, sizeof buf, &p, &n), HMQ_OK);
-  expect_disconnect(buf, n, 0x94, HMQ_ERR_TOPIC_ALIAS);
+  /* the message names the alias the server sent */
+  expect_disconnect_says(buf, n, 0x94, HMQ_ERR_TOPIC_ALIAS,
+                         "server sent topic alias 5 (our Topic Alias Maximum is ");
 }
 
 static void test_publish_qos3(void **state) {
@@ -380,7 +391,8 @@ static void retry_delays(uint64_t seed, uint32_t *out, size_t n) {
         continue;
       uint32_t ceil = 10u << (ev.attempt - 1 > 3 ? 3 : ev.attempt - 1);
       assert_int_equal(ev.attempt, got + 1);
-      assert_true(ev.delay_ms <= (ceil > 80 ? 80 : ceil)); /* full jitter under the cap */
+      ceil = ceil > 80 ? 80 : ceil;
+      assert_true(ev.delay_ms <= ceil && ev.delay_ms >= ceil / 2); /* [c/2, c] */
       out[got++] = ev.delay_ms;
     }
     struct pollfd pfd[1];
@@ -391,7 +403,7 @@ static void retry_delays(uint64_t seed, uint32_t *out, size_t n) {
   free(c);
 }
 
-static void test_backoff_full_jitter_capped_and_seeded(void **state) {
+static void test_backoff_jitter_capped_and_seeded(void **state) {
   (void)state;
   uint32_t a[10], b[10], d[10];
   retry_delays(42, a, 10);
@@ -514,7 +526,7 @@ int main(void) {
       cmocka_unit_test(test_connack_not_authorized_is_final),
       cmocka_unit_test(test_connack_bad_client_id_is_final),
       cmocka_unit_test(test_connack_server_busy_is_retried),
-      cmocka_unit_test(test_backoff_full_jitter_capped_and_seeded),
+      cmocka_unit_test(test_backoff_jitter_capped_and_seeded),
       cmocka_unit_test(test_ipv6_refused_names_address),
       cmocka_unit_test(test_clean_close),
   };
