@@ -96,11 +96,11 @@ HMQ_API_BEGIN
   X(HMQ_ERR_TOPIC_EMPTY, -25, 0x82,                                                                \
     "protocol error: zero-length topic name without a topic alias [MQTT-3.3.2-8]")                 \
   X(HMQ_ERR_REASON_CODE, -26, 0x81, "malformed: reason code not valid for this packet type")       \
-  X(HMQ_ERR_FILTER_EMPTY, -27, 0x8F, "topic filter is empty [MQTT-4.7.3-1]")                       \
-  X(HMQ_ERR_FILTER_HASH, -28, 0x8F,                                                                \
+  X(HMQ_ERR_FILTER_EMPTY, -27, 0x00, "topic filter is empty [MQTT-4.7.3-1]")                       \
+  X(HMQ_ERR_FILTER_HASH, -28, 0x00,                                                                \
     "topic filter: '#' must be a whole level and the last one [MQTT-4.7.1-1]")                     \
-  X(HMQ_ERR_FILTER_PLUS, -29, 0x8F, "topic filter: '+' must be a whole level [MQTT-4.7.1-2]")      \
-  X(HMQ_ERR_FILTER_SHARE, -30, 0x8F,                                                               \
+  X(HMQ_ERR_FILTER_PLUS, -29, 0x00, "topic filter: '+' must be a whole level [MQTT-4.7.1-2]")      \
+  X(HMQ_ERR_FILTER_SHARE, -30, 0x00,                                                               \
     "shared subscription: $share/ needs a share name without '/', '+' or '#', then '/' and a "     \
     "filter [MQTT-4.8.2-1, MQTT-4.8.2-2]")                                                         \
   X(HMQ_ERR_STRING_TOO_LONG, -31, 0x00, "string longer than 65535 bytes (MQTT 5.0 1.5.4)")         \
