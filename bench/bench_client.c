@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_client: what the client engine costs per inbound QoS 1 message,
  * everything but TLS and the socket: bytes copied into rxbuf in 16 KiB reads

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_codec: what the codec costs on the hot path of a High Mobility
  * stream, measured against memcpy of the same bytes in the same run.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_deliver: what the hmq program's delivery pipeline costs per message
  * (envelope parse, dedupe, format, buffered write, commit with fdatasync and

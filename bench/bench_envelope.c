@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Envelope cost per message on a realistic ~1.3 KB High Mobility envelope:
  * parse alone, parse + walk, parse + walk + flat lines, compact, and the

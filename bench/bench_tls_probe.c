@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_tls_probe: a one-connection TCP relay on loopback that reports the
  * TLS version and cipher suite the server chose, read from its ServerHello

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # bench/db_drain.sh [N]: backlog drain into the database sinks, next to the
 # --out file sink in the same run (default N 20000; plain TCP on loopback).
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # bench/drain.sh [N]: time draining a backlog of N realistic envelopes
 # (default 100000; `bench/drain.sh 5000` is a smoke run) from a persistent
 # session, hmq next to mosquitto_sub, over plain TCP and over mutual TLS.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # bench/live.sh: live latency, publish -> line in the output, hmq (--out FILE,
 # durable) next to mosquitto_sub (stdout, keeps nothing) on the same broker
 # in the same run, at fixed publish rates, on a quiet file system and while

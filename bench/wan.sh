@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # bench/wan.sh: QoS 1 throughput at WAN distance: hmq --connections N next to
 # N mosquitto_sub processes, through a local delay proxy, over mutual TLS.
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Install rules: the layer libraries, public headers, programs, man page,
 # exported targets hmq::mqtt, hmq::envelope, hmq::tls, hmq::link and the
 # umbrella hmq::hmq, a CMake package config and hmq.pc.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Where hmq's mbedTLS comes from (included before the find_* calls in
 # CMakeLists.txt). Default: the system's (Debian 12: 2.28). Otherwise:
 #

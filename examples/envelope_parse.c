@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * envelope_parse: hmq::envelope on one captured High Mobility payload.
  *

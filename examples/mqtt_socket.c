@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mqtt_socket: the whole MQTT 5 session by hand — hmq::mqtt's engine over a
  * plain TCP socket and poll(). Only <hmq/client.h> and POSIX are used.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mqtt_tls: hmq::mqtt's engine over hmq::tls (mutual TLS, mbedTLS), glued by
  * hmq::link, which also reconnects with backoff when the connection drops.

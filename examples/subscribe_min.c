@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * subscribe_min: the smallest useful use of hmq's public codec.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Fuzz harness for the whole client engine. After start() and a valid
  * CONNACK, the input is a little program: feed raw bytes, feed packets

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Fuzz the delivery pipeline's writers of untrusted bytes: any payload the
  * envelope parser rejects becomes a dead-letter line, and any line of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Fuzz harness for the untrusted entry point of the codec: a byte stream
  * from the server. The input is cut into frames with hmq_frame_peek (limit

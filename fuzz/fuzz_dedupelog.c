@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Fuzz the restart path of the dedupe persistence with a damaged or hostile
  * dedupe.log (a crash mid-append, a disk error, a file put there by hand):

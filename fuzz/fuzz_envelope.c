@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Fuzz the envelope entry point with whatever a broker could deliver as a
  * PUBLISH payload: parse, walk every record, format compact and flat into

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Fuzz harness for the encoders: packet structs are built from the input
  * bytes, encoded, framed and decoded again. Whatever an encoder accepts the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Helpers shared by fuzz_decode.c and fuzz_roundtrip.c: walk a decoded
  * property block to its end, give decoded props back a user array so they

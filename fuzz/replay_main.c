@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Replay driver for fuzz harnesses built without libFuzzer (gcc, or clang
  * without HMQ_LIBFUZZER). Each argument is a file or a directory of files;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Shared checks for the packet codec tests (test_connect.c, test_publish.c,
  * test_acks.c, test_subscribe.c, test_control.c). Include after cmocka.h.

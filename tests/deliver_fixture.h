@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Shared fixture of the delivery pipeline tests (test_deliver.c,
  * test_dedupe_store.c): the app sources compiled in, a fresh directory

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Sample envelopes shared by the src/envelope tests. HMQ_SEED_EXAMPLE is the
  * example message of High Mobility's "MQTT V2" documentation, verbatim

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * PUBACK, PUBREC, PUBREL, PUBCOMP (MQTT 5.0 sections 3.4 to 3.7): the
  * three lengths of 3.4.2.1, the fixed-header flags, and the reason codes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Client engine tests: server bytes come from the codec's encoders, the
  * engine's output is decoded (or compared to hand-written bytes).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * CONNECT and CONNACK (MQTT 5.0 sections 3.1 and 3.2): hand-written vectors
  * for what this client sends to High Mobility and what it gets back, and one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * What -d and -v print about CONNECT and CONNACK (src/pipeline/connlog.c):
  * every property both ways, the server's caps, a cut Session Expiry. The

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * PINGREQ / PINGRESP (3.12, 3.13), DISCONNECT (3.14) and AUTH (3.15):
  * their short forms, reason code sets and properties.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Dedupe set: duplicates, FIFO eviction at capacity, export/import. */
 #include <setjmp.h>
 #include <stdarg.h>

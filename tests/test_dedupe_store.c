@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Dedupe persistence of the delivery pipeline: across a clean restart,
  * across kill -9 (a real SIGKILL of a child process) at both sides of the

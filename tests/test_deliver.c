@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Delivery pipeline: formats byte for byte, dead-letter lines and their
  * default paths, dedupe within a batch, an exec child that dies, logrotate

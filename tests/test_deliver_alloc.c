@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The delivery pipeline allocates nothing per message: malloc/calloc/
  * realloc are interposed (glibc, not under sanitizers, which interpose them

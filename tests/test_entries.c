@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Data walk: capability -> property -> entries, timestamps, odd shapes. */
 #include <setjmp.h>
 #include <stdarg.h>

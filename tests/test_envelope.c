@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Envelope parsing: the seed example, envelope rules, strict JSON, limits. */
 #include <setjmp.h>
 #include <stdarg.h>

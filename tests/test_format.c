@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Output formatting: compact envelope and flat entry lines, byte-exact. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Frame reader tests (MQTT 5.0 2.1.1 fixed header, 2.1.4 Remaining Length).
  * A hand-written stream of server packets is fed whole, one byte at a time

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Unit tests of the hmq program's command line: the High Mobility snippet
  * verbatim, short forms, usage errors, the shell-word splitter, --bundle,

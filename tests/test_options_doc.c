@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The option table (src/pipeline/options.c), --help and docs/hmq.1 cannot
  * drift: every row of the table appears once in --help and once as an entry

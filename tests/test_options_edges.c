@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Small edges of the command line and the bundle: --end-session with an
  * output option is refused (it receives nothing, the option would be

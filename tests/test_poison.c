@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Poison payloads (issue 8, item 11): the worst shapes a broker can deliver
  * as one PUBLISH, at 200 KB and at hmq's maximum packet size (4 MiB), go

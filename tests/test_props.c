@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Property block tests (MQTT 5.0 2.2.2). Each property has a hand-encoded
  * vector (identifier byte + value bytes as the spec defines its type), the

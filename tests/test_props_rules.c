@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Property block rules (MQTT 5.0 2.2.2): negative vectors named after the
  * rule they break, values at the edges of their ranges, Property Length

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * PUBLISH (MQTT 5.0 section 3.3): hand-written vectors, encoded, decoded,
  * fed to the frame reader byte by byte, and one negative vector per rule.

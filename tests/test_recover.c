@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The restart after a crash or a full disk, for every --format: a message
  * whose lines were only partly written (kill -9 between two buffer flushes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hmq-sim's envelope generator (tools/hmq-sim/sim_gen.c): reproducible, parseable
  * by our own envelope parser without warnings, and as varied as the real

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Sinks: batching (no write() before the commit or a full buffer), large
  * writes, a child that reads slowly (write blocks, memory stays the buffer),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The SQLite sink (src/pipeline/sink_sqlite.c) against real SQLite files in
  * a fresh directory per test. Results are read back with SQLite's own API

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The state directory is hmq's own: files in it are never opened through a
  * symbolic link, are created 0600 (the directory 0700) whatever the umask,

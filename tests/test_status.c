@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Name tables: statuses (HMQ_STATUS_LIST), MQTT 5 reason codes (MQTT 5.0
  * 2.4, table 2-6), packet names (2.1.2) and hmq_str_c.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * SUBSCRIBE, SUBACK, UNSUBSCRIBE, UNSUBACK (MQTT 5.0 sections 3.8 to 3.11):
  * hand-written vectors, the subscription options rules of 3.8.3.1 and the

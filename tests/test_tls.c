@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Transport and link without a network: init/free safety, configuration
  * and file errors with their messages, state errors. (Handshakes, brokers

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hmq_topic_filter_check / hmq_client_id_check (src/mqtt/topic.c): one
  * case per rule of MQTT 5.0 4.7, 4.8.2 and 1.5.4, the valid forms next to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * UTF-8 validation per MQTT 5.0 1.5.4. Vectors are written by hand from
  * RFC 3629 section 4 (the well-formed byte ranges). Each invalid class is

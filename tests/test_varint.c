@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Variable Byte Integer tests (MQTT 5.0 1.5.5). Every vector is written out
  * by hand from the spec's table of boundary values.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Bounded writer and reader (src/mqtt/wire.h): big-endian integers
  * (MQTT 5.0 1.5.2, 1.5.3), length-prefixed strings and binary data

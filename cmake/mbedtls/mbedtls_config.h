@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hmq's mbedTLS 3.6 configuration (scripts/static; -DHMQ_MBEDTLS_SOURCE).
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Toolchain for the static x86-64 Linux hmq (scripts/static): Debian's
 # musl-gcc wrapper (musl-tools), everything linked statically, unused
 # sections dropped, and no build paths in the output.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hmq client engine: one MQTT 5 client connection as a sans-I/O state
  * machine (no sockets, no clock, no allocation).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hmq codec: MQTT 5.0 packets, sans I/O.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hmq envelope: High Mobility's MQTT V2 message envelope, parsed in place.
  *

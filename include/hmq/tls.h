@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hmq transport: one non-blocking TCP connection, with mutual TLS (mbedTLS)
  * or, only when asked explicitly, plain TCP (tests, local brokers).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hmq program entry: options → bundle → checks → state dir → delivery
  * pipeline → N links → loop. Every failure before the loop maps to one of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Walk of an envelope's data: capability -> property -> [entry, …].
  *

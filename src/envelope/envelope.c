@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * High Mobility envelope: tokenize, validate, pick the five known keys.
  *

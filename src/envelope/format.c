@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Output formatting into caller buffers: the compact envelope and the flat
  * one-line-per-entry form.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The one place jsmn is compiled (header-only library, libjsmn-dev 1.1.0).
  * JSMN_STATIC keeps its symbols private to this file, JSMN_STRICT makes it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Internal to src/envelope: the jsmn token type and the helpers the envelope
  * code shares. jsmn itself is compiled once, in jsmn_impl.c; everyone else

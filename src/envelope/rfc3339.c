@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * RFC 3339 section 5.6 date-time to Unix milliseconds.
  *

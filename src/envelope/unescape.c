@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * JSON string escapes (RFC 8259 section 7) decoded to UTF-8.
  *

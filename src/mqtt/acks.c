@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * PUBACK, PUBREC, PUBREL and PUBCOMP (MQTT 5.0 sections 3.4 to 3.7). They
  * share one layout: Packet Identifier, then optionally a Reason Code, then

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Client engine: the ring of inbound QoS>0 messages awaiting the app's ack,
  * the QoS 2 packet-id sets, and the server-to-client topic alias table.

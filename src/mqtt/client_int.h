@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Internal helpers shared by the client engine's files: client.c (state,
  * CONNECT, keepalive, tx), client_rx.c (inbound packets), client_ack.c

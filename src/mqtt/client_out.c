@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Client engine: what the application sends on its own initiative —
  * PUBLISH at QoS 0/1 (tools and the fleet simulator) and DISCONNECT.

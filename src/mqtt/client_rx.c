@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Client engine: one inbound packet at a time. Called by
  * hmq_client_next_event() with exactly one whole frame.

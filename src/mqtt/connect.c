@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * CONNECT and CONNACK (MQTT 5.0 sections 3.1 and 3.2).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * PINGREQ and PINGRESP (3.12, 3.13), DISCONNECT (3.14) and AUTH (3.15):
  * the packets that carry at most a reason code and properties.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Frame reader: the fixed header (MQTT 5.0 2.1.1) is one byte of type and
  * flags, then the Remaining Length as a Variable Byte Integer (2.1.4). Only

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Shared plumbing of the packet codec: the two-pass encoder frame, the
  * "one whole packet" check every decoder starts with, and the reason-code

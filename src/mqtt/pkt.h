@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Internal helpers shared by the packet encoders and decoders
  * (connect.c, publish.c, acks.c, subscribe.c, control.c). Not a public

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Property blocks (MQTT 5.0 2.2.2): a Variable Byte Integer length, then
  * identifier/value pairs. "Validate once, iterate lazily": hmq_props_read()

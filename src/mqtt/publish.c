@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * PUBLISH (MQTT 5.0 section 3.3): the one packet on the per-message path.
  * The decoder returns views into the packet and allocates nothing.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Name tables: statuses (generated from the one HMQ_STATUS_LIST), MQTT 5
  * reason codes (MQTT 5.0 2.4, table 2-6) and control packet types (2.1.2).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * SUBSCRIBE, SUBACK, UNSUBSCRIBE and UNSUBACK (MQTT 5.0 sections 3.8 to
  * 3.11). SUBSCRIBE is decoded lazily: hmq_decode_subscribe validates every

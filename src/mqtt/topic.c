@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Topic filters and client identifiers checked before they go on the wire
  * (sans-I/O, no allocation). A filter the server must refuse is better

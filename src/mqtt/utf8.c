@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * UTF-8 validation for MQTT 5.0 1.5.4: well-formed UTF-8 per RFC 3629
  * (no overlong forms, no surrogates U+D800..U+DFFF, nothing above U+10FFFF,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Variable Byte Integers (MQTT 5.0 1.5.5): 7 bits per byte, least
  * significant group first, high bit = "more bytes follow", at most 4 bytes.

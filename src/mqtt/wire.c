@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Bounded writer and reader (see wire.h). Integers are big-endian
  * (MQTT 5.0 1.5.2, 1.5.3); strings and binary data carry a two-byte length

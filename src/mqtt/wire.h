@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Internal primitives of the codec: a bounded writer, a bounded reader and
  * the property block encoder/decoder. Not a public header.

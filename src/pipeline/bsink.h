@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hmq program: the batch sink interface — where delivered messages are
  * stored, one batch at a time.

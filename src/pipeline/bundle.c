@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hmq program: --bundle DIR (High Mobility's download) and the shell-word
  * splitter that reads its snippet.txt.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hmq program: High Mobility's download bundle (--bundle DIR).
  *

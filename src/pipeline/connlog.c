@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hmq program: CONNECT and CONNACK properties as text (see connlog.h).
  * Property names follow MQTT 5.0 2.2.2.2; values are printed as the wire

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hmq program: what CONNECT asked and CONNACK answered, as text for -d and
  * -v. The engine hands out both (hmq_client_connect_sent(), the CONNACK

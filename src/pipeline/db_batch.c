@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The database sinks' batch arena (db_batch.h): one buffer, one table,
  * both allocated once.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A message as database rows (db_rows.h).
  *

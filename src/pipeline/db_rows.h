@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hmq program: one message as database rows, shared by the SQLite and
  * PostgreSQL sinks.

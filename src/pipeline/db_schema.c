@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The database schema (db_schema.h), in the two dialects. Column types are
  * each database's natural ones; names and meaning are the same.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hmq program: the database schema shared by the SQLite and PostgreSQL
  * sinks (docs/database.md describes it for users).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Bounded FIFO set of message id hashes (see dedupe.h).
  *

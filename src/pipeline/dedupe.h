@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hmq dedupe: a bounded set of recently seen message ids.
  *

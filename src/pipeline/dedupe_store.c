@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Dedupe persistence: snapshot + append-only commit log in the state dir.
  *

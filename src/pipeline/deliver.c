@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The delivery pipeline: envelope -> dedupe -> format -> sink -> commit.
  *

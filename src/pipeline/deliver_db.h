@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hmq program: the delivery pipeline's database side (--sqlite,
  * --postgres). The pipeline (deliver.c) hands each new message to the

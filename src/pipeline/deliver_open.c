@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The delivery pipeline's setup and teardown: every buffer the per-message
  * path uses is allocated here, once, and the dedupe set is rebuilt from the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hmq program: the --help text. It teaches by example first (the three ways
  * to start), then lists every option from the option table (options.h), so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hmq program: state directory, instance lock and the stable client-id
  * suffix (see instance.h for why).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hmq program: the main poll loop over N links, the delivery pipeline and a
  * signal self-pipe.

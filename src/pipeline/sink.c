@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Sinks: batched writes to stdout, an appended file or a child's stdin.
  *

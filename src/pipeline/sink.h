@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hmq program: where delivered lines go (stdout, an appended file, or the
  * stdin of a long-running child command), with batching and commit.

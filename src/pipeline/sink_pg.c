@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The PostgreSQL sink (--postgres CONNINFO): the batch sink interface
  * (bsink.h) over libpq, one transaction per batch.

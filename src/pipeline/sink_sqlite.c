@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The SQLite sink (--sqlite FILE): the batch sink interface (bsink.h) over
  * one SQLite database in WAL mode, one transaction per batch.

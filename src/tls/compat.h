@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Every difference between mbedTLS 2.28 and 3.6 that src/tls depends on, in
  * one place. The rest of src/tls calls only the hmq_mbed_* names below.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Transport setup: defaults, RNG seeding, loading the CA / client
  * certificate / key with messages a person can act on, and the mbedTLS

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Plain socket work for the transport. Everything is non-blocking except
  * getaddrinfo(), which POSIX offers only in a blocking form; it runs once

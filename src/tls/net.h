@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Sockets for src/tls: name lookup, non-blocking connect, socket options.
  * Internal header.

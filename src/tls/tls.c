@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Transport I/O: non-blocking connect over every resolved address, the
  * mbedTLS handshake driven by poll(), and record-level read/write with the

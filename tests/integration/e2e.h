@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Helpers shared by the end-to-end tests of the `hmq` program
  * (test_e2e.c, test_e2e_stall.c): a private mosquitto with mutual TLS per

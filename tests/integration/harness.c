@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Integration harness (see harness.h): mosquitto in a temp dir with a
  * generated PKI, and a small driver for hmq links.

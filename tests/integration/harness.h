@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Integration test harness: a private mosquitto on loopback with a fresh
  * test PKI and data directory, plus helpers to drive hmq links against it.

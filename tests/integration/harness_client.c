@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Test clients for the integration harness (see harness.h): an hmq_link
  * with its own buffers, and a driver loop that counts what arrives.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Make a throw-away test PKI in directory $1 with the openssl CLI.
 #   ca.crt/.key            test CA
 #   server.crt/.key        CN=localhost, SAN DNS:localhost, IP:127.0.0.1

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A private PostgreSQL server for tests: Debian's server binaries
  * (/usr/lib/postgresql/<version>/bin, or $HMQ_PG_BIN), a fresh cluster in a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * End-to-end tests of the real `hmq` program against a private mosquitto
  * with mutual TLS (harness.h): the High Mobility snippet run through bash

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The PostgreSQL sink (src/pipeline/sink_pg.c) against a real PostgreSQL
  * server started by the test (pg.h): schema and versioning, rows and

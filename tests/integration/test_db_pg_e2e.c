@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * End to end into PostgreSQL: four `hmq --postgres` instances in one
  * $share group against one private mosquitto (mutual TLS), one private

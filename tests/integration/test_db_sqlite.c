@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * End to end into SQLite: the real `hmq --sqlite` against a private
  * mosquitto (mutual TLS), draining a 20,000-message backlog from hmq-sim

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The delivery pipeline end to end: the real `hmq` program over mutual TLS
  * against a private mosquitto (harness.h), fed by mosquitto_pub.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * End-to-end tests of the real `hmq` program (see e2e.h) with a sink that
  * blocks or goes away:

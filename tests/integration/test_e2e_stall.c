@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * End-to-end tests of the real `hmq` program (see e2e.h) with its stdout
  * in a pipe that nobody reads while a backlog waits on the broker:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * End-to-end edges of what hmq is given (issue 8, items 7 and 11), with the
  * real `hmq` program:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The stream scenarios against a real mosquitto with mutual TLS: shared
  * subscription, QoS 1 with PUBACK, persistent session, share-group split,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * End-to-end tests of the `hmq-sim` program against a private mosquitto
  * (harness.h): over mutual TLS every message is acknowledged, the broker

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The `hmq` program's TLS as built (the dynamic build on the system
  * mbedTLS, or the static musl + mbedTLS 3.6 one from scripts/static when

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hmq started with standard descriptors closed (`hmq ... >&- 2>&-`, as some
  * service managers do). Without care the first file hmq opens takes the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Volume over mutual TLS: draining a realistic backlog (and measuring it),
  * and publishing large messages through a deliberately small socket send

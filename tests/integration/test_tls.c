@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Transport against a real mosquitto with mutual TLS: a good connect, and
  * every configuration / certificate failure with its own status, a message

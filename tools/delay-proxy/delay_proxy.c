@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * delay-proxy: a userspace TCP proxy on loopback that adds a fixed one-way
  * delay in each direction, for measuring MQTT windows at WAN distance on a

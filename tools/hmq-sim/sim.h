@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hmq-sim: the broker-side simulator of High Mobility's stream. It publishes
  * generated envelopes (sim_gen.h) at QoS 1 through hmq's own stack

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hmq-sim: envelope generator (see sim_gen.h).
  *

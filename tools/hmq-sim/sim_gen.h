@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hmq-sim: a deterministic generator of High Mobility MQTT V2 envelopes.
  *

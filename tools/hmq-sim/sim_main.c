@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hmq-sim: command line, --write mode and main. The publishing loop is in
  * sim_pub.c, the envelopes come from sim_gen.c.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hmq-sim: publishing through hmq's own stack (hmq/link.h + hmq/client.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * live-probe: the measuring parts of bench/live.sh and bench/wan.sh.
  *
