@@ -240,6 +240,8 @@ void hmq_link_poll_fd(const hmq_link *l, int *fd, short *events) {
     *fd = hmq_tls_fd(&l->tls);
     if ((w & HMQ_CLIENT_WANT_READ) && l->rx_closed == HMQ_OK)
       *events |= POLLIN;
+    if (l->state == HMQ_LINK_CLOSING && (w & HMQ_CLIENT_WANT_CLOSED))
+      *events |= POLLIN; /* DISCONNECT is out: wait for the server's close */
     if ((w & HMQ_CLIENT_WANT_WRITE) || l->tls.wr_pending)
       *events |= POLLOUT;
     /* mbedTLS may need the other direction to finish a record. */
@@ -275,6 +277,27 @@ uint64_t hmq_link_deadline(const hmq_link *l) {
  * gain: 256 KB is still ~180 envelopes per read() system call. A packet
  * larger than this still arrives whole over several reads. */
 #define HMQ_LINK_READ_CHUNK (256u * 1024u)
+
+/* After our DISCONNECT is out: read and drop what the server still sends
+ * until it closes the connection (true) or nothing more is readable now
+ * (false; the caller polls again until close_deadline). Closing a socket
+ * whose receive queue holds unread data makes the kernel answer with a
+ * reset instead of a FIN, and a reset makes the server throw away what it
+ * had not read yet — our last PUBACKs and the DISCONNECT among them — so it
+ * resends messages we already hold. With a wide window (Receive Maximum)
+ * there is always unread data in flight at shutdown. */
+static bool drained_to_eof(hmq_link *l) {
+  uint8_t sink[4096];
+  for (int i = 0; i < 256; i++) {
+    size_t n = 0;
+    hmq_status st = hmq_tls_read(&l->tls, sink, sizeof sink, &n);
+    if (st < 0)
+      return true; /* closed by the server (or broken): nothing left to lose */
+    if (n == 0)
+      return false;
+  }
+  return false;
+}
 
 static void pump_read(hmq_link *l) {
   size_t got = 0;
@@ -348,7 +371,7 @@ hmq_status hmq_link_step(hmq_link *l, short revents, uint64_t now_ms) {
   case HMQ_LINK_CLOSING: {
     hmq_status st = pump_write(l);
     if (st < 0 || now_ms >= l->close_deadline ||
-        (hmq_client_want(&l->client) & HMQ_CLIENT_WANT_CLOSED))
+        ((hmq_client_want(&l->client) & HMQ_CLIENT_WANT_CLOSED) && drained_to_eof(l)))
       finish_close(l);
     break;
   }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Client engine: configuration, CONNECT, the tx/rx buffers, the pump of
  * pending packets, sticky errors and keepalive. Inbound packets are handled
@@ -494,8 +495,9 @@ hmq_status hmq_client_next_event(hmq_client *c, uint64_t now_ms, hmq_event *ev) 
   if (c == NULL || ev == NULL) {
     return HMQ_ERR_ARG;
   }
-  /* Only the member named by ev->type is filled: clearing all 1.5 KB of
-   * the event per message was a tenth of the engine's time. */
+  /* Only the union member named by ev->type is filled (clearing the
+   * event per message was a tenth of the engine's time when its members
+   * were side by side, 1.5 KB). */
   ev->type = HMQ_EV_NONE;
   ev->seq = 0;
   note_time(c, now_ms);
