@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Unit tests of the reconnect delay (src/link/backoff.c) on a virtual
  * clock: the bounds of every delay, determinism per seed, and what a

@@ -377,7 +377,7 @@ static void connack_success_and_session_present_3_2_2(void **state) {
   connack_vector(&p, refused, sizeof refused);
 }
 
-/* The broker's defaults from HM-FACTS: Receive Maximum 10, Topic Alias
+/* The broker's defaults from docs/stream.md: Receive Maximum 10, Topic Alias
  * Maximum 5; plus Maximum QoS 1. */
 static void connack_broker_limits_3_2_2_3(void **state) {
   (void)state;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Unit tests of the link's refusal policy (src/link/refusal.c): every one
  * of the 256 reason codes in CONNACK, SUBACK and DISCONNECT is classified,

@@ -2,7 +2,7 @@
 /*
  * hmq-sim's envelope generator (tools/hmq-sim/sim_gen.c): reproducible, parseable
  * by our own envelope parser without warnings, and as varied as the real
- * stream (HM-FACTS: versions 2 and 3, 0/3/6 fractional digits, entries
+ * stream (docs/stream.md: versions 2 and 3, 0/3/6 fractional digits, entries
  * without timestamps, failures, multi-valued properties, duplicates, out of
  * order timestamps, ~1.3 KB).
  */

@@ -24,7 +24,7 @@
 
 /* Maximum Packet Size we announce (MQTT 5.0 3.1.2.11.4). Generous on
  * purpose: the server silently drops a PUBLISH larger than this and counts
- * it as delivered (HM-FACTS), so a small value loses data without a trace.
+ * it as delivered (docs/stream.md), so a small value loses data without a trace.
  * Envelopes are ~1-2 KB; bulk arrays can be far larger. */
 #define MAX_PACKET (4u * 1024u * 1024u)
 /* Receive Maximum we announce (always sent: mosquitto 2.0 takes an absent

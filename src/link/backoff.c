@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hmq_link policy: the reconnect delay (see hmq/link.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hmq_link policy: what each reason code a server sends in CONNACK, SUBACK
  * or DISCONNECT means for a client that wants to keep a subscription alive

@@ -122,7 +122,7 @@ bool hmq_client_has_pending(const hmq_client *c) {
 
 void hmq_client_pump(hmq_client *c) {
   if (c->state == HMQ_CLIENT_CONNECTED) {
-    /* Acks first: the broker's window only reopens with them (HM-FACTS). */
+    /* Acks first: the broker's window only reopens with them (docs/stream.md). */
     hmq_client_flush_replies(c);
     hmq_client_flush_acks(c);
     if (c->pending_sub) {
@@ -254,7 +254,7 @@ static void fill_connect(const hmq_client *c, hmq_connect *k) {
   pp->present |= HMQ_PROP_BIT(HMQ_PROP_RECEIVE_MAX);
   pp->receive_max = cfg->receive_max;
   /* 3.1.2.11.4: the server must not send us anything larger; anything it
-   * would send larger it drops (HM-FACTS), so announce all of rx. */
+   * would send larger it drops (docs/stream.md), so announce all of rx. */
   pp->present |= HMQ_PROP_BIT(HMQ_PROP_MAX_PACKET_SIZE);
   pp->max_packet_size = c->max_packet;
   if (c->alias_max > 0) {

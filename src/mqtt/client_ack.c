@@ -206,7 +206,7 @@ void hmq_client_flush_acks(hmq_client *c) {
       break;
     }
     /* Success only (reason 0x00): a failure code on a shared subscription
-     * makes the broker drop the message for good (HM-FACTS, 3.4.2.1). */
+     * makes the broker drop the message for good (docs/stream.md, 3.4.2.1). */
     uint8_t type = s->qos == 2 ? HMQ_PKT_PUBREC : HMQ_PKT_PUBACK;
     if (s->qos == 2 && !hmq_ids_room(c)) {
       break; /* the id set is full: PUBREC waits for a PUBREL to free one */

@@ -3,7 +3,7 @@
  * Frame reader: the fixed header (MQTT 5.0 2.1.1) is one byte of type and
  * flags, then the Remaining Length as a Variable Byte Integer (2.1.4). Only
  * this function deals with partial input; body decoders always get one whole
- * packet (DESIGN.md convention 1).
+ * packet (docs/ARCHITECTURE.md).
  */
 #include "hmq/codec.h"
 

@@ -4,7 +4,7 @@
  * (MQTT 5.0 1.5.2, 1.5.3); strings and binary data carry a two-byte length
  * prefix (1.5.4, 1.5.6). The writer never writes past cap: the first
  * overflow is remembered and later calls only count, so one encoding pass
- * also yields the size needed (convention 6 of DESIGN.md).
+ * also yields the size needed (docs/ARCHITECTURE.md).
  */
 #include "mqtt/wire.h"
 

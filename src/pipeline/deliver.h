@@ -62,23 +62,23 @@ typedef enum hmq_format {
 } hmq_format;
 
 typedef struct hmq_deliver_config {
-  hmq_sink_kind sink;     /* HMQ_SINK_STDOUT (default), HMQ_SINK_FILE or HMQ_SINK_EXEC */
-  const char *out_path;   /* FILE: --out path */
-  const char *exec_cmd;   /* EXEC: --exec command, run with /bin/sh -c */
-  hmq_format format;      /* default HMQ_FORMAT_ENVELOPE */
-  const char *dead_path;  /* NULL or "": <out>.dead for FILE, stderr otherwise */
-  const char *state_dir;  /* NULL or "": dedupe not persisted */
-  size_t dedupe_capacity; /* ids remembered; 0: 1,000,000 */
-  size_t buffer_size;     /* sink batch buffer; 0: 256 KiB (raised to hold max_message) */
-  size_t max_message;     /* largest payload expected; 0: 1 MiB (bigger ones still work in
-                             raw, and are dead-lettered as too big otherwise) */
-  size_t max_pending;     /* messages between commits; 0: 65535 */
+  hmq_sink_kind sink;      /* HMQ_SINK_STDOUT (default), HMQ_SINK_FILE or HMQ_SINK_EXEC */
+  const char *out_path;    /* FILE: --out path */
+  const char *exec_cmd;    /* EXEC: --exec command, run with /bin/sh -c */
+  hmq_format format;       /* default HMQ_FORMAT_ENVELOPE */
+  const char *dead_path;   /* NULL or "": <out>.dead for FILE, stderr otherwise */
+  const char *state_dir;   /* NULL or "": dedupe not persisted */
+  size_t dedupe_capacity;  /* ids remembered; 0: 1,000,000 */
+  size_t buffer_size;      /* sink batch buffer; 0: 256 KiB (raised to hold max_message) */
+  size_t max_message;      /* largest payload expected; 0: 1 MiB (bigger ones still work in
+                              raw, and are dead-lettered as too big otherwise) */
+  size_t max_pending;      /* messages between commits; 0: 65535 */
   const char *sqlite_path; /* --sqlite FILE: store in SQLite (deliver_db.h) instead of lines */
   const char *pg_conninfo; /* --postgres CONNINFO: store in PostgreSQL */
   size_t db_batch_bytes;   /* database batch limit in payload bytes; 0: 32 MiB */
-  int verbose;            /* 1: log warnings (one line each, at most
-                             HMQ_DELIVER_WARN_BURST a second) to `log` */
-  FILE *log;              /* NULL: stderr */
+  int verbose;             /* 1: log warnings (one line each, at most
+                              HMQ_DELIVER_WARN_BURST a second) to `log` */
+  FILE *log;               /* NULL: stderr */
 } hmq_deliver_config;
 
 /* Room a flat line needs beyond the payload's own bytes (its keys, null);
@@ -100,8 +100,8 @@ typedef struct hmq_deliver {
   FILE *log;
   hmq_sink out;
   hmq_sink dead;
-  hmq_bsink *db; /* --sqlite / --postgres (deliver_db.h), NULL otherwise */
-  int db_down;   /* the last database commit did not go through */
+  hmq_bsink *db;  /* --sqlite / --postgres (deliver_db.h), NULL otherwise */
+  int db_down;    /* the last database commit did not go through */
   int dead_dirty; /* dead-letter bytes not yet committed */
   int out_dirty;  /* sink bytes not yet committed */
   hmq_envelope_parser parser;

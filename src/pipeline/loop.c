@@ -495,7 +495,7 @@ static void print_stats(hmq_loop *L, uint64_t now) {
 
 /* Largest batch one commit covers, whatever Receive Maximum we announce.
  * We announce 65535 because Debian's mosquitto 2.0.11 ignores smaller
- * windows while draining a backlog (TIPS.md); but that broker then keeps
+ * windows while draining a backlog (docs/mosquitto.md); but that broker then keeps
  * pushing, and a batch allowed to grow to 65535 let its in-flight count pass
  * our Receive Maximum (we disconnect with 0x93, it resends everything: a
  * reconnect storm seen in bench/drain.sh over TLS). Committing at this size
@@ -570,7 +570,7 @@ static int flushed(const hmq_loop *L, int *connected) {
  * PUBLISHes are not taken) until every PUBACK has been written, wait a
  * short grace, then DISCONNECT. The grace is for brokers that drop PUBACKs
  * arriving together with DISCONNECT and the TLS close: mosquitto 2.0.11
- * does (TIPS.md; seen in tests/integration/test_cli.c), and then resends
+ * does (docs/mosquitto.md; seen in tests/integration/test_cli.c), and then resends
  * those messages to the next session. Bounded by FLUSH_MAX_MS. */
 static void shutdown_step(hmq_loop *L, uint64_t now) {
   int connected;

@@ -2,7 +2,7 @@
 /*
  * Transport I/O: non-blocking connect over every resolved address, the
  * mbedTLS handshake driven by poll(), and record-level read/write with the
- * mbedTLS retry rules (see hmq/tls.h and DESIGN.md convention 12).
+ * mbedTLS retry rules (see hmq/tls.h and docs/ARCHITECTURE.md).
  */
 #include "tls/compat.h"
 #include "tls/net.h"

@@ -166,7 +166,7 @@ static int write_conf(const hmq_h_broker *b, const char *path) {
   fprintf(f, "per_listener_settings false\n");
   fprintf(f, "allow_anonymous true\n");
   if (geteuid() == 0)
-    fprintf(f, "user root\n"); /* else mosquitto drops to 'mosquitto' (TIPS.md) */
+    fprintf(f, "user root\n"); /* else mosquitto drops to 'mosquitto' (docs/mosquitto.md) */
   fprintf(f, "persistence true\npersistence_location %s/data/\n", b->dir);
   fprintf(f, "autosave_interval 1\nautosave_on_changes false\n");
   fprintf(f, "max_queued_messages 500000\nmax_queued_bytes 0\n");

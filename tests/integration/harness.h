@@ -126,7 +126,7 @@ typedef struct hmq_h_client {
   char ca[300], cert[300], key[300];
   uint8_t rx[64 * 1024];
   uint8_t tx[16 * 1024];
-  hmq_client_slot slots[65535]; /* receive maximum 65535: see TIPS.md */
+  hmq_client_slot slots[65535]; /* receive maximum 65535: see docs/mosquitto.md */
   char alias[1024];
   bool auto_ack;     /* ack every PUBLISH right away (default true) */
   bool stop_reading; /* the driver skips this client (simulates a hang) */

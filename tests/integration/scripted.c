@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The scripted MQTT server of the tests (see scripted.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A scripted MQTT server for tests (plain TCP on 127.0.0.1, in the test's
  * own process, never blocking): it accepts one connection at a time,

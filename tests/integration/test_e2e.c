@@ -309,7 +309,7 @@ static void test_dedupe_across_broker_restart(void **state) {
 
   assert_int_equal(hmq_h_stop(&f->b), 0);
   assert_int_equal(hmq_h_start(&f->b), 0);
-  /* mosquitto 2.0 does not persist $share subscriptions (TIPS.md): publish
+  /* mosquitto 2.0 does not persist $share subscriptions (docs/mosquitto.md): publish
    * only after hmq subscribed again */
   wait_log(f, "dd.log", "subscribed to", 2, 15000);
   publish_file(f, "b.txt");

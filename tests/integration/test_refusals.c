@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The real `hmq` program against a scripted misbehaving server
  * (scripted.h): every permanent reason code in CONNACK, SUBACK and

@@ -3,7 +3,7 @@
  * Volume over mutual TLS: draining a realistic backlog (and measuring it),
  * and publishing large messages through a deliberately small socket send
  * buffer so that mbedTLS returns WANT_WRITE and writes must be retried with
- * the same length (DESIGN.md convention 12).
+ * the same length (docs/ARCHITECTURE.md).
  */
 #include <setjmp.h>
 #include <stdarg.h>

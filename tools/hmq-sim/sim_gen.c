@@ -117,7 +117,7 @@ static void vehicle_of(const hmq_sim_gen *g, uint32_t v, sim_vehicle *out) {
   size_t c = rng_below(&r, (uint32_t)(sizeof cities / sizeof cities[0]));
   int i;
   if (v % 8u == 7u) {
-    /* Sandbox vehicles have short VINs (HM-FACTS: "EXV10000000"). */
+    /* Sandbox vehicles have short VINs (docs/stream.md: "EXV10000000"). */
     snprintf(out->vin, sizeof out->vin, "EXV%08" PRIu32, 10000000u + v);
   } else {
     const char *wmi = wmis[rng_below(&r, (uint32_t)(sizeof wmis / sizeof wmis[0]))];
@@ -480,7 +480,7 @@ hmq_status hmq_sim_gen_make(const hmq_sim_gen *g, uint64_t number, char *topic, 
   c.t0 = g->cfg.start_ms;
   c.t = g->cfg.start_ms + (int64_t)number * g->cfg.step_ms +
         (int64_t)rng_below(&c.r, g->cfg.step_ms + 1u);
-  /* Out of order: data from up to two hours ago arriving now (HM-FACTS:
+  /* Out of order: data from up to two hours ago arriving now (docs/stream.md:
    * order is not chronological; bulk arrays, redeliveries). */
   if (rng_unit(&c.r) < g->cfg.ooo_rate)
     c.t -= 60000 + (int64_t)rng_below(&c.r, 7200000);
@@ -492,7 +492,7 @@ hmq_status hmq_sim_gen_make(const hmq_sim_gen *g, uint64_t number, char *topic, 
     return HMQ_ERR_NO_ROOM;
   topic[tw.len] = '\0';
 
-  /* Production sends version 3 next to the documented 2 (HM-FACTS). */
+  /* Production sends version 3 next to the documented 2 (docs/stream.md). */
   w_fmt(&c.w, "{\"version\":%d,\"application_id\":\"%s\",\"message_id\":\"",
         rng_below(&c.r, 5) == 0 ? 3 : 2, g->app_id);
   for (i = 0; i < 4; i++)

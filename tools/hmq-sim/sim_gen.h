@@ -8,7 +8,7 @@
  * a duplicate is simply message number k produced again (same bytes, same
  * message_id), which is what a redelivery by the real broker looks like.
  *
- * The shapes follow the project's notes on the real stream (HM-FACTS: docs
+ * The shapes follow the project's notes on the real stream (docs/stream.md: docs
  * and published schema): units as {"unit","value"}, percentages as bare
  * numbers, enums as strings, multi-valued properties with one entry per
  * element, RFC 3339 timestamps with 0, 3 or 6 fractional digits, some
