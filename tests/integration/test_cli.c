@@ -380,6 +380,8 @@ static long interrupted_backlog(fixture *f, int sig, long k) {
   assert_int_equal(rc, sig == SIGKILL ? 128 + SIGKILL : 0);
   first_lines = lines_of(f, "out");
   assert_true(first_lines > 0);
+  /* the bundle's key is mode 0644 (make-pki.sh): hmq says so at start */
+  assert_true(file_contains(f, "run1.log", "is world-readable"));
 
   pid = run_bundle(f, out2, sd2, "", "run2.log");
   end = hmq_h_now() + 30000;
