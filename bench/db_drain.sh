@@ -32,49 +32,31 @@ down_s=${DOWN_SECONDS:-10}
 DOWN_N=$((N * 3)) # more than the 32 MiB batch limit holds (~1.4 KB each)
 app=879577a3-b25f-4a28-8c0e-7effcc7682a2
 base="sandbox/level13/$app"
-[[ -x /usr/bin/time ]] || { echo "db_drain: /usr/bin/time missing (apt-get install time)" >&2; exit 1; }
+. "$root/bench/lib.sh"
+bench_init db_drain "${DB_KEEP:-0}"
+bench_need_time
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [[ -x $pgbin/postgres ]] || { echo "db_drain: no PostgreSQL server (apt-get install postgresql)" >&2; exit 1; }
-mosquitto_bin=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+bench_pick_broker system
 
 echo "db_drain: building hmq, hmq-sim (Release) in $bdir" >&2
-cmake -S "$root" -B "$bdir" -DCMAKE_BUILD_TYPE=Release -DHMQ_TESTS=OFF -DHMQ_FUZZ=OFF \
-  -DHMQ_BENCH=OFF -DHMQ_INSTALL=OFF >/dev/null
-cmake --build "$bdir" -j 2 --target hmq_cli hmq_sim >/dev/null
+bench_build "$root" "$bdir" OFF hmq_cli hmq_sim
 hmq=$bdir/hmq
 sim=$bdir/hmq-sim
 
-tmp=$(mktemp -d /tmp/hmq-dbbench.XXXXXX)
-chmod 755 "$tmp"
-pids=()
+chmod 755 "$tmp" # the PostgreSQL server runs as nobody when we are root
 pgpid=
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  [[ -n $pgpid ]] && kill -INT "$pgpid" 2>/dev/null && sleep 1
-  if [[ ${DB_KEEP:-0} == 1 ]]; then echo "db_drain: kept $tmp" >&2; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
+bench_on_exit() { [[ -n $pgpid ]] && kill -INT "$pgpid" 2>/dev/null && sleep 1; }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # exec: run in a subshell or in the background, so that $! is the server itself
 as_pg() { if [[ $(id -u) -eq 0 ]]; then exec setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@"; else exec "$@"; fi; }
 
 # --- servers -------------------------------------------------------------------
 mport=$(free_port)
 mkdir -p "$tmp/mq"
-cat >"$tmp/mq/mosquitto.conf" <<EOF
-user root
-listener $mport 127.0.0.1
-allow_anonymous true
-persistence true
-persistence_location $tmp/mq/
-max_queued_messages 500000
-max_queued_bytes 0
-max_inflight_messages 0
-EOF
-"$mosquitto_bin" -c "$tmp/mq/mosquitto.conf" >"$tmp/mq/log" 2>&1 &
-pids+=($!)
+bench_broker_conf "$tmp/mq" "$mport" "" plain "persistence true" "persistence_location $tmp/mq/" \
+  "max_inflight_messages 0"
+bench_broker_start "$tmp/mq" "$mport"
 
 pport=$(free_port)
 mkdir -p "$tmp/pg"
@@ -113,7 +95,7 @@ drain() { # group sink-args...
     "$(echo "$rss / 1024" | bc -l)"
   echo "$N / $wall" | bc -l >"$tmp/rate-$g"
 }
-echo "db_drain: $N messages per sink (plain TCP, loopback, mosquitto $("$mosquitto_bin" -h | head -1 | awk '{print $3}'))"
+echo "db_drain: $N messages per sink (plain TCP, loopback, mosquitto $("$broker" -h | head -1 | awk '{print $3}'))"
 drain file --out "$tmp/out.ndjson"
 drain sqlite --sqlite "$tmp/hmq.db"
 drain pg --postgres "$conninfo"
@@ -146,6 +128,6 @@ wait "$hp" && rc=0 || rc=$?
 t1=$(date +%s.%N)
 printf 'database down %d s with %d messages queued: hmq RSS peak %.1f MB (batch limit 32 MiB of payloads); after restart drained in %.1f s, exit %d\n' \
   "$down_s" "$DOWN_N" "$(echo "$peak / 1024" | bc -l)" "$(echo "$t1 - $t0" | bc -l)" "$rc"
-grep -c "database unavailable" "$tmp/err-pgdown" | xargs printf '  stderr: %s "database unavailable" reports, '
-grep -c "available again" "$tmp/err-pgdown" | xargs printf '%s "available again"\n'
+{ grep -c "database unavailable" "$tmp/err-pgdown" || true; } | xargs printf '  stderr: %s "database unavailable" reports, '
+{ grep -c "available again" "$tmp/err-pgdown" || true; } | xargs printf '%s "available again"\n'
 echo "stored: $(psql -h 127.0.0.1 -p "$pport" -U hmq -d postgres -Atc 'select count(*) from messages') of $((N + DOWN_N)) in postgres"

@@ -36,66 +36,18 @@ transports=${TRANSPORTS:-plain tls}
 app=879577a3-b25f-4a28-8c0e-7effcc7682a2
 base="sandbox/level13/$app"
 
-if [[ ! -x /usr/bin/time ]]; then
-  if [[ $(id -u) -eq 0 ]]; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
-  else
-    echo "drain: /usr/bin/time missing: apt-get install time" >&2
-    exit 1
-  fi
-fi
-mosquitto_bin=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+. "$root/bench/lib.sh"
+bench_init drain "${DRAIN_KEEP:-0}"
+bench_need_time
+bench_pick_broker system
 
 echo "drain: building hmq, hmq-sim, bench_tls_probe (Release) in $bdir" >&2
-cmake -S "$root" -B "$bdir" -DCMAKE_BUILD_TYPE=Release -DHMQ_TESTS=OFF -DHMQ_FUZZ=OFF \
-  -DHMQ_BENCH=ON -DHMQ_INSTALL=OFF >/dev/null
-cmake --build "$bdir" -j 2 --target hmq_cli hmq_sim bench_tls_probe >/dev/null
+bench_build "$root" "$bdir" ON hmq_cli hmq_sim bench_tls_probe
 hmq=${HMQ_BIN:-$bdir/hmq} # HMQ_BIN=build/static/hmq: the static musl + mbedTLS 3.6 build
 sim=$bdir/hmq-sim
 probe=$bdir/bench/bench_tls_probe
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/hmq-drain.XXXXXX")
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do
-    for _ in $(seq 1 25); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
-    kill -9 "$p" 2>/dev/null || true
-  done
-  if [[ ${DRAIN_KEEP:-0} == 1 ]]; then echo "drain: kept $tmp" >&2; else rm -rf -- "$tmp"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-free_port() {
-  local p
-  for _ in $(seq 1 100); do
-    p=$((20000 + RANDOM % 40000))
-    port_busy "$p" || { echo "$p"; return 0; }
-  done
-  return 1
-}
-# CPU seconds (user+sys) a process has used so far.
-cpu_of() {
-  local f
-  read -r -a f <"/proc/$1/stat"
-  # fields 14 and 15 (utime, stime) counted after the ")" of the name
-  local rest=${f[*]}
-  rest=${rest##*) }
-  read -r -a f <<<"$rest"
-  calc "(${f[11]} + ${f[12]}) / $(getconf CLK_TCK)"
-}
-calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
-# value of a /usr/bin/time -v field
-tv() { sed -n "s/^[[:space:]]*$2: //p" "$1"; }
-wall_s() { # "h:mm:ss" or "m:ss.ss" -> seconds
-  awk -F: '{ if (NF == 3) print $1 * 3600 + $2 * 60 + $3; else print $1 * 60 + $2 }' <<<"$1"
-}
-
-sh "$root/tests/integration/make-pki.sh" "$tmp/pki"
-pki=$tmp/pki
+bench_pki
 rows=()
 suite_line="(not measured)"
 
@@ -105,29 +57,8 @@ run() { # transport
   pub=$(free_port)
   sub=$(free_port)
   while [[ $sub == "$pub" ]]; do sub=$(free_port); done
-  {
-    echo "per_listener_settings false"
-    echo "allow_anonymous true"
-    echo "persistence true"
-    echo "persistence_location $d/data/"
-    echo "max_queued_messages 500000"
-    echo "max_queued_bytes 0"
-    echo "log_dest file $d/mosquitto.log"
-    [[ $(id -u) -eq 0 ]] && echo "user root"
-    echo "listener $pub 127.0.0.1"
-    echo "listener $sub 127.0.0.1"
-    if [[ $tr == tls ]]; then
-      echo "cafile $pki/ca.crt"
-      echo "certfile $pki/server.crt"
-      echo "keyfile $pki/server.key"
-      echo "require_certificate true"
-    fi
-  } >"$d/mosquitto.conf"
-  "$mosquitto_bin" -c "$d/mosquitto.conf" >/dev/null 2>&1 &
-  bpid=$!
-  pids+=("$bpid")
-  for _ in $(seq 1 50); do port_busy "$sub" && break; sleep 0.1; done
-  port_busy "$sub" || { echo "drain: broker did not start" >&2; cat "$d/mosquitto.log" >&2; exit 1; }
+  bench_broker_conf "$d" "$pub" "$sub" "$tr" "persistence true" "persistence_location $d/data/"
+  bench_broker_start "$d" "$sub"
 
   local hconn=(--plain --host 127.0.0.1 --port "$sub")
   local mconn=(-h 127.0.0.1 -p "$sub")
@@ -220,7 +151,7 @@ for tr in $transports; do run "$tr"; done
 # --- report ---------------------------------------------------------------------
 printf '\nN = %d envelopes (avg %s bytes), mosquitto %s, %s\n' "$N" \
   "$("$sim" --write - -n 2000 --vins 1000 --dup-rate 0 --seed 1 --app-id "$app" --quiet | awk '{ s += length($0) } END { printf "%.0f", s / NR }')" \
-  "$("$mosquitto_bin" -h 2>/dev/null | sed -n 's/^mosquitto version \([^ ]*\).*/\1/p')" \
+  "$("$broker" -h 2>/dev/null | sed -n 's/^mosquitto version \([^ ]*\).*/\1/p')" \
   "$(nproc) CPUs"
 echo "TLS: $suite_line"
 echo

@@ -45,75 +45,13 @@ secs=${LIVE_SECONDS:-5}
 for r in $rates; do [[ $r =~ ^[0-9]+$ && $r -ge 1 && $r -le 50000 ]] || { echo "live: LIVE_RATES values 1..50000" >&2; exit 2; }; done
 for l in $loads; do [[ $l == quiet || $l == sync ]] || { echo "live: LIVE_LOADS: quiet and/or sync" >&2; exit 2; }; done
 
-broker=${MOSQUITTO:-}
-if [[ -z $broker ]]; then
-  broker=$("$root/scripts/get-mosquitto" 2>/dev/null) || broker=$(command -v mosquitto || echo /usr/sbin/mosquitto)
-fi
-bver=$("$broker" -h 2>&1 | sed -n 's/^mosquitto version \([^ ]*\).*/\1/p' || true)
-
-src=$root
-hmq_from="working tree $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?') + $(git -C "$root" status --porcelain -- src programs include 2>/dev/null | wc -l) modified files under src/ programs/ include/"
-if [[ -n ${HMQ_REF:-} ]]; then
-  # everything from a clean snapshot of a commit (git archive; the working
-  # tree and the index are not touched)
-  ref=$(git -C "$root" rev-parse --short "$HMQ_REF^{commit}") || { echo "live: HMQ_REF: no such commit" >&2; exit 2; }
-  src=$root/build/ref-$ref/src
-  bdir=$root/build/ref-$ref/build
-  if [[ ! -f $src/CMakeLists.txt ]]; then
-    rm -rf "$src"
-    mkdir -p "$src"
-    git -C "$root" archive "$ref" | tar -x -C "$src"
-  fi
-  hmq_from="commit $ref ($(git -C "$root" log -1 --format=%s "$ref" | cut -c1-60))"
-fi
-targets=(hmq_cli hmq_sim)
-tools=$bdir/bench
-if [[ -f $src/tools/live-probe/live_probe.c ]]; then
-  targets+=(live_probe)
-else # an older commit: the tool of the working tree
-  tools=$root/build/live/bench
-  cmake -S "$root" -B "$root/build/live" -DCMAKE_BUILD_TYPE=Release -DHMQ_TESTS=OFF -DHMQ_FUZZ=OFF \
-    -DHMQ_BENCH=ON -DHMQ_INSTALL=OFF >/dev/null
-  cmake --build "$root/build/live" -j 2 --target live_probe >/dev/null
-fi
-echo "live: building ${targets[*]} (Release) from $src in $bdir" >&2
-cmake -S "$src" -B "$bdir" -DCMAKE_BUILD_TYPE=Release -DHMQ_TESTS=OFF -DHMQ_FUZZ=OFF \
-  -DHMQ_BENCH=ON -DHMQ_INSTALL=OFF >/dev/null
-cmake --build "$bdir" -j 2 --target "${targets[@]}" >/dev/null
-hmq=$bdir/hmq
-sim=$bdir/hmq-sim
+. "$root/bench/lib.sh"
+bench_init live "${LIVE_KEEP:-0}"
+bench_pick_broker prefer-get
+bench_select_source "$bdir"
+bench_tools "$root/build/live" live_probe=tools/live-probe/live_probe.c
 probe=$tools/live-probe
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/hmq-live.XXXXXX")
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do
-    for _ in $(seq 1 25); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
-    kill -9 "$p" 2>/dev/null || true
-  done
-  if [[ ${LIVE_KEEP:-0} == 1 ]]; then echo "live: kept $tmp" >&2; else rm -rf -- "$tmp"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-free_port() {
-  local p
-  for _ in $(seq 1 100); do
-    p=$((20000 + RANDOM % 40000))
-    port_busy "$p" || { echo "$p"; return 0; }
-  done
-  return 1
-}
-calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
-stop() { # SIGTERM, up to 5 s, then SIGKILL; reaped
-  kill "$1" 2>/dev/null || true
-  for _ in $(seq 1 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
-}
 # latency stats of one consumer: "p50 p99 max missing" in ms
 lat() { # publish-log stamp-log total
   awk 'NR == FNR { s[$1] = $2; next } ($1 in s) && !($1 in seen) { seen[$1] = 1; print ($2 - s[$1]) / 1e6 }' \
@@ -126,8 +64,7 @@ lat() { # publish-log stamp-log total
     }'
 }
 
-sh "$root/tests/integration/make-pki.sh" "$tmp/pki"
-pki=$tmp/pki
+bench_pki
 app=879577a3-b25f-4a28-8c0e-7effcc7682a2
 rows=()
 
@@ -140,27 +77,9 @@ cell() { # rate load
   plain=$(free_port)
   tls=$(free_port)
   while [[ $tls == "$plain" ]]; do tls=$(free_port); done
-  {
-    echo "per_listener_settings false"
-    echo "allow_anonymous true"
-    echo "persistence false"
-    echo "max_queued_messages 500000"
-    echo "max_queued_bytes 0"
-    echo "log_dest file $d/mosquitto.log"
-    printf 'log_type %s\n' error warning notice information subscribe
-    [[ $(id -u) -eq 0 ]] && echo "user root"
-    echo "listener $plain 127.0.0.1"
-    echo "listener $tls 127.0.0.1"
-    echo "cafile $pki/ca.crt"
-    echo "certfile $pki/server.crt"
-    echo "keyfile $pki/server.key"
-    echo "require_certificate true"
-  } >"$d/mosquitto.conf"
-  "$broker" -c "$d/mosquitto.conf" >/dev/null 2>&1 &
-  bpid=$!
-  pids+=("$bpid")
-  for _ in $(seq 1 50); do port_busy "$tls" && break; sleep 0.1; done
-  port_busy "$tls" || { echo "live: broker did not start" >&2; cat "$d/mosquitto.log" >&2; exit 1; }
+  bench_broker_conf "$d" "$plain" "$tls" tls "persistence false" \
+    "$(printf 'log_type %s\n' error warning notice information subscribe)"
+  bench_broker_start "$d" "$tls"
 
   local certs=(--cafile "$pki/ca.crt" --cert "$pki/client.crt" --key "$pki/client.key")
   local hid="$app-sandbox-liveh" mid="$app-sandbox-livem"

@@ -54,80 +54,15 @@ hback=${WAN_HMQ_BACKLOG:-60000}
 for n in $ns; do [[ $n =~ ^[0-9]+$ && $n -ge 1 && $n -le 16 ]] || { echo "wan: WAN_N values 1..16" >&2; exit 2; }; done
 for w in $windows; do [[ $w == default || ($w =~ ^[0-9]+$ && $w -ge 1 && $w -le 65535) ]] || { echo "wan: WAN_WINDOWS: default or 1..65535" >&2; exit 2; }; done
 
-broker=${MOSQUITTO:-}
-if [[ -z $broker ]]; then
-  broker=$("$root/scripts/get-mosquitto") || { echo "wan: no mosquitto 2.0.21 (scripts/get-mosquitto failed; set MOSQUITTO)" >&2; exit 1; }
-fi
-bver=$("$broker" -h 2>&1 | sed -n 's/^mosquitto version \([^ ]*\).*/\1/p' || true)
-
-src=$root
-hmq_from="working tree $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?') + $(git -C "$root" status --porcelain -- src programs include 2>/dev/null | wc -l) modified files under src/ programs/ include/"
-if [[ -n ${HMQ_REF:-} ]]; then
-  # everything from a clean snapshot of a commit (git archive; the working
-  # tree and the index are not touched)
-  ref=$(git -C "$root" rev-parse --short "$HMQ_REF^{commit}") || { echo "wan: HMQ_REF: no such commit" >&2; exit 2; }
-  src=$root/build/ref-$ref/src
-  bdir=$root/build/ref-$ref/build
-  if [[ ! -f $src/CMakeLists.txt ]]; then
-    rm -rf "$src"
-    mkdir -p "$src"
-    git -C "$root" archive "$ref" | tar -x -C "$src"
-  fi
-  hmq_from="commit $ref ($(git -C "$root" log -1 --format=%s "$ref" | cut -c1-60))"
-fi
-targets=(hmq_cli hmq_sim)
-tools=$bdir/bench
-if [[ -f $src/tools/delay-proxy/delay_proxy.c && -f $src/tools/live-probe/live_probe.c ]]; then
-  targets+=(delay_proxy live_probe)
-else # an older commit: the tools of the working tree
-  tools=$root/build/wan/bench
-  cmake -S "$root" -B "$root/build/wan" -DCMAKE_BUILD_TYPE=Release -DHMQ_TESTS=OFF -DHMQ_FUZZ=OFF \
-    -DHMQ_BENCH=ON -DHMQ_INSTALL=OFF >/dev/null
-  cmake --build "$root/build/wan" -j 2 --target delay_proxy live_probe >/dev/null
-fi
-echo "wan: building ${targets[*]} (Release) from $src in $bdir" >&2
-cmake -S "$src" -B "$bdir" -DCMAKE_BUILD_TYPE=Release -DHMQ_TESTS=OFF -DHMQ_FUZZ=OFF \
-  -DHMQ_BENCH=ON -DHMQ_INSTALL=OFF >/dev/null
-cmake --build "$bdir" -j 2 --target "${targets[@]}" >/dev/null
-hmq=$bdir/hmq
-sim=$bdir/hmq-sim
+. "$root/bench/lib.sh"
+bench_init wan "${WAN_KEEP:-0}"
+bench_pick_broker get
+bench_select_source "$bdir"
+bench_tools "$root/build/wan" delay_proxy=tools/delay-proxy/delay_proxy.c live_probe=tools/live-probe/live_probe.c
 proxy=$tools/delay-proxy
 probe=$tools/live-probe
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/hmq-wan.XXXXXX")
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do
-    for _ in $(seq 1 25); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
-    kill -9 "$p" 2>/dev/null || true
-  done
-  if [[ ${WAN_KEEP:-0} == 1 ]]; then echo "wan: kept $tmp" >&2; else rm -rf -- "$tmp"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-free_port() {
-  local p
-  for _ in $(seq 1 100); do
-    p=$((20000 + RANDOM % 40000))
-    port_busy "$p" || { echo "$p"; return 0; }
-  done
-  return 1
-}
-calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
-# stop a pid (SIGTERM, up to 5 s, then SIGKILL) and reap it
-stop() {
-  kill "$1" 2>/dev/null || true
-  for _ in $(seq 1 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
-}
-
-sh "$root/tests/integration/make-pki.sh" "$tmp/pki"
-pki=$tmp/pki
+bench_pki
 rows=()
 app=879577a3-b25f-4a28-8c0e-7effcc7682a2
 
@@ -157,27 +92,10 @@ cell() { # window N
   plain=$(free_port)
   tls=$(free_port)
   while [[ $tls == "$plain" ]]; do tls=$(free_port); done
-  {
-    echo "per_listener_settings false"
-    echo "allow_anonymous true"
-    echo "persistence false"
-    echo "max_queued_messages 500000"
-    echo "max_queued_bytes 0"
-    [[ $w != default ]] && echo "max_inflight_messages $w"
-    echo "log_dest file $d/mosquitto.log"
-    [[ $(id -u) -eq 0 ]] && echo "user root"
-    echo "listener $plain 127.0.0.1"
-    echo "listener $tls 127.0.0.1"
-    echo "cafile $pki/ca.crt"
-    echo "certfile $pki/server.crt"
-    echo "keyfile $pki/server.key"
-    echo "require_certificate true"
-  } >"$d/mosquitto.conf"
-  "$broker" -c "$d/mosquitto.conf" >/dev/null 2>&1 &
-  bpid=$!
-  pids+=("$bpid")
-  for _ in $(seq 1 50); do port_busy "$tls" && break; sleep 0.1; done
-  port_busy "$tls" || { echo "wan: broker did not start" >&2; cat "$d/mosquitto.log" >&2; exit 1; }
+  local wl=()
+  [[ $w != default ]] && wl=("max_inflight_messages $w")
+  bench_broker_conf "$d" "$plain" "$tls" tls "persistence false" "${wl[@]}"
+  bench_broker_start "$d" "$tls"
 
   local certs=(--cafile "$pki/ca.crt" --cert "$pki/client.crt" --key "$pki/client.key")
   local hid="$app-sandbox-wanh" mid="$app-sandbox-wanm"
