@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A scripted misbehaving MQTT server of ours (plain TCP on 127.0.0.1, in
- * this process): it accepts our CONNECT, sends CONNACK, answers SUBSCRIBE,
+ * The scripted MQTT server of the tests (scripted.h: plain TCP on
+ * 127.0.0.1, in this process) misbehaves: it accepts our CONNECT, sends CONNACK, answers SUBSCRIBE,
  * then sends one broken thing. For each we check the DISCONNECT reason code
  * our client sends (MQTT 5.0 4.13) and the status the link reports. Also
  * the reconnect policy: takeover (0x8E), permanent and transient CONNACK
@@ -15,9 +15,8 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "scripted.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -28,139 +27,8 @@
 
 #include <arpa/inet.h>
 
-typedef struct srv {
-  int lfd, cfd;
-  uint16_t port;
-  uint8_t rx[16384];
-  size_t rx_len;
-  uint8_t connack_reason;
-  const uint8_t *bad; /* bytes sent after SUBACK */
-  size_t bad_len;
-  bool close_after_bad;
-  int disc_reason; /* reason of the client's DISCONNECT, -1 = none yet */
-  int accepts;
-  int connects;
-} srv;
-
-static void srv_open(srv *s) {
-  memset(s, 0, sizeof *s);
-  s->cfd = -1;
-  s->disc_reason = -1;
-  s->lfd = socket(AF_INET, SOCK_STREAM, 0);
-  assert_true(s->lfd >= 0);
-  struct sockaddr_in a;
-  memset(&a, 0, sizeof a);
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  assert_int_equal(bind(s->lfd, (struct sockaddr *)&a, sizeof a), 0);
-  assert_int_equal(listen(s->lfd, 4), 0);
-  assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&a, &len), 0);
-  s->port = ntohs(a.sin_port);
-  fcntl(s->lfd, F_SETFL, O_NONBLOCK);
-}
-
-static void srv_close_conn(srv *s) {
-  if (s->cfd >= 0)
-    close(s->cfd);
-  s->cfd = -1;
-  s->rx_len = 0;
-}
-
-static void srv_free(srv *s) {
-  srv_close_conn(s);
-  close(s->lfd);
-}
-
-static void srv_send(srv *s, const uint8_t *p, size_t n) {
-  size_t off = 0;
-  uint64_t end = hmq_h_now() + 2000;
-  while (off < n && hmq_h_now() < end) {
-    ssize_t k = send(s->cfd, p + off, n - off, MSG_NOSIGNAL);
-    if (k > 0)
-      off += (size_t)k;
-    else if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-      return;
-  }
-}
-
-static void srv_packet(srv *s, const uint8_t *pkt, const hmq_frame *f) {
-  uint8_t out[64];
-  size_t n = 0;
-  switch (f->type) {
-  case HMQ_PKT_CONNECT: {
-    s->connects++;
-    hmq_connack ca;
-    memset(&ca, 0, sizeof ca);
-    ca.reason = s->connack_reason;
-    assert_int_equal(hmq_encode_connack(out, sizeof out, &ca, &n), HMQ_OK);
-    srv_send(s, out, n);
-    if (s->connack_reason >= 0x80)
-      srv_close_conn(s); /* MQTT-3.2.2-7: close after a refusal */
-    break;
-  }
-  case HMQ_PKT_SUBSCRIBE: {
-    hmq_suback sa;
-    uint8_t granted = 1;
-    memset(&sa, 0, sizeof sa);
-    sa.type = HMQ_PKT_SUBACK;
-    sa.packet_id = (uint16_t)(pkt[f->header_len] << 8 | pkt[f->header_len + 1]);
-    sa.reasons.ptr = &granted;
-    sa.reasons.len = 1;
-    assert_int_equal(hmq_encode_suback(out, sizeof out, &sa, &n), HMQ_OK);
-    srv_send(s, out, n);
-    srv_send(s, s->bad, s->bad_len);
-    if (s->close_after_bad)
-      srv_close_conn(s);
-    break;
-  }
-  case HMQ_PKT_PINGREQ:
-    assert_int_equal(hmq_encode_pingresp(out, sizeof out, &n), HMQ_OK);
-    srv_send(s, out, n);
-    break;
-  case HMQ_PKT_DISCONNECT:
-    s->disc_reason = f->remaining == 0 ? 0 : pkt[f->header_len];
-    break;
-  default:
-    break;
-  }
-}
-
-/* Accept, read, answer. Never blocks. */
-static void srv_service(srv *s) {
-  if (s->cfd < 0) {
-    int fd = accept(s->lfd, NULL, NULL);
-    if (fd < 0)
-      return;
-    fcntl(fd, F_SETFL, O_NONBLOCK);
-    s->cfd = fd;
-    s->accepts++;
-  }
-  bool eof = false;
-  for (;;) {
-    ssize_t k = recv(s->cfd, s->rx + s->rx_len, sizeof s->rx - s->rx_len, 0);
-    if (k == 0)
-      eof = true;
-    if (k <= 0)
-      break;
-    s->rx_len += (size_t)k;
-  }
-  for (;;) {
-    hmq_frame f;
-    if (hmq_frame_peek(s->rx, s->rx_len, 0, &f, NULL) != HMQ_OK)
-      break;
-    srv_packet(s, s->rx, &f);
-    if (s->cfd < 0)
-      return;
-    memmove(s->rx, s->rx + f.total, s->rx_len - f.total);
-    s->rx_len -= f.total;
-  }
-  if (eof)
-    srv_close_conn(s);
-}
-
 typedef struct run {
-  srv *s;
+  hmq_h_srv *s;
   hmq_h_client *c;
   int mode; /* 0: until the client's DISCONNECT reached us; 1: until DOWN; 2: never;
               3: until DOWN, no server */
@@ -170,7 +38,7 @@ static bool until(void *ctx) {
   run *r = ctx;
   if (r->mode == 3) /* no server */
     return r->c->downs > 0;
-  srv_service(r->s);
+  hmq_h_srv_service(r->s);
   if (r->mode == 0)
     return r->s->disc_reason >= 0 && r->c->downs > 0;
   if (r->mode == 1)
@@ -178,7 +46,7 @@ static bool until(void *ctx) {
   return false; /* just keep the server going */
 }
 
-static hmq_h_client *client_for(const srv *s) {
+static hmq_h_client *client_for(const hmq_h_srv *s) {
   hmq_h_broker fake;
   memset(&fake, 0, sizeof fake);
   fake.plain_port = s->port;
@@ -198,8 +66,8 @@ static hmq_h_client *client_for(const srv *s) {
  * (and, when want_text is given, that the link's message says it). */
 static void expect_disconnect_says(const uint8_t *bad, size_t n, uint8_t want_reason,
                                    hmq_status want_status, const char *want_text) {
-  srv s;
-  srv_open(&s);
+  hmq_h_srv s;
+  hmq_h_srv_open(&s);
   s.bad = bad;
   s.bad_len = n;
   hmq_h_client *c = client_for(&s);
@@ -218,7 +86,7 @@ static void expect_disconnect_says(const uint8_t *bad, size_t n, uint8_t want_re
     assert_non_null(strstr(c->last_msg, want_text));
   hmq_link_free(&c->link);
   free(c);
-  srv_free(&s);
+  hmq_h_srv_free(&s);
 }
 
 static void expect_disconnect(const uint8_t *bad, size_t n, uint8_t want_reason,
@@ -291,16 +159,11 @@ static void test_oversize_packet(void **state) {
 
 static void test_takeover_is_reported_and_retried(void **state) {
   (void)state;
-  srv s;
-  srv_open(&s);
+  hmq_h_srv s;
+  hmq_h_srv_open(&s);
   uint8_t disc[8];
-  size_t n = 0;
-  hmq_disconnect d;
-  memset(&d, 0, sizeof d);
-  d.reason = 0x8E;
-  assert_int_equal(hmq_encode_disconnect(disc, sizeof disc, &d, &n), HMQ_OK);
   s.bad = disc;
-  s.bad_len = n;
+  s.bad_len = hmq_h_srv_disconnect(disc, sizeof disc, 0x8E, NULL);
   s.close_after_bad = true;
   hmq_h_client *c = client_for(&s);
   assert_int_equal(hmq_h_client_start(c), HMQ_OK);
@@ -322,13 +185,13 @@ static void test_takeover_is_reported_and_retried(void **state) {
   assert_int_equal(c->link.n_takeovers, 2);
   hmq_link_free(&c->link);
   free(c);
-  srv_free(&s);
+  hmq_h_srv_free(&s);
 }
 
 static void connack_refusal(uint8_t reason, bool want_final) {
-  srv s;
-  srv_open(&s);
-  s.connack_reason = reason;
+  hmq_h_srv s;
+  hmq_h_srv_open(&s);
+  s.connack.reason = reason;
   hmq_h_client *c = client_for(&s);
   assert_int_equal(hmq_h_client_start(c), HMQ_OK);
   run r = {&s, c, 1};
@@ -348,7 +211,7 @@ static void connack_refusal(uint8_t reason, bool want_final) {
   }
   hmq_link_free(&c->link);
   free(c);
-  srv_free(&s);
+  hmq_h_srv_free(&s);
 }
 
 static void test_connack_not_authorized_is_final(void **state) {
@@ -369,10 +232,10 @@ static void test_connack_server_busy_is_retried(void **state) {
 /* Drive a link against a closed loopback port and collect its RETRY
  * delays. */
 static void retry_delays(uint64_t seed, uint32_t *out, size_t n) {
-  srv s;
-  srv_open(&s);
+  hmq_h_srv s;
+  hmq_h_srv_open(&s);
   uint16_t port = s.port;
-  srv_free(&s); /* nothing listens there now */
+  hmq_h_srv_free(&s); /* nothing listens there now */
   hmq_h_client *c = client_for(&s);
   c->lcfg.tls.port = port;
   c->lcfg.backoff_initial_ms = 10;
@@ -423,7 +286,7 @@ static void test_backoff_jitter_capped_and_seeded(void **state) {
 
 static bool subacked(void *ctx) {
   run *r = ctx;
-  srv_service(r->s);
+  hmq_h_srv_service(r->s);
   return r->c->subacks > 0;
 }
 
@@ -431,8 +294,8 @@ static bool subacked(void *ctx) {
  * closing while backing off ends at once. */
 static void test_clean_close(void **state) {
   (void)state;
-  srv s;
-  srv_open(&s);
+  hmq_h_srv s;
+  hmq_h_srv_open(&s);
   hmq_h_client *c = client_for(&s);
   assert_int_equal(hmq_h_client_start(c), HMQ_OK);
   run r = {&s, c, 2};
@@ -448,10 +311,10 @@ static void test_clean_close(void **state) {
     hmq_link_event ev;
     while (hmq_link_next_event(l, hmq_h_now(), &ev) == HMQ_OK)
       closed = closed || ev.type == HMQ_LINK_EV_CLOSED;
-    srv_service(&s);
+    hmq_h_srv_service(&s);
   }
   for (int i = 0; i < 20 && s.disc_reason < 0; i++) {
-    srv_service(&s);
+    hmq_h_srv_service(&s);
     poll(NULL, 0, 5);
   }
   assert_true(closed);
@@ -461,7 +324,7 @@ static void test_clean_close(void **state) {
   hmq_link_free(&c->link);
 
   /* Again, but the server refuses (0x89) so the link sits in BACKOFF. */
-  s.connack_reason = 0x89;
+  s.connack.reason = 0x89;
   c->downs = 0;
   c->lcfg.backoff_initial_ms = 10000;
   assert_int_equal(hmq_h_client_start(c), HMQ_OK);
@@ -477,7 +340,7 @@ static void test_clean_close(void **state) {
   assert_int_equal(ev.type, HMQ_LINK_EV_CLOSED);
   hmq_link_free(&c->link);
   free(c);
-  srv_free(&s);
+  hmq_h_srv_free(&s);
 }
 
 /* IPv6 loopback: the address is tried and named in brackets. Skipped
@@ -498,7 +361,7 @@ static void test_ipv6_refused_names_address(void **state) {
   }
   uint16_t port = ntohs(a.sin6_port);
   close(fd); /* bound, never listened: nothing accepts there now */
-  srv s;
+  hmq_h_srv s;
   memset(&s, 0, sizeof s);
   s.port = port;
   hmq_h_client *c = client_for(&s);
