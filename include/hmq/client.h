@@ -25,6 +25,13 @@
  * DISCONNECT), reports
  * HMQ_CLIENT_WANT_CLOSED once it has been written, and next_event keeps
  * returning the same error until hmq_client_start() begins a new connection.
+ *
+ * Contract: hmq::mqtt. The engine (an hmq_client the caller allocates) keeps
+ * copies of cfg and mem, not of what they point to: the strings of cfg and
+ * every buffer of mem (rx, tx, slots, alias) are the caller's and must
+ * outlive it. Nothing blocks, allocates or reads a clock; the caller's
+ * read()/write() decide when bytes move. Errors: every call returns an
+ * hmq_status (hmq.h), state after an error as described above.
  */
 #ifndef HMQ_CLIENT_H
 #define HMQ_CLIENT_H

@@ -17,6 +17,12 @@
  * Decoders are strict: every rule listed in hmq.h's status list is checked
  * and reported with its own status. hmq_status_reason() maps the status to
  * the reason code our DISCONNECT must carry.
+ *
+ * Contract: hmq::mqtt, C11 + libc headers. Buffers are the caller's: the
+ * codec keeps no state between calls, allocates nothing, never blocks and
+ * never reads beyond (pkt, len) or writes beyond (buf, cap). Every function
+ * returns an hmq_status (hmq.h); a decoder that fails leaves its output
+ * undefined, so check the status before reading it.
  */
 #ifndef HMQ_CODEC_H
 #define HMQ_CODEC_H

@@ -21,6 +21,11 @@
  * hmq_json_unescape() decodes one when its has-escapes flag is set. Raw
  * views (data, failure, availability, an entry's data) hold one whole JSON
  * value as it appears in the payload (whitespace included).
+ *
+ * Contract: hmq::envelope (jsmn is a private detail, not in this header).
+ * The payload and the token memory are the caller's; nothing is copied or
+ * allocated, nothing blocks or does I/O. Errors: an hmq_status (hmq.h) plus
+ * a static reason text and the byte offset in the hmq_envelope.
  */
 #ifndef HMQ_ENVELOPE_H
 #define HMQ_ENVELOPE_H

@@ -8,7 +8,8 @@
  *    "call again" values (HMQ_NEED_MORE, HMQ_WANT_READ, HMQ_WANT_WRITE) are
  *    positive, errors are negative. Byte counts and results travel through
  *    out-parameters, never through the return value.
- *  - The library never allocates. Callers pass every buffer; init functions
+ *  - hmq's code never allocates (mbedTLS, inside hmq::tls, does its own).
+ *    Callers pass every buffer; init functions
  *    cannot fail; free functions are always safe to call (also twice, also
  *    on a zeroed object).
  *  - hmq_str / hmq_bin are views: a pointer and a length into memory the
@@ -16,8 +17,20 @@
  *    by contract. Each function documents how long the views it hands out
  *    stay valid. A view with ptr == NULL means "absent"; ptr != NULL with
  *    len == 0 means "present and empty".
- *  - Nothing here does I/O or reads a clock except src/tls (the transport)
- *    and the hmq program; time enters the protocol core as `now_ms`.
+ *  - Time enters the protocol core as `now_ms`; the core never reads a clock.
+ *  - What may block: nothing in hmq::mqtt (codec.h, client.h) or
+ *    hmq::envelope (envelope.h) does I/O, blocks, sleeps or reads a clock.
+ *    hmq::tls (tls.h) owns one socket and never waits on it, except the
+ *    name lookup of hmq_tls_connect() and the file loading of
+ *    hmq_tls_setup().
+ *    hmq::link (link.h) blocks only inside hmq_link_run_once(), in poll(),
+ *    for at most the timeout it is given; hmq_now_ms() is the one clock.
+ *  - Threads: hmq keeps no mutable global state of its own; one object is
+ *    used by one thread at a time. (hmq::tls initialises mbedTLS 3's
+ *    process-wide PSA crypto when it sets up a transport.)
+ *  - Libraries: this header and codec.h, client.h are hmq::mqtt (C11 and
+ *    libc headers only); envelope.h is hmq::envelope, tls.h hmq::tls,
+ *    link.h hmq::link (docs/ARCHITECTURE.md).
  */
 #ifndef HMQ_HMQ_H
 #define HMQ_HMQ_H

@@ -34,6 +34,16 @@
  * protocol errors) is retried. A session takeover (DISCONNECT 0x8E) is
  * reported as HMQ_LINK_EV_TAKEN_OVER, counted and retried with a backoff
  * that grows with consecutive takeovers.
+ *
+ * Contract: hmq::link. The hmq_link object, the strings of both
+ * configurations and the engine memory (hmq_client_mem) are the caller's
+ * and must outlive it; event views point into that memory (lifetimes at
+ * hmq_link_event). What blocks: hmq_link_start() loads the certificate
+ * files, a (re)connect resolves the host name (both in hmq::tls), and
+ * hmq_link_run_once() waits in poll() for at most its timeout; nothing else
+ * does. Errors: the calls return an hmq_status (hmq.h); what happens to the
+ * connection arrives as events (HMQ_LINK_EV_DOWN with status, reason, final
+ * and msg), never as a return value of hmq_link_step().
  */
 #ifndef HMQ_LINK_H
 #define HMQ_LINK_H

@@ -21,6 +21,14 @@
  * contexts (caller-allocated, no heap of ours); callers treat all fields as
  * private. Errors carry a human message naming the file, host or reason:
  * hmq_tls_errmsg().
+ *
+ * Contract: hmq::tls. The hmq_tls object and the strings of its
+ * configuration are the caller's and must outlive it; read/write move bytes
+ * between the socket and caller buffers (no copy of ours kept). What
+ * blocks: the DNS lookup in hmq_tls_connect() and the file loading in
+ * hmq_tls_setup(); nothing else waits on the socket (HMQ_WANT_READ /
+ * HMQ_WANT_WRITE say what to poll for). Every call returns an hmq_status
+ * (hmq.h).
  */
 #ifndef HMQ_TLS_H
 #define HMQ_TLS_H

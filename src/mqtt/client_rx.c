@@ -78,7 +78,7 @@ static hmq_status on_connack(hmq_client *c, const uint8_t *pkt, size_t len, hmq_
   c->state = HMQ_CLIENT_CONNECTED;
   if (c->cfg.sub_count > 0) {
     /* Always, even with Session Present 1: mosquitto 2.0 forgets $share
-     * subscriptions across a broker restart (TIPS). */
+     * subscriptions across a broker restart (docs/mosquitto.md). */
     uint16_t id = c->next_packet_id == 0 ? 1 : c->next_packet_id;
     c->sub_packet_id = id; /* no QoS 1 PUBLISH of ours is in flight yet */
     c->next_packet_id = (uint16_t)(id + 1u);
