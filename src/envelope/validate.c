@@ -205,17 +205,44 @@ static int outer(const hmq_jtok *toks, int c) {
     return HMQ_ERR_JSON;                                                                           \
   } while (0)
 
+/* Where the walk stands: after byte pos-1, what came last, the innermost
+ * open container (-1: none) and its depth. spaced: any gap longer than its
+ * one punctuation byte holds whitespace (the gaps before the first and after
+ * the last token lie outside the value and are not counted); found here for
+ * free, it lets the formatter copy instead of compacting (format.c). */
+typedef struct nest {
+  size_t pos;
+  int prev;
+  int open;
+  size_t depth;
+  int spaced;
+} nest;
+
+/* Close every open container that ends at or before byte b. */
+static hmq_status close_upto(const char *js, const hmq_jtok *toks, size_t b, nest *w,
+                             const char **reason, size_t *err_pos) {
+  size_t g;
+  while (w->open >= 0 && (size_t)toks[w->open].end <= b) {
+    size_t close = (size_t)toks[w->open].end - 1;
+    if (w->prev == PREV_KEY) {
+      FAIL("not JSON: key without a value", close);
+    }
+    if (gap_check(js, w->pos, close, 0, &g) != GAP_OK) {
+      FAIL("not JSON: unexpected ',' or ':' before a closing bracket", g);
+    }
+    w->spaced |= close != w->pos;
+    w->pos = close + 1;
+    w->prev = PREV_VALUE;
+    w->open = outer(toks, w->open);
+    w->depth--;
+  }
+  return HMQ_OK;
+}
+
 hmq_status hmq_jtok_validate(const char *js, size_t len, const hmq_jtok *toks, size_t n,
                              const char **reason, size_t *err_pos, int *tight) {
-  size_t pos = 0, i, g;
-  int prev = PREV_NONE;
-  int open = -1;
-  size_t depth = 0;
-  /* Any gap longer than its one punctuation byte holds whitespace. The
-   * gaps before the first and after the last token lie outside the value
-   * and are not counted. Found here for free, it lets the formatter copy
-   * instead of compacting (format.c). */
-  int spaced = 0;
+  size_t i, g;
+  nest w = {0, PREV_NONE, -1, 0, 0};
 
   if (n == 0) {
     FAIL("not JSON: no value", 0);
@@ -228,39 +255,28 @@ hmq_status hmq_jtok_validate(const char *js, size_t len, const hmq_jtok *toks, s
     char punct;
 
     /* Close every container that ends before this token begins. */
-    while (open >= 0 && (size_t)toks[open].end <= b) {
-      size_t close = (size_t)toks[open].end - 1;
-      if (prev == PREV_KEY) {
-        FAIL("not JSON: key without a value", close);
-      }
-      if (gap_check(js, pos, close, 0, &g) != GAP_OK) {
-        FAIL("not JSON: unexpected ',' or ':' before a closing bracket", g);
-      }
-      spaced |= close != pos;
-      pos = close + 1;
-      prev = PREV_VALUE;
-      open = outer(toks, open);
-      depth--;
+    if (close_upto(js, toks, b, &w, reason, err_pos) != HMQ_OK) {
+      return HMQ_ERR_JSON;
     }
-    if (i > 0 && open < 0) {
+    if (i > 0 && w.open < 0) {
       FAIL("not JSON: data after the top-level value", b);
     }
-    punct = prev == PREV_KEY ? ':' : prev == PREV_VALUE ? ',' : 0;
-    gap = gap_check(js, pos, b, punct, &g);
+    punct = w.prev == PREV_KEY ? ':' : w.prev == PREV_VALUE ? ',' : 0;
+    gap = gap_check(js, w.pos, b, punct, &g);
     if (gap != GAP_OK) {
       FAIL(gap == GAP_EXTRA ? "not JSON: unexpected character"
            : punct == ':'   ? "not JSON: expected ':' after a key"
                             : "not JSON: expected ',' between values",
            g);
     }
-    spaced |= i > 0 && b - pos != (punct ? 1u : 0u);
+    w.spaced |= i > 0 && b - w.pos != (punct ? 1u : 0u);
 
     /* Where jsmn hung this token must match the grammar's place for it. */
-    if (prev == PREV_KEY) {
+    if (w.prev == PREV_KEY) {
       if (p != (int)i - 1) {
         FAIL("not JSON: misplaced value", b);
       }
-    } else if (p != open) {
+    } else if (p != w.open) {
       FAIL("not JSON: misplaced value", b);
     }
     if (p >= 0 && toks[p].type == JSMN_OBJECT) {
@@ -282,19 +298,19 @@ hmq_status hmq_jtok_validate(const char *js, size_t len, const hmq_jtok *toks, s
                  : "not JSON: string is not valid UTF-8",
              k);
       }
-      pos = (size_t)t->end + 1;
-      prev = is_key ? PREV_KEY : PREV_VALUE;
+      w.pos = (size_t)t->end + 1;
+      w.prev = is_key ? PREV_KEY : PREV_VALUE;
     } else if (t->type == JSMN_PRIMITIVE) {
       if (!literal_ok(js + t->start, (size_t)(t->end - t->start))) {
         FAIL("not JSON: invalid number or literal", b);
       }
-      pos = (size_t)t->end;
-      prev = PREV_VALUE;
+      w.pos = (size_t)t->end;
+      w.prev = PREV_VALUE;
     } else if (t->type == JSMN_OBJECT || t->type == JSMN_ARRAY) {
-      pos = (size_t)t->start + 1;
-      prev = PREV_OPEN;
-      open = (int)i;
-      if (++depth > HMQ_JSON_MAX_DEPTH) {
+      w.pos = (size_t)t->start + 1;
+      w.prev = PREV_OPEN;
+      w.open = (int)i;
+      if (++w.depth > HMQ_JSON_MAX_DEPTH) {
         *reason = "JSON nested deeper than 64 levels";
         *err_pos = b;
         return HMQ_ERR_JSON_TOO_BIG;
@@ -303,22 +319,12 @@ hmq_status hmq_jtok_validate(const char *js, size_t len, const hmq_jtok *toks, s
       FAIL("not JSON: unexpected token", b);
     }
   }
-  while (open >= 0) {
-    size_t close = (size_t)toks[open].end - 1;
-    if (prev == PREV_KEY) {
-      FAIL("not JSON: key without a value", close);
-    }
-    if (gap_check(js, pos, close, 0, &g) != GAP_OK) {
-      FAIL("not JSON: unexpected ',' or ':' before a closing bracket", g);
-    }
-    spaced |= close != pos;
-    pos = close + 1;
-    prev = PREV_VALUE;
-    open = outer(toks, open);
+  if (close_upto(js, toks, SIZE_MAX, &w, reason, err_pos) != HMQ_OK) { /* all that is open */
+    return HMQ_ERR_JSON;
   }
-  if (gap_check(js, pos, len, 0, &g) != GAP_OK) {
+  if (gap_check(js, w.pos, len, 0, &g) != GAP_OK) {
     FAIL("not JSON: data after the top-level value", g);
   }
-  *tight = !spaced;
+  *tight = !w.spaced;
   return HMQ_OK;
 }
