@@ -586,13 +586,28 @@ static void test_stats_percentiles(void **state) {
   for (int i = 0; i < 99; i++)
     hmq_stats_age(&s, 800);
   hmq_stats_age(&s, 20000);
-  char line[256];
+  char line[512];
   hmq_stats_line(&s, 12000, line, sizeof line);
   assert_string_equal(line, "hmq: received=500 written=480 dup=15 invalid=5 warn=0 rate=250.0/s "
-                            "inflight=10 reconnects=1 attempts=0 age_p50=831ms age_p99=831ms");
-  s.received = 600;
+                            "inflight=10 reconnects=1 attempts=0 age_p50=831ms age_p99=831ms "
+                            "written_p50=- written_p99=- acked_p50=- acked_p99=-");
+  /* latency histograms: same buckets, their own fields */
+  for (int i = 0; i < 98; i++)
+    hmq_stats_latency(&s, HMQ_STATS_LAT_WRITTEN, 2);
+  hmq_stats_latency(&s, HMQ_STATS_LAT_WRITTEN, 40);
+  hmq_stats_latency(&s, HMQ_STATS_LAT_WRITTEN, 40);
+  hmq_stats_latency(&s, HMQ_STATS_LAT_ACKED, 100);
+  assert_int_equal(hmq_stats_latency_pct(&s, HMQ_STATS_LAT_WRITTEN, 50), 2);
+  assert_int_equal(hmq_stats_latency_pct(&s, HMQ_STATS_LAT_WRITTEN, 99), 43);
+  assert_int_equal(hmq_stats_bucket_bound(40), 43);
+  assert_int_equal(hmq_stats_latency_pct(&s, HMQ_STATS_LAT_ACKED, 50), 103);
+  assert_int_equal(hmq_stats_latency_pct(&s, 7, 50), 0);
   hmq_stats_line(&s, 14000, line, sizeof line);
+  assert_non_null(strstr(line, "written_p50=2ms written_p99=43ms acked_p50=103ms acked_p99=103ms"));
+  s.received = 600;
+  hmq_stats_line(&s, 16000, line, sizeof line);
   assert_non_null(strstr(line, "rate=50.0/s"));
+  assert_non_null(strstr(line, "written_p50=- written_p99=-"));
   assert_non_null(strstr(line, "age_p50=- age_p99=-"));
 }
 

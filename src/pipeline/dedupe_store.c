@@ -225,7 +225,7 @@ static uint64_t mono_ms(void) {
  * written only after the sink's fdatasync. */
 static int log_sync(hmq_dstore *s, int force) {
   uint64_t now = mono_ms();
-  if (!force && s->lazy_sync && now - s->last_sync_ms < HMQ_DSTORE_LAZY_MS) {
+  if (!force && s->lazy_sync && (s->defer_sync || now - s->last_sync_ms < HMQ_DSTORE_LAZY_MS)) {
     s->unsynced = 1;
     return 0;
   }
@@ -255,6 +255,7 @@ static hmq_status write_record(hmq_dstore *s, size_t n, uint64_t dev, uint64_t i
   }
   if (log_sync(s, 0) != 0)
     return HMQ_ERR_IO;
+  s->records++;
   s->log_size += body + 8;
   s->log_hashes += n;
   s->has_pos = 1;
@@ -575,6 +576,17 @@ hmq_status hmq_dstore_recovered(hmq_dstore *s, uint64_t dev, uint64_t ino, uint6
   close(fd);
   s->same_boot = s->boot[0] != 0;
   return HMQ_OK;
+}
+
+int hmq_dstore_sync_due(const hmq_dstore *s) {
+  return s->fd >= 0 && s->unsynced && mono_ms() - s->last_sync_ms >= HMQ_DSTORE_LAZY_MS;
+}
+
+void hmq_dstore_synced(hmq_dstore *s, uint64_t records) {
+  s->syncs++;
+  s->last_sync_ms = mono_ms();
+  if (s->records == records)
+    s->unsynced = 0;
 }
 
 hmq_status hmq_dstore_sync(hmq_dstore *s) {

@@ -72,6 +72,10 @@ typedef struct hmq_dstore {
   const char *err_op;  /* what failed ("write", "fdatasync", ...) */
   int lazy_sync;       /* 1: fdatasync the log at most every HMQ_DSTORE_LAZY_MS */
   int unsynced;        /* records written since the last fdatasync */
+  int defer_sync;      /* lazy_sync with the sync made by the caller's sync thread: records
+                          are only written here, hmq_dstore_sync_due() says when the log's
+                          fd should join the next sync job, hmq_dstore_synced() notes it */
+  uint64_t records;    /* records written (so a sync job knows what it covered) */
   uint64_t last_sync_ms;
   uint64_t syncs; /* fdatasync() calls on the log (statistics, tests) */
 } hmq_dstore;
@@ -138,6 +142,15 @@ int hmq_dstore_line_id(const char *line, size_t len, const char **id, size_t *id
 
 /* fdatasync records a lazy log has not synced yet. HMQ_OK or HMQ_ERR_IO. */
 hmq_status hmq_dstore_sync(hmq_dstore *s);
+
+/* defer_sync: 1 when the log has unsynced records and HMQ_DSTORE_LAZY_MS
+ * passed since its last sync (the caller adds s->fd to its next sync job
+ * and remembers s->records), else 0. */
+int hmq_dstore_sync_due(const hmq_dstore *s);
+
+/* defer_sync: the caller's sync of s->fd, started when s->records was
+ * `records`, completed. */
+void hmq_dstore_synced(hmq_dstore *s, uint64_t records);
 
 /* Close the files (syncing a lazy log first) and free. Safe on a zeroed or closed store. */
 void hmq_dstore_close(hmq_dstore *s);

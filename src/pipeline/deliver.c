@@ -18,6 +18,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #if defined(__GNUC__)
@@ -470,6 +472,184 @@ static hmq_status sync_all(hmq_deliver *d) {
   return HMQ_OK;
 }
 
+static uint64_t wall_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static uint64_t since(uint64_t now, uint64_t t) {
+  return now > t ? now - t : 0;
+}
+
+/* Receive -> written for the messages whose lines just went to write(). */
+static void lat_written(hmq_deliver *d) {
+  if (d->flushed >= d->pend_count)
+    return;
+  uint64_t now = wall_now();
+  for (size_t i = d->flushed; i < d->pend_count; i++)
+    hmq_stats_latency(&d->stats, HMQ_STATS_LAT_WRITTEN,
+                      since(now, d->arrived[(d->pend_head + i) % d->pend_cap]));
+  d->flushed = d->pend_count;
+}
+
+/* Every pending message is durable now (the synchronous commit). */
+static void all_ready(hmq_deliver *d) {
+  lat_written(d);
+  d->ready = d->sealed = d->flushed = d->pend_count;
+  d->stats.commits++;
+}
+
+/* Hand up to cap durable seqs back, oldest first. */
+static void pop_ready(hmq_deliver *d, uint64_t *seqs_out, size_t cap, size_t *n_out) {
+  size_t n = d->ready < cap ? d->ready : cap;
+  uint64_t now = n ? wall_now() : 0;
+  for (size_t i = 0; i < n; i++) {
+    seqs_out[i] = d->seqs[d->pend_head];
+    hmq_stats_latency(&d->stats, HMQ_STATS_LAT_ACKED, since(now, d->arrived[d->pend_head]));
+    d->pend_head = (d->pend_head + 1) % d->pend_cap;
+  }
+  d->pend_count -= n;
+  d->ready -= n;
+  d->sealed -= n;
+  d->flushed -= n;
+  /* Empty ring: start over at slot 0, so only the first (largest batch)
+   * slots of seqs/arrived are ever touched instead of all pend_cap (65535
+   * per connection, 1 MB of resident memory otherwise). */
+  if (d->pend_count == 0)
+    d->pend_head = 0;
+  *n_out = n;
+}
+
+/* --- asynchronous commit (file sinks) ---------------------------------------
+ * Lines go to write() as they come (hmq_deliver_flush); a sealed batch's
+ * fdatasync runs on the sync thread (syncer.h) while the loop reads on; when
+ * it completed, the dedupe log gets the batch's record (so the log still
+ * never names a line that is not durable) and its seqs become ready. The
+ * log's own lazy sync joins a job at most once a second. */
+
+static hmq_status flush_lines(hmq_deliver *d) {
+  if (d->err != HMQ_OK)
+    return d->err;
+  if (hmq_sink_buffered(&d->dead) && hmq_sink_flush(&d->dead) != HMQ_OK)
+    return sink_err(d, &d->dead, "dead-letter");
+  if (hmq_sink_buffered(&d->out) && hmq_sink_flush(&d->out) != HMQ_OK)
+    return sink_err(d, &d->out, "output");
+  lat_written(d);
+  return HMQ_OK;
+}
+
+static uint64_t file_size(int fd, uint64_t fallback) {
+  struct stat sb;
+  return fstat(fd, &sb) == 0 ? (uint64_t)sb.st_size : fallback;
+}
+
+#define SEAL_DEAD 0
+#define SEAL_OUT  1
+#define SEAL_LOG  2
+
+/* The sync thread's job finished (err_no 0: every fd synced). */
+static hmq_status complete(hmq_deliver *d, int err_no, size_t failed) {
+  if (err_no) {
+    int kind = failed < d->seal_nfd ? d->seal_fd_kind[failed] : SEAL_OUT;
+    if (kind == SEAL_LOG) {
+      d->store.err_no = err_no;
+      d->store.err_op = "fdatasync";
+      return store_err(d);
+    }
+    hmq_sink *s = kind == SEAL_DEAD ? &d->dead : &d->out;
+    (void)hmq_sink_fail(s, HMQ_ERR_IO, err_no, "fdatasync");
+    return sink_err(d, s, kind == SEAL_DEAD ? "dead-letter" : "output");
+  }
+  for (size_t i = 0; i < d->seal_nfd; i++) {
+    if (d->seal_fd_kind[i] == SEAL_DEAD)
+      hmq_sink_synced(&d->dead, d->seal_dead_size);
+    else if (d->seal_fd_kind[i] == SEAL_OUT)
+      hmq_sink_synced(&d->out, d->seal_size);
+    else
+      hmq_dstore_synced(&d->store, d->seal_records);
+  }
+  d->seal_nfd = 0;
+  if (d->crash == HMQ_DELIVER_CRASH_AFTER_SINK_SYNC)
+    return set_err(d, HMQ_ERR_IO, "simulated crash after the sink sync");
+  if (hmq_dstore_append(&d->store, &d->set, d->staged, d->staged_sealed, d->out.dev, d->out.ino,
+                        d->out.size) != HMQ_OK)
+    return store_err(d);
+  memmove(d->staged, d->staged + d->staged_sealed,
+          (d->staged_count - d->staged_sealed) * sizeof d->staged[0]);
+  d->staged_count -= d->staged_sealed;
+  d->staged_sealed = 0;
+  d->ready = d->sealed;
+  d->stats.commits++;
+  return HMQ_OK;
+}
+
+/* Seal what arrived since the last batch and start its sync. */
+static hmq_status seal(hmq_deliver *d) {
+  int fds[HMQ_SYNCER_FDS];
+  size_t n = 0;
+  if (d->err != HMQ_OK)
+    return d->err;
+  if (d->sy.busy)
+    return HMQ_WANT_READ;
+  if (d->crash == HMQ_DELIVER_CRASH_BEFORE_SINK)
+    return set_err(d, HMQ_ERR_IO, "simulated crash before the sink write");
+  hmq_status st = flush_lines(d);
+  if (st != HMQ_OK)
+    return st;
+  if (d->sealed == d->pend_count && !d->dead_dirty && !d->out_dirty)
+    return HMQ_OK;
+  if (d->dead_dirty && d->dead.sync) {
+    d->seal_dead_size = file_size(d->dead.fd, d->dead.size);
+    d->seal_fd_kind[n] = SEAL_DEAD;
+    fds[n++] = d->dead.fd;
+  }
+  if (d->out_dirty) {
+    d->seal_size = file_size(d->out.fd, d->out.size);
+    d->seal_fd_kind[n] = SEAL_OUT;
+    fds[n++] = d->out.fd;
+  }
+  if (hmq_dstore_sync_due(&d->store)) {
+    d->seal_records = d->store.records;
+    d->seal_fd_kind[n] = SEAL_LOG;
+    fds[n++] = d->store.fd;
+  }
+  d->dead_dirty = d->out_dirty = 0;
+  d->sealed = d->pend_count;
+  d->staged_sealed = d->staged_count;
+  d->seal_nfd = n;
+  if (n == 0)
+    return complete(d, 0, 0); /* only duplicates: nothing to sync */
+  if (hmq_syncer_start(&d->sy, fds, n) != HMQ_OK)
+    return set_err(d, HMQ_ERR_IO, "sync thread refused a job");
+  return HMQ_OK;
+}
+
+/* Wait for the sync in flight, if any. */
+static hmq_status finish(hmq_deliver *d) {
+  int e = 0;
+  size_t f = 0;
+  if (d->sy.busy && hmq_syncer_poll(&d->sy, 1, &e, &f))
+    return complete(d, e, f);
+  return d->err;
+}
+
+/* Everything taken so far durable, now (commit, reopen). */
+static hmq_status durable_all(hmq_deliver *d) {
+  if (!d->async) {
+    hmq_status st = sync_all(d);
+    if (st == HMQ_OK)
+      all_ready(d);
+    return st;
+  }
+  hmq_status st = finish(d);
+  if (st == HMQ_OK)
+    st = seal(d);
+  if (st == HMQ_OK)
+    st = finish(d);
+  return st;
+}
+
 hmq_status hmq_deliver_commit(hmq_deliver *d, uint64_t *seqs_out, size_t cap, size_t *n_out) {
   if (n_out)
     *n_out = 0;
@@ -477,23 +657,69 @@ hmq_status hmq_deliver_commit(hmq_deliver *d, uint64_t *seqs_out, size_t cap, si
     return HMQ_ERR_STATE;
   if (!n_out || (cap && !seqs_out))
     return HMQ_ERR_ARG;
-  hmq_status st = sync_all(d);
+  hmq_status st = durable_all(d);
   if (st != HMQ_OK)
     return st;
-  d->stats.commits++;
-  size_t n = d->pend_count < cap ? d->pend_count : cap;
-  for (size_t i = 0; i < n; i++) {
-    seqs_out[i] = d->seqs[d->pend_head];
-    d->pend_head = (d->pend_head + 1) % d->pend_cap;
-  }
-  d->pend_count -= n;
-  /* Empty ring: start over at slot 0, so only the first (largest batch)
-   * slots of seqs/arrived are ever touched instead of all pend_cap (65535
-   * per connection, 1 MB of resident memory otherwise). */
-  if (d->pend_count == 0)
-    d->pend_head = 0;
-  *n_out = n;
+  pop_ready(d, seqs_out, cap, n_out);
   return HMQ_OK;
+}
+
+hmq_status hmq_deliver_flush(hmq_deliver *d) {
+  if (!d->open)
+    return HMQ_ERR_STATE;
+  return flush_lines(d);
+}
+
+hmq_status hmq_deliver_start(hmq_deliver *d) {
+  if (!d->open)
+    return HMQ_ERR_STATE;
+  if (!d->async)
+    return durable_all(d);
+  return seal(d);
+}
+
+hmq_status hmq_deliver_collect(hmq_deliver *d, uint64_t *seqs_out, size_t cap, size_t *n_out) {
+  if (n_out)
+    *n_out = 0;
+  if (!d->open)
+    return HMQ_ERR_STATE;
+  if (!n_out || (cap && !seqs_out))
+    return HMQ_ERR_ARG;
+  if (d->err != HMQ_OK)
+    return d->err;
+  int e = 0;
+  size_t f = 0;
+  if (d->async && d->sy.busy && hmq_syncer_poll(&d->sy, 0, &e, &f)) {
+    hmq_status st = complete(d, e, f);
+    if (st != HMQ_OK)
+      return st;
+  }
+  pop_ready(d, seqs_out, cap, n_out);
+  return HMQ_OK;
+}
+
+int hmq_deliver_syncing(const hmq_deliver *d) {
+  return d->open && d->async && d->sy.busy;
+}
+
+size_t hmq_deliver_unsealed(const hmq_deliver *d) {
+  return d->pend_count - d->sealed;
+}
+
+uint64_t hmq_deliver_unsealed_oldest_ms(const hmq_deliver *d) {
+  return d->pend_count > d->sealed ? d->arrived[(d->pend_head + d->sealed) % d->pend_cap] : 0;
+}
+
+size_t hmq_deliver_buffered(const hmq_deliver *d) {
+  return hmq_sink_buffered(&d->out) + hmq_sink_buffered(&d->dead);
+}
+
+int hmq_deliver_done_fd(const hmq_deliver *d) {
+  return d->open && d->async ? hmq_syncer_fd(&d->sy) : -1;
+}
+
+void hmq_deliver_test_hold(hmq_deliver *d, int hold) {
+  hmq_syncer_hold(&d->sy, hold);
 }
 
 int hmq_deliver_watch_fd(const hmq_deliver *d) {
@@ -514,7 +740,7 @@ hmq_status hmq_deliver_reopen(hmq_deliver *d) {
   char err[300];
   if (!d->open)
     return HMQ_ERR_STATE;
-  hmq_status st = sync_all(d);
+  hmq_status st = durable_all(d);
   if (st != HMQ_OK)
     return st;
   /* A path that cannot be opened again is not fatal: writing goes on into

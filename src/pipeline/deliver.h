@@ -23,7 +23,9 @@
  *   - Commit when the socket has nothing more to read, when
  *     hmq_deliver_pending() reaches the in-flight window, or when
  *     hmq_deliver_oldest_ms() is older than --max-delay-ms; then ack every
- *     returned seq, in the order returned (arrival order).
+ *     returned seq, in the order returned (arrival order). With a file
+ *     sink the loop does it in two steps instead, so reading never waits
+ *     for a disk (hmq_deliver_start / hmq_deliver_collect below).
  *   - Every message is acked normally after its commit: written, duplicate
  *     (dropped) and dead-lettered alike. Never a failure PUBACK.
  *   - Any error from message/commit is fatal for delivery: exit WITHOUT
@@ -35,8 +37,10 @@
  *     it dates the data age statistics as well as the pending messages.
  *
  * Memory: everything is allocated in hmq_deliver_open(); the per-message
- * path allocates nothing. Not thread-safe; one hmq_deliver may be shared by
- * several connections driven from one loop.
+ * path allocates nothing. Not thread-safe: call it from one thread (the
+ * loop); one hmq_deliver may be shared by several connections driven from
+ * one loop. Its own sync thread (file sinks) touches only file descriptors
+ * and the syncer's state under its mutex.
  */
 #ifndef HMQ_APP_DELIVER_H
 #define HMQ_APP_DELIVER_H
@@ -51,6 +55,7 @@
 #include "pipeline/dedupe_store.h"
 #include "pipeline/sink.h"
 #include "pipeline/stats.h"
+#include "pipeline/syncer.h"
 
 typedef enum hmq_format {
   HMQ_FORMAT_ENVELOPE = 0, /* the envelope as one compact NDJSON line (default) */
@@ -116,6 +121,19 @@ typedef struct hmq_deliver {
   /* hashes of ids written since the last commit, for the dedupe log */
   uint64_t *staged;
   size_t staged_count;
+  /* asynchronous commit (a file sink): the ring's head holds `ready`
+   * messages whose sync completed, then up to `sealed` the batch whose sync
+   * is in flight, then the rest; `flushed` of them have their lines in
+   * write() already. Counts from pend_head. */
+  int async;
+  hmq_syncer sy;
+  size_t ready, sealed, flushed;
+  size_t staged_sealed;             /* staged[0..staged_sealed): hashes of the sealed batch */
+  uint64_t seal_size;               /* sink file size the in-flight sync covers */
+  uint64_t seal_dead_size;          /* dead-letter file size it covers */
+  uint64_t seal_records;            /* dedupe log records when its sync was started */
+  int seal_fd_kind[HMQ_SYNCER_FDS]; /* what each fd of the job is: 0 dead, 1 out, 2 log */
+  size_t seal_nfd;
   hmq_stats stats;
   hmq_status err; /* sticky */
   char errmsg[512];
@@ -178,6 +196,49 @@ hmq_status hmq_deliver_dead_letter(hmq_deliver *d, const char *reason, const cha
                                    uint64_t now_ms);
 
 hmq_status hmq_deliver_commit(hmq_deliver *d, uint64_t *seqs_out, size_t cap, size_t *n_out);
+
+/* The asynchronous commit (2026-12-05). With a regular --out file (and a
+ * dead-letter file, no database) the sync runs on a thread beside the
+ * loop (syncer.h); otherwise these calls do the synchronous commit and
+ * hmq_deliver_syncing() is always 0:
+ *   - hmq_deliver_flush(): hand every buffered line to write() now (no
+ *     sync): the loop calls it when the socket ran dry, so lines appear in
+ *     --out as they arrive even while a sync is in flight.
+ *   - hmq_deliver_start(): seal the messages taken since the last batch
+ *     (flushing their lines) and start their fdatasync (dead-letter file,
+ *     --out, and at most once a second the dedupe log) on the thread.
+ *     HMQ_WANT_READ while a sync is in flight: at most one per file.
+ *     Synchronous sinks: the whole commit happens here (it may return
+ *     HMQ_WANT_WRITE for a database that is down, as hmq_deliver_commit).
+ *   - hmq_deliver_done_fd(): readable once the sync in flight completed
+ *     (-1 for synchronous sinks); then hmq_deliver_collect() appends the
+ *     batch's dedupe log record (never before: the log never names a line
+ *     that is not durable) and hands back the seqs that are durable, in
+ *     arrival order, as hmq_deliver_commit does. A seq is never returned
+ *     before the sync that covers its line completed.
+ *   - Errors as hmq_deliver_commit (a failed fdatasync is sticky: nothing
+ *     more is returned).
+ * hmq_deliver_commit() still does it all at once: it waits for a sync in
+ * flight, seals the rest and waits for that too. */
+hmq_status hmq_deliver_flush(hmq_deliver *d);
+hmq_status hmq_deliver_start(hmq_deliver *d);
+hmq_status hmq_deliver_collect(hmq_deliver *d, uint64_t *seqs_out, size_t cap, size_t *n_out);
+int hmq_deliver_done_fd(const hmq_deliver *d);
+
+/* 1 while a sync is in flight. */
+int hmq_deliver_syncing(const hmq_deliver *d);
+
+/* Messages taken and not yet sealed into a batch, and the arrival time of
+ * the oldest of them (0 when none). */
+size_t hmq_deliver_unsealed(const hmq_deliver *d);
+uint64_t hmq_deliver_unsealed_oldest_ms(const hmq_deliver *d);
+
+/* Bytes of lines not yet handed to write(). */
+size_t hmq_deliver_buffered(const hmq_deliver *d);
+
+/* Test hook: hold = 1 keeps the next sync job waiting before its
+ * fdatasync (in flight, not completed) until hold = 0. */
+void hmq_deliver_test_hold(hmq_deliver *d, int hold);
 
 /* SIGHUP: commit-safe reopen of --out and of a dead-letter file by path
  * (logrotate renamed them). Buffered lines go to the old file first and the

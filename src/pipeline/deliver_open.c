@@ -163,6 +163,14 @@ hmq_status hmq_deliver_open(hmq_deliver *d, const hmq_deliver_config *cfg, char 
     st = recover_file(d, msg, sizeof msg);
     if (st != HMQ_OK)
       return open_fail(d, st, errbuf, errlen, msg);
+    /* Syncs off the loop thread (deliver.h): a regular --out file and a
+     * dead-letter file (or a device) that needs no reader to drain. */
+    if (!d->db && (d->dead.sync || d->dead.io == HMQ_SINK_IO_PLAIN) && !d->dead.fifo) {
+      if (hmq_syncer_open(&d->sy) != HMQ_OK)
+        return open_fail(d, HMQ_ERR_IO, errbuf, errlen, "cannot start the sync thread");
+      d->async = 1;
+      d->store.defer_sync = 1;
+    }
   }
   if (errbuf && errlen)
     errbuf[0] = 0;
@@ -172,6 +180,7 @@ hmq_status hmq_deliver_open(hmq_deliver *d, const hmq_deliver_config *cfg, char 
 void hmq_deliver_close(hmq_deliver *d) {
   if (!d || !d->open)
     return;
+  hmq_syncer_close(&d->sy); /* a sync in flight finishes first */
   hmq_sink_close(&d->out);
   hmq_sink_close(&d->dead);
   hmq_deliver_db_close(d);

@@ -184,13 +184,31 @@ static void db_available(hmq_loop *L) {
   L->db_down_since = 0;
 }
 
+/* Ack seqs on their links (the connection index is in the low bits). */
+static void release(hmq_loop *L, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) {
+    uint64_t s = L->acks[i];
+    size_t li = (size_t)(s & ((1u << HMQ_LOOP_LINK_BITS) - 1));
+    uint64_t seq = s >> HMQ_LOOP_LINK_BITS;
+    /* seq 0: a QoS 0 message, nothing to acknowledge */
+    if (seq != 0 && li < L->n && hmq_link_ack(L->links[li], seq) != HMQ_OK && L->o->debug)
+      fprintf(stderr, "hmq: [%zu] ack of seq %llu refused (connection changed)\n", li,
+              (unsigned long long)seq);
+  }
+}
+
+static void sealed_all(hmq_loop *L) {
+  memset(L->unsealed, 0, sizeof L->unsealed);
+}
+
 static int commit(hmq_loop *L) {
   if (!L->d || L->no_commit)
     return -1;
   if (L->db_down_since && hmq_now_ms() < L->db_retry_at)
     return -1; /* database down: no attempt before the backoff is over */
   while (hmq_deliver_pending(L->d) > 0) {
-    size_t n = 0, i;
+    size_t n = 0;
     hmq_status st = hmq_deliver_commit(L->d, L->acks, L->acks_cap, &n);
     if (st == HMQ_WANT_WRITE) {
       db_unavailable(L);
@@ -201,19 +219,43 @@ static int commit(hmq_loop *L) {
       output_failed(L, st);
       return -1;
     }
-    for (i = 0; i < n; i++) {
-      uint64_t s = L->acks[i];
-      size_t li = (size_t)(s & ((1u << HMQ_LOOP_LINK_BITS) - 1));
-      uint64_t seq = s >> HMQ_LOOP_LINK_BITS;
-      /* seq 0: a QoS 0 message, nothing to acknowledge */
-      if (seq != 0 && li < L->n && hmq_link_ack(L->links[li], seq) != HMQ_OK && L->o->debug)
-        fprintf(stderr, "hmq: [%zu] ack of seq %llu refused (connection changed)\n", li,
-                (unsigned long long)seq);
-    }
+    sealed_all(L);
+    release(L, n);
     if (n == 0)
       break;
   }
   return 0;
+}
+
+/* Asynchronous commit: ack every seq whose sync completed. */
+static int collect(hmq_loop *L) {
+  for (;;) {
+    size_t n = 0;
+    hmq_status st = hmq_deliver_collect(L->d, L->acks, L->acks_cap, &n);
+    if (st != HMQ_OK) {
+      output_failed(L, st);
+      return -1;
+    }
+    if (n == 0)
+      return 0;
+    release(L, n);
+  }
+}
+
+/* Asynchronous commit, a trigger fired: lines out now; the batch's sync
+ * starts unless one is in flight (then it starts when that one completes). */
+static void seal(hmq_loop *L) {
+  hmq_status st;
+  if (L->no_commit)
+    return;
+  st = hmq_deliver_syncing(L->d) ? hmq_deliver_flush(L->d) : hmq_deliver_start(L->d);
+  if (st != HMQ_OK) {
+    output_failed(L, st);
+    return;
+  }
+  if (!hmq_deliver_syncing(L->d) || hmq_deliver_unsealed(L->d) == 0)
+    sealed_all(L);
+  (void)collect(L); /* a batch of duplicates only is ready at once */
 }
 
 /* *wall: the wall clock read once per drain() batch (0 = not read yet).
@@ -262,6 +304,7 @@ static void on_publish(hmq_loop *L, size_t li, const hmq_link_event *ev, uint64_
     output_failed(L, st);
     return;
   }
+  L->unsealed[li]++;
   /* -C: only messages actually written count; stop taking more at once so
    * exactly N lines (messages) reach the output. */
   if (L->o->count && hmq_deliver_stats(L->d)->written >= L->o->count)
@@ -588,13 +631,17 @@ static void shutdown_step(hmq_loop *L, uint64_t now) {
 }
 
 int hmq_loop_run(hmq_loop *L) {
-  struct pollfd pfd[HMQ_OPT_CONN_MAX + 2];
+  struct pollfd pfd[HMQ_OPT_CONN_MAX + 3];
   size_t i;
+  int async = L->d && hmq_deliver_done_fd(L->d) >= 0;
   check_sink(L); /* an --exec command that exited before SIGCHLD was caught */
   for (;;) {
     uint64_t now = hmq_now_ms(), wake = UINT64_MAX;
-    int tmo, rc, busy = 0, readable = 0;
-    size_t pending = L->d ? hmq_deliver_pending(L->d) : 0;
+    int tmo, rc, busy = 0, readable = 0, lbusy[HMQ_OPT_CONN_MAX];
+    size_t pending = L->d ? hmq_deliver_pending(L->d) : 0, had[HMQ_OPT_CONN_MAX];
+    int syncing = async && hmq_deliver_syncing(L->d);
+    if (async) /* asynchronous commit: what waits for a seal */
+      pending = hmq_deliver_unsealed(L->d);
 
     /* Events can be queued outside a step (hmq_link_start, close). */
     for (i = 0; i < L->n; i++)
@@ -615,6 +662,8 @@ int hmq_loop_run(hmq_loop *L) {
       pfd[i].fd = fd;
       pfd[i].events = events;
       pfd[i].revents = 0;
+      lbusy[i] = dl <= now;
+      had[i] = L->unsealed[i];
       if (dl <= now)
         busy = 1;
       if (dl < wake)
@@ -626,14 +675,18 @@ int hmq_loop_run(hmq_loop *L) {
     pfd[L->n + 1].fd = L->d && !L->no_commit ? hmq_deliver_watch_fd(L->d) : -1;
     pfd[L->n + 1].events = POLLIN;
     pfd[L->n + 1].revents = 0;
+    pfd[L->n + 2].fd = async ? hmq_deliver_done_fd(L->d) : -1;
+    pfd[L->n + 2].events = POLLIN;
+    pfd[L->n + 2].revents = 0;
     if (L->timeout_at && L->timeout_at < wake)
       wake = L->timeout_at;
     if (L->o->stats_s && L->d && L->next_stats < wake)
       wake = L->next_stats;
     if (L->db_down_since && L->db_retry_at < wake)
       wake = L->db_retry_at;
-    if (pending > 0 && !L->closing && !L->db_down_since) {
-      uint64_t due = hmq_deliver_oldest_ms(L->d) + L->o->max_delay_ms;
+    if (pending > 0 && !L->closing && !L->db_down_since && !syncing) {
+      uint64_t oldest = async ? hmq_deliver_unsealed_oldest_ms(L->d) : hmq_deliver_oldest_ms(L->d);
+      uint64_t due = oldest + L->o->max_delay_ms;
       uint64_t wnow = wall_ms();
       uint64_t left = due > wnow ? due - wnow : 0;
       if (now + left < wake)
@@ -645,12 +698,15 @@ int hmq_loop_run(hmq_loop *L) {
       tmo = 1000;
     else
       tmo = (int)(wake - now);
-    /* Pending messages: only look, never sleep (see the top of this file). */
-    if (pending > 0 && !L->closing && !L->db_down_since)
+    /* Pending messages: only look, never sleep (see the top of this file);
+     * while a sync is in flight, only until their lines are written: its
+     * done fd wakes us for the next seal. */
+    if (pending > 0 && !L->closing && !L->db_down_since &&
+        (!syncing || hmq_deliver_buffered(L->d) > 0))
       tmo = 0;
     if (L->flushing && !L->closing && tmo > 10)
       tmo = 10;
-    rc = poll(pfd, L->n + 2, tmo);
+    rc = poll(pfd, L->n + 3, tmo);
     if (rc < 0 && errno != EINTR) {
       fprintf(stderr, "hmq: poll: %s\n", strerror(errno));
       stop(L, HMQ_EXIT_RUNTIME, 0);
@@ -668,7 +724,23 @@ int hmq_loop_run(hmq_loop *L) {
       hmq_link_step(L->links[i], re, now);
       drain(L, i, now);
     }
-    if (L->d && !L->closing && hmq_deliver_pending(L->d) > 0) {
+    if (async && !L->no_commit) {
+      int done = rc > 0 && (pfd[L->n + 2].revents & POLLIN);
+      if (done && collect(L) == 0 && !L->closing && hmq_deliver_unsealed(L->d) > 0)
+        seal(L); /* group commit: what came during the sync */
+    }
+    if (async && L->d && !L->closing && !L->no_commit && hmq_deliver_unsealed(L->d) > 0) {
+      /* A link that ran dry with messages taken seals (per link: no link
+       * waits for the others to run dry), as do a full window and the
+       * delay bound. While a sync is in flight this only writes the lines. */
+      int trig =
+          window_full(L) || wall_ms() >= hmq_deliver_unsealed_oldest_ms(L->d) + L->o->max_delay_ms;
+      for (i = 0; i < L->n && !trig; i++)
+        if (had[i] > 0 && !lbusy[i] && !(pfd[i].fd >= 0 && (pfd[i].revents & POLLIN)))
+          trig = 1;
+      if (trig && (hmq_deliver_syncing(L->d) ? hmq_deliver_buffered(L->d) > 0 : 1))
+        seal(L);
+    } else if (!async && L->d && !L->closing && hmq_deliver_pending(L->d) > 0) {
       uint64_t oldest = hmq_deliver_oldest_ms(L->d);
       int drained = pending > 0 && !readable && !busy;
       if (drained || window_full(L) || wall_ms() >= oldest + L->o->max_delay_ms)

@@ -9,6 +9,18 @@
  * --max-delay-ms; never on a timer alone. After a successful commit every
  * returned seq is acked on its link; the engine sends the PUBACKs in arrival
  * order on the next step.
+ *
+ * With a file sink the commit is asynchronous (deliver.h, 2026-12-05): when
+ * a trigger fires the loop writes the lines out at once and, if no sync is
+ * in flight, seals the batch and starts its sync on the sync thread; it
+ * polls the thread's done fd beside the sockets and keeps reading, parsing
+ * and writing meanwhile. When the sync completed, the batch's seqs are acked
+ * at once (each on its own link) and whatever arrived during the sync is
+ * sealed next (group commit). The "nothing more to read" trigger is per
+ * link: a link whose socket ran dry with messages taken seals the batch
+ * without waiting for the other links to run dry too, so no connection's
+ * window waits for another's. --max-delay-ms bounds how long a message
+ * waits to be sealed; a sync in flight adds its own duration.
  */
 #ifndef HMQ_APP_LOOP_H
 #define HMQ_APP_LOOP_H
@@ -48,6 +60,7 @@ typedef struct hmq_loop {
   unsigned quick_drops[HMQ_OPT_CONN_MAX]; /* closes soon after CONNACK, in a row */
   size_t connacks;                        /* --end-session: links that got a CONNACK */
   uint64_t *acks;                         /* commit output, allocated once */
+  size_t unsealed[HMQ_OPT_CONN_MAX];      /* per link: messages taken since the last seal */
   /* database sink unavailable (deliver_db.h): retry with backoff */
   uint64_t db_down_since; /* monotonic ms of the first failed commit, 0 when up */
   uint64_t db_retry_at;   /* next commit attempt */

@@ -512,6 +512,21 @@ hmq_status hmq_sink_commit(hmq_sink *s) {
   return HMQ_OK;
 }
 
+hmq_status hmq_sink_flush(hmq_sink *s) {
+  if (s->fd < 0)
+    return sink_fail(s, HMQ_ERR_STATE, EBADF, "write");
+  return flush_buf(s);
+}
+
+void hmq_sink_synced(hmq_sink *s, uint64_t size) {
+  s->syncs++;
+  s->size = size;
+}
+
+hmq_status hmq_sink_fail(hmq_sink *s, hmq_status st, int err_no, const char *op) {
+  return sink_fail(s, st, err_no, op);
+}
+
 hmq_status hmq_sink_check(hmq_sink *s) {
   if (s->err == HMQ_OK && child_gone(s))
     return sink_fail(s, HMQ_ERR_CLOSED, EPIPE, "check");

@@ -126,6 +126,19 @@ hmq_status hmq_sink_write(hmq_sink *s, const void *p, size_t n);
  * read the pipe empty. */
 hmq_status hmq_sink_commit(hmq_sink *s);
 
+/* Hand what is buffered to write() without making it durable (the
+ * caller syncs s->fd itself, e.g. on the sync thread). HMQ_OK or the sticky
+ * error. */
+hmq_status hmq_sink_flush(hmq_sink *s);
+
+/* A sync of s->fd made elsewhere completed and covered the file up to
+ * `size` bytes: counted in s->syncs, s->size = size. */
+void hmq_sink_synced(hmq_sink *s, uint64_t size);
+
+/* Record a failure made elsewhere (errno err_no during operation `op`, a
+ * static string) as the sticky error. Returns the sticky error. */
+hmq_status hmq_sink_fail(hmq_sink *s, hmq_status st, int err_no, const char *op);
+
 /* The sticky error, or for EXEC HMQ_ERR_CLOSED once the child has exited
  * (it is reaped then), else HMQ_OK. Writes nothing. */
 hmq_status hmq_sink_check(hmq_sink *s);

@@ -61,22 +61,40 @@ void hmq_stats_age(hmq_stats *s, int64_t age_ms) {
   s->age_count++;
 }
 
-uint64_t hmq_stats_age_pct(const hmq_stats *s, unsigned pct) {
-  if (s->age_count == 0)
+/* Value at percentile pct of a histogram holding count samples. */
+static uint64_t hist_pct(const uint64_t *hist, uint64_t count, unsigned pct) {
+  if (count == 0)
     return 0;
   if (pct > 100)
     pct = 100;
   /* rank = ceil(count * pct / 100), at least 1 */
-  uint64_t rank = (s->age_count * pct + 99) / 100;
+  uint64_t rank = (count * pct + 99) / 100;
   if (rank == 0)
     rank = 1;
   uint64_t seen = 0;
   for (size_t i = 0; i < HMQ_STATS_BUCKETS; i++) {
-    seen += s->age_hist[i];
+    seen += hist[i];
     if (seen >= rank)
       return bucket_top(i);
   }
   return bucket_top(HMQ_STATS_BUCKETS - 1);
+}
+
+uint64_t hmq_stats_age_pct(const hmq_stats *s, unsigned pct) {
+  return hist_pct(s->age_hist, s->age_count, pct);
+}
+
+void hmq_stats_latency(hmq_stats *s, int which, uint64_t ms) {
+  if (which != HMQ_STATS_LAT_WRITTEN && which != HMQ_STATS_LAT_ACKED)
+    return;
+  s->lat_hist[which][bucket_of(ms)]++;
+  s->lat_count[which]++;
+}
+
+uint64_t hmq_stats_latency_pct(const hmq_stats *s, int which, unsigned pct) {
+  if (which != HMQ_STATS_LAT_WRITTEN && which != HMQ_STATS_LAT_ACKED)
+    return 0;
+  return hist_pct(s->lat_hist[which], s->lat_count[which], pct);
 }
 
 static void fmt_ms(char *b, size_t n, uint64_t ms) {
@@ -90,28 +108,40 @@ static void fmt_ms(char *b, size_t n, uint64_t ms) {
     snprintf(b, n, "%.1fh", (double)ms / 3600000.0);
 }
 
+/* "p50 p99" of one histogram into a and b ("-" without samples). */
+static void fmt_pct(const uint64_t *hist, uint64_t count, char *a, char *b, size_t n) {
+  if (count) {
+    fmt_ms(a, n, hist_pct(hist, count, 50));
+    fmt_ms(b, n, hist_pct(hist, count, 99));
+  } else {
+    snprintf(a, n, "-");
+    snprintf(b, n, "-");
+  }
+}
+
 int hmq_stats_line(hmq_stats *s, uint64_t now_ms, char *buf, size_t len) {
-  char p50[24], p99[24];
+  char p50[24], p99[24], w50[24], w99[24], a50[24], a99[24];
   double secs = now_ms > s->last_ms ? (double)(now_ms - s->last_ms) / 1000.0 : 0.0;
   double rate = secs > 0 ? (double)(s->received - s->last_received) / secs : 0.0;
-  if (s->age_count) {
-    fmt_ms(p50, sizeof p50, hmq_stats_age_pct(s, 50));
-    fmt_ms(p99, sizeof p99, hmq_stats_age_pct(s, 99));
-  } else {
-    snprintf(p50, sizeof p50, "-");
-    snprintf(p99, sizeof p99, "-");
-  }
+  fmt_pct(s->age_hist, s->age_count, p50, p99, sizeof p50);
+  fmt_pct(s->lat_hist[HMQ_STATS_LAT_WRITTEN], s->lat_count[HMQ_STATS_LAT_WRITTEN], w50, w99,
+          sizeof w50);
+  fmt_pct(s->lat_hist[HMQ_STATS_LAT_ACKED], s->lat_count[HMQ_STATS_LAT_ACKED], a50, a99,
+          sizeof a50);
   int r = snprintf(buf, len,
                    "hmq: received=%llu written=%llu dup=%llu invalid=%llu warn=%llu "
                    "rate=%.1f/s inflight=%llu reconnects=%llu attempts=%llu age_p50=%s "
-                   "age_p99=%s",
+                   "age_p99=%s written_p50=%s written_p99=%s acked_p50=%s acked_p99=%s",
                    (unsigned long long)s->received, (unsigned long long)s->written,
                    (unsigned long long)s->duplicates, (unsigned long long)s->invalid,
                    (unsigned long long)s->warnings, rate, (unsigned long long)s->in_flight,
-                   (unsigned long long)s->reconnects, (unsigned long long)s->attempts, p50, p99);
+                   (unsigned long long)s->reconnects, (unsigned long long)s->attempts, p50, p99,
+                   w50, w99, a50, a99);
   s->last_ms = now_ms;
   s->last_received = s->received;
   memset(s->age_hist, 0, sizeof s->age_hist);
+  memset(s->lat_hist, 0, sizeof s->lat_hist);
+  memset(s->lat_count, 0, sizeof s->lat_count);
   s->age_count = 0;
   s->age_future = 0;
   return r;

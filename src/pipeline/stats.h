@@ -37,6 +37,10 @@ typedef struct hmq_stats {
   uint64_t age_count;
   uint64_t age_future; /* newest reading is later than now (clock skew) */
   uint64_t age_hist[HMQ_STATS_BUCKETS];
+  /* latency of the current interval: receive -> line handed to write(),
+   * receive -> seq released for PUBACK (after its sync) */
+  uint64_t lat_count[2];
+  uint64_t lat_hist[2][HMQ_STATS_BUCKETS];
   /* interval bookkeeping for msgs/s */
   uint64_t last_ms;
   uint64_t last_received;
@@ -48,6 +52,16 @@ void hmq_stats_init(hmq_stats *s, uint64_t now_ms);
 /* Record one message's data age in milliseconds (negative: the reading is
  * from the future, counted in age_future and as age 0). */
 void hmq_stats_age(hmq_stats *s, int64_t age_ms);
+
+#define HMQ_STATS_LAT_WRITTEN 0
+#define HMQ_STATS_LAT_ACKED   1
+
+/* Record one message's latency (HMQ_STATS_LAT_*) in milliseconds. */
+void hmq_stats_latency(hmq_stats *s, int which, uint64_t ms);
+
+/* Latency (HMQ_STATS_LAT_*) at percentile pct of the current interval, in
+ * ms (bucket upper bound as hmq_stats_age_pct); 0 with no samples. */
+uint64_t hmq_stats_latency_pct(const hmq_stats *s, int which, unsigned pct);
 
 /* Data age at percentile pct (0..100] of the current interval, in ms: the
  * upper bound of the bucket holding that rank. Returns 0 with no samples. */
@@ -62,7 +76,9 @@ uint64_t hmq_stats_bucket_bound(uint64_t v);
  * percentiles cover the time since the previous call. Returns the length
  * snprintf would have produced. Example:
  * "hmq: received=1200 written=1180 dup=15 invalid=5 warn=0 rate=400.0/s
- *  inflight=10 reconnects=0 attempts=1 age_p50=812ms age_p99=2.1s" (one line). */
+ *  inflight=10 reconnects=0 attempts=1 age_p50=812ms age_p99=2.1s
+ *  written_p50=1ms written_p99=3ms acked_p50=4ms acked_p99=15ms" (one line;
+ *  "-" for a figure without samples in the interval). */
 int hmq_stats_line(hmq_stats *s, uint64_t now_ms, char *buf, size_t len);
 
 #endif
