@@ -108,12 +108,16 @@ typedef struct hmq_db_config {
   size_t max_message; /* largest payload expected; 0: 1 MiB (raised batch_bytes to fit) */
   unsigned busy_ms;   /* SQLite: wait this long for another writer's lock; 0: 2000 */
   unsigned timeout_s; /* PostgreSQL: connect_timeout; 0: 10 */
+  unsigned answer_s;  /* PostgreSQL: longest wait for any answer of the server; 0: 30 */
 } hmq_db_config;
 
 /* Open a database sink: connect / open the file, create the schema on first
  * use (db_schema.h), refuse a schema newer than this hmq knows, prepare the
  * statements and allocate the batch. On success *out is the sink; on failure
  * *out is NULL and err holds one line naming the target and the reason.
+ * PostgreSQL: a server that is down or does not answer at open is not an
+ * error: the sink opens disconnected with the reason in base.err and
+ * connects at the next commit (a server that answers and refuses us is).
  * HMQ_ERR_FILE (cannot open / connect, schema too new or foreign),
  * HMQ_ERR_IO (out of memory), HMQ_ERR_ARG, HMQ_ERR_STATE (built without
  * that database: the message says so). */

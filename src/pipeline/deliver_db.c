@@ -35,6 +35,14 @@ hmq_status hmq_deliver_db_open(hmq_deliver *d, const hmq_deliver_config *cfg, ch
   if (st == HMQ_OK) {
     d->db->reject = on_reject;
     d->db->reject_ctx = d;
+    /* opened without its server (down or not answering): carry on, the
+     * first commit connects; --stats shows db=down until then */
+    if (d->db->err[0]) {
+      d->db_down = 1;
+      fprintf(stderr,
+              "hmq: database unavailable at start, waiting for it (retrying with backoff): %s\n",
+              d->db->err);
+    }
   }
   return st;
 }

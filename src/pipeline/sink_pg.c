@@ -41,10 +41,13 @@
 
 #if defined(HMQ_WITH_POSTGRES)
 
+#include <errno.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pipeline/db_batch.h"
 #include "pipeline/db_rows.h"
@@ -54,6 +57,7 @@
 #define DEFAULT_BATCH_MSGS  65535u
 #define DEFAULT_MAX_MESSAGE (1024u * 1024u)
 #define DEFAULT_TIMEOUT_S   10u
+#define DEFAULT_ANSWER_S    30u
 #define TOPIC_MAX           65535u
 #define COPY_CHUNK          (256u * 1024u)
 #define DEADLOCK_RETRIES    3
@@ -65,6 +69,9 @@ typedef struct pg_sink {
   char *conninfo;
   char where[300]; /* "postgres dbname=… host=… port=…" for messages (no password) */
   char timeout[16];
+  unsigned answer_s; /* longest wait for the server's answer */
+  uint64_t deadline; /* of the statement running (monotonic ms) */
+  int hung;          /* the server did not answer in time: drop the connection */
   PGconn *conn;
   hmq_dbatch batch;
   hmq_dbrows rows;
@@ -119,6 +126,8 @@ static void one_line(char *s) {
 
 /* Note a failed result (or connection) in sqlstate / rowerr / base.err. */
 static void note(pg_sink *s, const char *what, const PGresult *res) {
+  if (s->hung)
+    return; /* wait_sock said why, and that is what the user needs to know */
   const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
   const char *msg = res ? PQresultErrorMessage(res) : NULL;
   if (!msg || !*msg)
@@ -138,9 +147,97 @@ static int retry_now(const pg_sink *s) {
   return s->sqlstate[0] == '4' && s->sqlstate[1] == '0';
 }
 
+/* --- bounded waits ---------------------------------------------------------------
+ * The connection is non-blocking and every wait for the server is bounded
+ * by answer_s: a server that stops answering (stopped, hung, a network that
+ * drops packets without a reset) costs one timeout, then the connection is
+ * dropped, commit() reports HMQ_WANT_WRITE with a line saying so, and the
+ * pipeline retries with backoff (libpq's blocking calls would wait forever). */
+
+static uint64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Wait until the socket is readable (or writable too, `out`), at most
+ * until the deadline. 0 ready; -1 timed out or failed (noted). */
+static int wait_sock(pg_sink *s, int out) {
+  for (;;) {
+    uint64_t now = mono_ms();
+    if (now >= s->deadline) {
+      s->sqlstate[0] = 0;
+      snprintf(s->rowerr, sizeof s->rowerr,
+               "postgres: no answer from the server within %u s (server hung or network"
+               " down); connection dropped",
+               s->answer_s);
+      snprintf(s->base.err, sizeof s->base.err, "%s: %s", s->where, s->rowerr + 10);
+      s->hung = 1;
+      return -1;
+    }
+    struct pollfd p = {PQsocket(s->conn), (short)(POLLIN | (out ? POLLOUT : 0)), 0};
+    int r = poll(&p, 1, (int)(s->deadline - now));
+    if (r > 0)
+      return 0;
+    if (r < 0 && errno != EINTR) {
+      note(s, "waiting for the server", NULL);
+      return -1;
+    }
+  }
+}
+
+/* Send what libpq has queued. 0 or -1 (noted). */
+static int flush_all(pg_sink *s) {
+  int r;
+  while ((r = PQflush(s->conn)) == 1) {
+    if (wait_sock(s, 1) != 0)
+      return -1;
+    if (!PQconsumeInput(s->conn)) {
+      note(s, "sending", NULL);
+      return -1;
+    }
+  }
+  if (r < 0)
+    note(s, "sending", NULL);
+  return r < 0 ? -1 : 0;
+}
+
+/* The answer to what was sent: the last result, or the COPY IN result.
+ * NULL when the server did not answer in time or the connection broke
+ * (noted). */
+static PGresult *answer(pg_sink *s) {
+  PGresult *last = NULL, *r;
+  for (;;) {
+    while (PQisBusy(s->conn)) {
+      if (wait_sock(s, 0) != 0 || !PQconsumeInput(s->conn)) {
+        note(s, "reading the answer", NULL);
+        PQclear(last);
+        return NULL;
+      }
+    }
+    r = PQgetResult(s->conn);
+    if (!r)
+      return last;
+    PQclear(last);
+    last = r;
+    if (PQresultStatus(r) == PGRES_COPY_IN)
+      return r;
+  }
+}
+
+/* PQexec with a bounded wait (NULL: timed out or broken, noted). */
+static PGresult *run(pg_sink *s, const char *sql) {
+  s->deadline = mono_ms() + (uint64_t)s->answer_s * 1000u;
+  if (!PQsendQuery(s->conn, sql)) {
+    note(s, "sending", NULL);
+    return NULL;
+  }
+  return flush_all(s) == 0 ? answer(s) : NULL;
+}
+
 /* Run a command; 0 when it did what `want` says. */
 static int cmd(pg_sink *s, const char *sql, ExecStatusType want, const char *what) {
-  PGresult *res = PQexec(s->conn, sql);
+  PGresult *res = run(s, sql);
   int ok = PQresultStatus(res) == want;
   if (!ok)
     note(s, what, res);
@@ -149,7 +246,8 @@ static int cmd(pg_sink *s, const char *sql, ExecStatusType want, const char *wha
 }
 
 static void quiet(pg_sink *s, const char *sql) {
-  PQclear(PQexec(s->conn, sql));
+  if (!s->hung)
+    PQclear(run(s, sql));
 }
 
 /* --- connection and schema ---------------------------------------------------- */
@@ -178,6 +276,7 @@ static void disconnect(pg_sink *s) {
   if (s->conn)
     PQfinish(s->conn);
   s->conn = NULL;
+  s->hung = 0;
 }
 
 static int schema(pg_sink *s, int *fatal) {
@@ -186,7 +285,7 @@ static int schema(pg_sink *s, int *fatal) {
   if (cmd(s, "BEGIN", PGRES_COMMAND_OK, "schema check") != 0)
     return -1;
   /* one instance creates the schema, the others wait and then find it */
-  res = PQexec(s->conn, "SELECT pg_advisory_xact_lock(" SCHEMA_LOCK_KEY ")");
+  res = run(s, "SELECT pg_advisory_xact_lock(" SCHEMA_LOCK_KEY ")");
   if (PQresultStatus(res) != PGRES_TUPLES_OK)
     note(s, "schema lock", res);
   int ok = PQresultStatus(res) == PGRES_TUPLES_OK;
@@ -195,7 +294,7 @@ static int schema(pg_sink *s, int *fatal) {
     ok = cmd(s, "CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)",
              PGRES_COMMAND_OK, "creating schema_version") == 0;
   if (ok) {
-    res = PQexec(s->conn, "SELECT coalesce(max(version), 0) FROM schema_version");
+    res = run(s, "SELECT coalesce(max(version), 0) FROM schema_version");
     ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
     if (ok)
       v = strtol(PQgetvalue(res, 0, 0), NULL, 10);
@@ -243,13 +342,19 @@ static int connect_db(pg_sink *s, int *fatal) {
     disconnect(s);
     return -1;
   }
-  /* durable at COMMIT whatever the server's default says */
+  s->hung = 0;
   PQsetNoticeProcessor(s->conn, no_notice, NULL);
+  if (PQsetnonblocking(s->conn, 1) != 0) {
+    note(s, "switching to non-blocking mode", NULL);
+    disconnect(s);
+    return -1;
+  }
   if (PQsetClientEncoding(s->conn, "UTF8") != 0) {
     note(s, "setting client encoding UTF8", NULL);
     disconnect(s);
     return -1;
   }
+  /* durable at COMMIT whatever the server's default says */
   if (cmd(s, "SET synchronous_commit TO on", PGRES_COMMAND_OK, "session setup") != 0 ||
       schema(s, fatal) != 0 ||
       cmd(s, sql_temp, PGRES_COMMAND_OK, "creating the temporary table") != 0) {
@@ -262,7 +367,11 @@ static int connect_db(pg_sink *s, int *fatal) {
 /* --- COPY text ------------------------------------------------------------------ */
 
 static int flush_chunk(pg_sink *s) {
-  if (s->chunk_len && PQputCopyData(s->conn, s->chunk, (int)s->chunk_len) != 1) {
+  int r = 1;
+  while (s->chunk_len && (r = PQputCopyData(s->conn, s->chunk, (int)s->chunk_len)) == 0)
+    if (wait_sock(s, 1) != 0 || !PQconsumeInput(s->conn))
+      break; /* libpq's buffer is full: wait until the server takes some */
+  if (r != 1) {
     note(s, "sending COPY data", NULL);
     return -1;
   }
@@ -357,7 +466,7 @@ static int copy_item(pg_sink *s, size_t i) {
 /* COPY items [from, to) that are not rejected. 0, 1 (item `*bad` does not
  * decode) or -1 (server error, noted). */
 static int copy_range(pg_sink *s, size_t from, size_t to, size_t *bad) {
-  PGresult *res = PQexec(s->conn, sql_copy);
+  PGresult *res = run(s, sql_copy);
   int rc = 0;
   if (PQresultStatus(res) != PGRES_COPY_IN) {
     note(s, "COPY", res);
@@ -375,23 +484,28 @@ static int copy_range(pg_sink *s, size_t from, size_t to, size_t *bad) {
   }
   if (rc == 0 && flush_chunk(s) != 0)
     rc = -1;
-  if (PQputCopyEnd(s->conn, rc == 0 ? NULL : "hmq: batch abandoned") != 1 && rc == 0) {
+  if (s->hung)
+    return -1;
+  int end;
+  while ((end = PQputCopyEnd(s->conn, rc == 0 ? NULL : "hmq: batch abandoned")) == 0)
+    if (wait_sock(s, 1) != 0 || !PQconsumeInput(s->conn))
+      break;
+  if ((end != 1 || flush_all(s) != 0) && rc == 0) {
     note(s, "ending COPY", NULL);
+    return -1;
+  }
+  res = answer(s);
+  if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0) {
+    note(s, "COPY", res);
     rc = -1;
   }
-  while ((res = PQgetResult(s->conn)) != NULL) {
-    if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0) {
-      note(s, "COPY", res);
-      rc = -1;
-    }
-    PQclear(res);
-  }
+  PQclear(res);
   return rc;
 }
 
 /* Store what hmq_in holds; counters on success. */
 static int store(pg_sink *s) {
-  PGresult *res = PQexec(s->conn, sql_store);
+  PGresult *res = run(s, sql_store);
   if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
     note(s, "storing messages and readings", res);
     PQclear(res);
@@ -499,7 +613,7 @@ static hmq_status pg_commit(hmq_bsink *b) {
       break;
   }
   if (r != PASS_OK) {
-    if (PQstatus(s->conn) != CONNECTION_OK)
+    if (s->hung || PQstatus(s->conn) != CONNECTION_OK)
       disconnect(s);
     s->base.failures++;
     return HMQ_WANT_WRITE;
@@ -530,6 +644,18 @@ static void pg_close(hmq_bsink *b) {
   free(s->chunk);
   free(s->conninfo);
   free(s);
+}
+
+/* After a failed first connection: 1 when the server is down, starting,
+ * stopping or not answering (wait for it), 0 when it answered and refused
+ * us (a wrong database, user or password: a configuration error). */
+static int unreachable(pg_sink *s) {
+  const char *keys[] = {"connect_timeout", "dbname", NULL};
+  const char *vals[] = {s->timeout, s->conninfo, NULL};
+  if (s->hung)
+    return 1;
+  PGPing p = PQpingParams(keys, vals, 1);
+  return p == PQPING_NO_RESPONSE || p == PQPING_REJECT;
 }
 
 static const hmq_bsink_ops pg_ops = {"postgres", pg_put, pg_room, pg_commit, pg_batched, pg_close};
@@ -567,12 +693,15 @@ hmq_status hmq_sink_pg_open(hmq_bsink **out, const hmq_db_config *cfg, char *err
   s->base.ops = &pg_ops;
   snprintf(s->timeout, sizeof s->timeout, "%u",
            cfg->timeout_s ? cfg->timeout_s : DEFAULT_TIMEOUT_S);
+  s->answer_s = cfg->answer_s ? cfg->answer_s : DEFAULT_ANSWER_S;
   describe_target(s);
-  if (connect_db(s, &fatal) != 0) {
+  if (connect_db(s, &fatal) != 0 && (fatal || !unreachable(s))) {
     snprintf(err, errlen, "%s", s->base.err);
     pg_close(&s->base);
     return HMQ_ERR_FILE;
   }
+  /* a server that is down or not answering now is not a reason to stop:
+   * the sink starts disconnected (base.err says why) and commit() connects */
   *out = &s->base;
   return HMQ_OK;
 }

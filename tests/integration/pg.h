@@ -244,6 +244,39 @@ static inline int hmq_pg_stop(hmq_pg *pg) {
   return rc;
 }
 
+/* Send sig to the server and to every process it started (its backends
+ * and helpers, found by their parent in /proc): SIGSTOP hangs the whole
+ * server, connections stay open; SIGCONT resumes it. Only this test's own
+ * server is touched. */
+static inline void hmq_pg_signal_all(const hmq_pg *pg, int sig) {
+  DIR *d = opendir("/proc");
+  struct dirent *e;
+  if (pg->pid <= 0)
+    return;
+  if (sig == SIGSTOP)
+    kill(pg->pid, sig); /* first, so it starts nothing new */
+  while (d && (e = readdir(d)) != NULL) {
+    char path[300], buf[512];
+    long pid = atol(e->d_name), ppid = 0;
+    if (pid <= 0)
+      continue;
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+      continue;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *p = strrchr(buf, ')'); /* after "pid (comm)": state, then ppid */
+    if (p && sscanf(p + 1, " %*c %ld", &ppid) == 1 && ppid == (long)pg->pid)
+      kill((pid_t)pid, sig);
+  }
+  if (d)
+    closedir(d);
+  if (sig != SIGSTOP)
+    kill(pg->pid, sig);
+}
+
 static inline void hmq_pg_cleanup(hmq_pg *pg) {
   char cmd[200];
   hmq_pg_stop(pg);

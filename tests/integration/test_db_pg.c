@@ -140,18 +140,105 @@ static void test_schema_created_versioned_newer_refused(void **state) {
   assert_non_null(strstr(err, "dbname=postgres host=127.0.0.1"));
 }
 
+/* Nothing listens: the sink opens disconnected (the reason names the
+ * target, never the password) and each commit tries again. */
 static void test_cannot_connect_says_where(void **state) {
   (void)state;
   hmq_bsink *t = NULL;
-  char err[512], ci[200];
+  char err[512] = "", ci[200], b[2048];
   hmq_db_config cfg = {0};
   snprintf(ci, sizeof ci, "host=127.0.0.1 port=%u dbname=postgres user=hmq password=s3cret",
            hmq_pg_free_port());
   cfg.target = ci;
+  assert_int_equal(hmq_sink_pg_open(&t, &cfg, err, sizeof err), HMQ_OK);
+  assert_non_null(t);
+  assert_non_null(strstr(t->err, "cannot connect"));
+  assert_non_null(strstr(t->err, "host=127.0.0.1"));
+  assert_null(strstr(t->err, "s3cret"));
+  assert_int_equal(put(t, env_of(b, sizeof b, "N1", "V1", "2025-08-12T16:00:10Z", 1), 1), HMQ_OK);
+  assert_int_equal(hmq_bsink_commit(t), HMQ_WANT_WRITE);
+  assert_int_equal(hmq_bsink_batched(t), 1);
+  assert_null(strstr(t->err, "s3cret"));
+  hmq_bsink_close(t);
+}
+
+/* A server that answers and refuses us (no such database) is a
+ * configuration error at open, not something to wait for. */
+static void test_refused_at_open_is_an_error(void **state) {
+  (void)state;
+  hmq_bsink *t = NULL;
+  char err[512] = "", ci[300];
+  hmq_db_config cfg = {0};
+  snprintf(ci, sizeof ci, "host=127.0.0.1 port=%u dbname=no_such_db user=hmq", g_pg.port);
+  cfg.target = ci;
   assert_int_equal(hmq_sink_pg_open(&t, &cfg, err, sizeof err), HMQ_ERR_FILE);
-  assert_non_null(strstr(err, "cannot connect"));
-  assert_non_null(strstr(err, "host=127.0.0.1"));
-  assert_null(strstr(err, "s3cret"));
+  assert_null(t);
+  assert_non_null(strstr(err, "dbname=no_such_db"));
+  assert_non_null(strstr(err, "no_such_db\" does not exist"));
+}
+
+/* hmq started while the server is down: the sink opens, commits fail
+ * (nothing acknowledged) until the server is up, then everything is stored. */
+static void test_started_while_server_down(void **state) {
+  (void)state;
+  char b[2048];
+  assert_int_equal(hmq_pg_stop(&g_pg), 0);
+  hmq_bsink *s = open_sink(NULL);
+  assert_non_null(strstr(s->err, "cannot connect"));
+  assert_int_equal(put(s, env_of(b, sizeof b, "S1", "V1", "2025-08-12T16:00:10Z", 1), 1), HMQ_OK);
+  assert_int_equal(hmq_bsink_commit(s), HMQ_WANT_WRITE);
+  assert_int_equal(put(s, env_of(b, sizeof b, "S2", "V1", "2025-08-12T16:00:09Z", 2), 2), HMQ_OK);
+  assert_int_equal(hmq_bsink_commit(s), HMQ_WANT_WRITE);
+  assert_int_equal(hmq_bsink_batched(s), 2);
+  assert_int_equal(hmq_pg_start(&g_pg), 0);
+  assert_int_equal(hmq_bsink_commit(s), HMQ_OK);
+  assert_string_equal(s->err, "");
+  hmq_bsink_close(s);
+  assert_int_equal(q_int("SELECT count(*) FROM messages"), 2);
+  assert_int_equal(q_int("SELECT version FROM schema_version"), HMQ_DB_SCHEMA_VERSION);
+  assert_int_equal(q_int("SELECT ts_ms FROM latest WHERE instance = ''"), 1755014410000LL);
+}
+
+/* A hung server (every process stopped: connections stay open, nothing
+ * answers) costs one bounded wait per attempt, with a line saying so, and
+ * the batch is stored once when it answers again. */
+static void test_hung_server_times_out_then_stored(void **state) {
+  (void)state;
+  char b[2048], err[512];
+  hmq_bsink *s = NULL;
+  hmq_db_config cfg = {0};
+  cfg.target = g_pg.conninfo;
+  cfg.answer_s = 2;
+  cfg.timeout_s = 2;
+  assert_int_equal(hmq_sink_pg_open(&s, &cfg, err, sizeof err), HMQ_OK);
+  assert_int_equal(put(s, env_of(b, sizeof b, "H1", "V1", "2025-08-12T16:00:10Z", 1), 1), HMQ_OK);
+  assert_int_equal(hmq_bsink_commit(s), HMQ_OK);
+  hmq_pg_signal_all(&g_pg, SIGSTOP);
+  assert_int_equal(put(s, env_of(b, sizeof b, "H2", "V1", "2025-08-12T16:00:11Z", 2), 2), HMQ_OK);
+  uint64_t t0 = hmq_pg_now();
+  hmq_status st = hmq_bsink_commit(s);
+  uint64_t waited = hmq_pg_now() - t0;
+  char why[600];
+  snprintf(why, sizeof why, "%s", s->err);
+  /* again while still hung: the new connection's wait is bounded too */
+  t0 = hmq_pg_now();
+  hmq_status st2 = hmq_bsink_commit(s);
+  uint64_t waited2 = hmq_pg_now() - t0;
+  hmq_pg_signal_all(&g_pg, SIGCONT);
+  assert_int_equal(st, HMQ_WANT_WRITE);
+  assert_non_null(strstr(why, "no answer from the server within 2 s"));
+  assert_non_null(strstr(why, "host=127.0.0.1"));
+  assert_true(waited >= 1900 && waited < 6000);
+  assert_int_equal(st2, HMQ_WANT_WRITE);
+  assert_true(waited2 < 6000);
+  assert_int_equal(hmq_bsink_batched(s), 1);
+  uint64_t end = hmq_pg_now() + 20000;
+  while ((st = hmq_bsink_commit(s)) != HMQ_OK && hmq_pg_now() < end)
+    hmq_pg_sleep(200);
+  assert_int_equal(st, HMQ_OK);
+  hmq_bsink_close(s);
+  assert_int_equal(q_int("SELECT count(*) FROM messages"), 2);
+  assert_int_equal(q_int("SELECT ts_ms FROM latest WHERE instance = ''"), 1755014411000LL);
 }
 
 static void test_rows_duplicates_latest(void **state) {
@@ -414,6 +501,9 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(test_schema_created_versioned_newer_refused, fresh),
       cmocka_unit_test_setup(test_cannot_connect_says_where, fresh),
+      cmocka_unit_test_setup(test_refused_at_open_is_an_error, fresh),
+      cmocka_unit_test_setup(test_started_while_server_down, fresh),
+      cmocka_unit_test_setup(test_hung_server_times_out_then_stored, fresh),
       cmocka_unit_test_setup(test_rows_duplicates_latest, fresh),
       cmocka_unit_test_setup(test_refused_row_rejected_rest_committed, fresh),
       cmocka_unit_test_setup(test_server_down_retried_nothing_lost, fresh),
