@@ -20,6 +20,7 @@
 
 #include "pipeline/dedupe.h"
 #include "hmq/envelope.h"
+#include "sim_worst.h"
 
 static const char ENVELOPE[] =
     "{\"version\":2,\"application_id\":\"0F6B8E4C-2D1A-4C39-9E55-7A2B1C3D4E5F\","
@@ -120,56 +121,18 @@ static double run(int mode, long iters) {
 
 /* --- worst cases ------------------------------------------------------------ */
 
-enum shape { DEEP, STAIRS, MANY_KEYS, LONG_STRING, TINY_TOKENS, BAD_UTF8, SHAPES };
-static const char *const shape_name[SHAPES] = {
-    "deep nesting [[[…]]]", "stairs (depth 59, repeated)", "many keys",
-    "long string (vin)",    "tiny tokens [0,0,…]",         "long string, bad UTF-8 at end"};
-
-static size_t make(char *d, enum shape s, size_t size) {
-  size_t p = 0, i;
-  const char *head = "{\"message_id\":\"m\",\"vin\":";
-  switch (s) {
-  case DEEP:
-    for (i = 0; i < size / 2; i++)
-      d[p++] = '[';
-    for (i = 0; i < size / 2; i++)
-      d[p++] = ']';
-    return p;
-  case STAIRS:
-    p = (size_t)sprintf(d, "%s\"V\",\"data\":{\"c\":{\"p\":[", head);
-    while (p < size) {
-      for (i = 0; i < HMQ_JSON_MAX_DEPTH - 5; i++)
-        d[p++] = '[';
-      for (i = 0; i < HMQ_JSON_MAX_DEPTH - 5; i++)
-        d[p++] = ']';
-      d[p++] = ',';
-    }
-    p--;
-    return p + (size_t)sprintf(d + p - 0, "]}}}");
-  case MANY_KEYS:
-    p = (size_t)sprintf(d, "%s\"V\",\"data\":{\"c\":{", head);
-    for (i = 0; p < size; i++)
-      p += (size_t)sprintf(d + p, "%s\"%zx\":[]", i ? "," : "", i);
-    return p + (size_t)sprintf(d + p, "}}}");
-  case LONG_STRING:
-  case BAD_UTF8:
-    p = (size_t)sprintf(d, "%s\"", head);
-    while (p < size)
-      d[p++] = 'a';
-    if (s == BAD_UTF8)
-      d[p - 1] = (char)0xff;
-    return p + (size_t)sprintf(d + p, "\",\"data\":{}}");
-  case TINY_TOKENS:
-  default:
-    d[p++] = '[';
-    while (p < size) {
-      d[p++] = '0';
-      d[p++] = ',';
-    }
-    d[p - 1] = ']';
-    return p;
-  }
-}
+/* The worst-case shapes (sim_worst.h) measured, with their row names. */
+static const struct {
+  hmq_sim_worst shape;
+  const char *name;
+} shapes[] = {
+    {HMQ_SIM_WORST_DEEP, "deep nesting [[[…]]]"},
+    {HMQ_SIM_WORST_STAIRS, "stairs (depth 59, repeated)"},
+    {HMQ_SIM_WORST_MANY_KEYS, "many keys"},
+    {HMQ_SIM_WORST_LONG_STRING, "long string (vin)"},
+    {HMQ_SIM_WORST_TINY_TOKENS, "tiny tokens [0,0,…]"},
+    {HMQ_SIM_WORST_BAD_UTF8_LONG, "long string, bad UTF-8 at end"},
+};
 
 /* Best of 3 parses, CPU µs per KB of payload. */
 static double us_per_kb(hmq_envelope_parser *p, const char *doc, size_t len, hmq_status *st) {
@@ -199,13 +162,13 @@ static void worst_cases(double normal_ns) {
   printf("%-32s %9s %8s  %s\n", "shape", "size", "us/KB", "x normal  outcome");
   printf("%-32s %9zu %8.3f  %8.2f  %s\n", "realistic envelope", sizeof ENVELOPE - 1, normal, 1.0,
          "ok");
-  for (int s = 0; s < SHAPES; s++) {
+  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
     const size_t sizes[2] = {200 * 1024, max_packet - 64};
     for (int k = 0; k < 2; k++) {
       hmq_status st;
-      size_t len = make(doc, (enum shape)s, sizes[k]);
+      size_t len = hmq_sim_worst_make(doc, shapes[s].shape, sizes[k], "m");
       double v = us_per_kb(&p, doc, len, &st);
-      printf("%-32s %9zu %8.3f  %8.2f  %s\n", shape_name[s], len, v, v / normal,
+      printf("%-32s %9zu %8.3f  %8.2f  %s\n", shapes[s].name, len, v, v / normal,
              hmq_status_name(st));
     }
   }

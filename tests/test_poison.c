@@ -9,84 +9,21 @@
  * timeout catches a regression; bench_envelope has the µs/KB figures).
  */
 #include "deliver_fixture.h"
+#include "sim_worst.h"
 
 #define MAX_PACKET (4u * 1024u * 1024u) /* programs/hmq/main.c */
 
 static char *g_doc;
 static char g_dead[256]; /* start of the last run's dead-letter file */
 
-/* The shapes, each `size` bytes long (give or take a closing bracket).
- * Returns the length written into g_doc. */
-enum shape {
-  DEEP,          /* [[[[…]]]]: nesting as deep as the size allows */
-  DEEP_IN_DATA,  /* the same inside a valid envelope's data */
-  STAIRS,        /* [[…60…]],[[…60…]],…: the deepest legal nesting, repeated */
-  MANY_KEYS,     /* one capability with a property per few bytes */
-  LONG_STRING,   /* a vin as long as the payload */
-  TINY_TOKENS,   /* [0,0,0,…]: one token per two bytes */
-  BAD_UTF8_LONG, /* a long string with one bad byte at its end */
-};
-
-static size_t make(enum shape s, size_t size) {
-  char *d = g_doc;
-  size_t p = 0, i;
+/* One worst-case shape (sim_worst.h), `size` bytes long (give or take a
+ * closing bracket), into g_doc; returns its length. */
+static size_t make(hmq_sim_worst s, size_t size) {
   static unsigned made;
-  char head[96], start[64];
+  char id[32];
   /* a new message_id each time: the state dir remembers the written ones */
-  snprintf(start, sizeof start, "{\"message_id\":\"poison-%u\",\"vin\":", ++made);
-  snprintf(head, sizeof head, "%s\"V\",\"data\":{\"c\":{\"p\":[", start);
-  switch (s) {
-  case DEEP:
-    for (i = 0; i < size / 2; i++)
-      d[p++] = '[';
-    for (i = 0; i < size / 2; i++)
-      d[p++] = ']';
-    return p;
-  case DEEP_IN_DATA:
-    p = (size_t)sprintf(d, "%s", head);
-    for (i = 0; p < size / 2; i++)
-      d[p++] = '[';
-    while (i--)
-      d[p++] = ']';
-    p += (size_t)sprintf(d + p, "]}}}");
-    return p;
-  case STAIRS:
-    p = (size_t)sprintf(d, "%s", head);
-    while (p < size) {
-      for (i = 0; i < HMQ_JSON_MAX_DEPTH - 5; i++)
-        d[p++] = '[';
-      for (i = 0; i < HMQ_JSON_MAX_DEPTH - 5; i++)
-        d[p++] = ']';
-      d[p++] = ',';
-    }
-    p--;
-    p += (size_t)sprintf(d + p, "]}}}");
-    return p;
-  case MANY_KEYS:
-    p = (size_t)sprintf(d, "%s\"V\",\"data\":{\"c\":{", start);
-    for (i = 0; p < size; i++)
-      p += (size_t)sprintf(d + p, "%s\"%zx\":[]", i ? "," : "", i);
-    p += (size_t)sprintf(d + p, "}}}");
-    return p;
-  case LONG_STRING:
-  case BAD_UTF8_LONG:
-    p = (size_t)sprintf(d, "%s\"", start);
-    while (p < size)
-      d[p++] = 'a';
-    if (s == BAD_UTF8_LONG)
-      d[p - 1] = (char)0xff;
-    p += (size_t)sprintf(d + p, "\",\"data\":{}}");
-    return p;
-  case TINY_TOKENS:
-    d[p++] = '[';
-    while (p < size) {
-      d[p++] = '0';
-      d[p++] = ',';
-    }
-    d[p - 1] = ']';
-    return p;
-  }
-  return 0;
+  snprintf(id, sizeof id, "poison-%u", ++made);
+  return hmq_sim_worst_make(g_doc, s, size, id);
 }
 
 /* Deliver one payload with the program's sizing, then a good envelope;
@@ -119,7 +56,7 @@ static hmq_stats run(hmq_format fmt, const char *payload, size_t len) {
   return st;
 }
 
-static void expect_dead(enum shape s, size_t size) {
+static void expect_dead(hmq_sim_worst s, size_t size) {
   size_t n = make(s, size);
   for (hmq_format f = HMQ_FORMAT_ENVELOPE; f <= HMQ_FORMAT_FLAT; f++) {
     hmq_stats st = run(f, g_doc, n);
@@ -128,7 +65,7 @@ static void expect_dead(enum shape s, size_t size) {
   }
 }
 
-static void expect_written(enum shape s, size_t size) {
+static void expect_written(hmq_sim_worst s, size_t size) {
   size_t n = make(s, size);
   hmq_stats st = run(HMQ_FORMAT_ENVELOPE, g_doc, n);
   if (st.invalid != 0)
@@ -138,42 +75,42 @@ static void expect_written(enum shape s, size_t size) {
 
 static void deep_200k(void **state) {
   (void)state;
-  expect_dead(DEEP, 200 * 1024);
-  expect_dead(DEEP_IN_DATA, 200 * 1024);
+  expect_dead(HMQ_SIM_WORST_DEEP, 200 * 1024);
+  expect_dead(HMQ_SIM_WORST_DEEP_IN_DATA, 200 * 1024);
 }
 
 static void deep_max(void **state) {
   (void)state;
-  expect_dead(DEEP, MAX_PACKET);
-  expect_dead(DEEP_IN_DATA, MAX_PACKET);
+  expect_dead(HMQ_SIM_WORST_DEEP, MAX_PACKET);
+  expect_dead(HMQ_SIM_WORST_DEEP_IN_DATA, MAX_PACKET);
 }
 
 static void stairs(void **state) {
   (void)state;
   /* legal nesting: a valid envelope (its elements are skipped shapes) */
-  expect_written(STAIRS, 200 * 1024);
+  expect_written(HMQ_SIM_WORST_STAIRS, 200 * 1024);
   /* 4 MiB of one-byte tokens: more than the parser holds -> dead-letter */
-  expect_dead(STAIRS, MAX_PACKET);
+  expect_dead(HMQ_SIM_WORST_STAIRS, MAX_PACKET);
 }
 
 static void many_keys(void **state) {
   (void)state;
-  expect_written(MANY_KEYS, 200 * 1024);
-  expect_written(MANY_KEYS, MAX_PACKET - 64);
+  expect_written(HMQ_SIM_WORST_MANY_KEYS, 200 * 1024);
+  expect_written(HMQ_SIM_WORST_MANY_KEYS, MAX_PACKET - 64);
 }
 
 static void long_string(void **state) {
   (void)state;
-  expect_written(LONG_STRING, 200 * 1024);
-  expect_written(LONG_STRING, MAX_PACKET - 64);
-  expect_dead(BAD_UTF8_LONG, 200 * 1024);
-  expect_dead(BAD_UTF8_LONG, MAX_PACKET - 64);
+  expect_written(HMQ_SIM_WORST_LONG_STRING, 200 * 1024);
+  expect_written(HMQ_SIM_WORST_LONG_STRING, MAX_PACKET - 64);
+  expect_dead(HMQ_SIM_WORST_BAD_UTF8_LONG, 200 * 1024);
+  expect_dead(HMQ_SIM_WORST_BAD_UTF8_LONG, MAX_PACKET - 64);
 }
 
 static void tiny_tokens(void **state) {
   (void)state;
-  expect_dead(TINY_TOKENS, 200 * 1024);
-  expect_dead(TINY_TOKENS, MAX_PACKET);
+  expect_dead(HMQ_SIM_WORST_TINY_TOKENS, 200 * 1024);
+  expect_dead(HMQ_SIM_WORST_TINY_TOKENS, MAX_PACKET);
 }
 
 int main(void) {
