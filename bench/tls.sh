@@ -218,7 +218,7 @@ done
 size_report() {
   awk '
     /^Discarded input sections/ { skip = 1 }
-    /^Memory map/ { skip = 0 }
+    /^Linker script and memory map/ { skip = 0 }
     skip { next }
     # a section line: " .text.name  0xaddr  0xsize  file" (or name alone, rest on the next line)
     /^ \.(text|rodata|data|init_array|fini_array|eh_frame|gcc_except_table|tdata)/ {
@@ -230,8 +230,14 @@ size_report() {
       split($0, f, /[ \t]+/); add(f[3], f[4]); pending = 0; next
     }
     { pending = 0 }
+    function hex(h,   i, v) { # "0x1a2" -> 418 (mawk has no strtonum)
+      v = 0
+      h = tolower(substr(h, 3))
+      for (i = 1; i <= length(h); i++) v = v * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1
+      return v
+    }
     function add(sz, file,   o) {
-      sz = strtonum(sz)
+      sz = hex(sz)
       if (sz == 0) return
       if (file ~ /libmbedcrypto\.a/) o = "mbedTLS crypto (libmbedcrypto)"
       else if (file ~ /libmbedx509\.a/) o = "mbedTLS X.509 (libmbedx509)"
@@ -242,9 +248,14 @@ size_report() {
       else if (file ~ /hmq/) o = "hmq libraries + program"
       else o = "other: " file
       tot[o] += sz; all += sz
+      m = file; sub(/.*\//, "", m); obj[m] += sz
     }
-    END { for (o in tot) printf "%s\t%d\t%.1f\n", o, tot[o], 100 * tot[o] / all; printf "total\t%d\t100.0\n", all }
-  ' "$out/static/hmq.map" | sort -t "$(printf '\t')" -k2,2nr
+    END {
+      if (by == "origin") for (o in tot) printf "%s\t%d\t%.1f\n", o, tot[o], 100 * tot[o] / all
+      else for (o in obj) printf "%s\t%d\t%.1f\n", o, obj[o], 100 * obj[o] / all
+      if (by == "origin") printf "total\t%d\t100.0\n", all
+    }
+  ' by="${1:-origin}" "$out/static/hmq.map" | sort -t "$(printf '\t')" -k2,2nr
 }
 
 # --- report ------------------------------------------------------------------------------
@@ -318,3 +329,9 @@ echo
 echo "| origin | bytes | share % |"
 echo "|--------|-------|---------|"
 size_report | while IFS=$'\t' read -r o b p; do printf '| %s | %d | %s |\n' "$o" "$b" "$p"; done
+echo
+echo "Largest input objects (archive member)"
+echo
+echo "| object | bytes | share % |"
+echo "|--------|-------|---------|"
+size_report object | head -n 15 | while IFS=$'\t' read -r o b p; do printf '| %s | %d | %s |\n' "$o" "$b" "$p"; done
