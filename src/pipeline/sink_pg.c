@@ -6,7 +6,8 @@
  * One batch:
  *   BEGIN
  *   COPY hmq_in FROM STDIN      every message and every entry of the batch,
- *                               one row each, into a temporary table
+ *                               one row each, into a temporary table whose
+ *                               JSON columns are typed (each value parsed once)
  *   WITH m AS (INSERT INTO messages … ON CONFLICT DO NOTHING RETURNING …)
  *        INSERT INTO readings … JOIN m            readings of new messages only
  *   INSERT INTO latest SELECT DISTINCT ON (key) … ORDER BY key, newest first
@@ -81,31 +82,33 @@ typedef struct pg_sink {
   char rowerr[512];
 } pg_sink;
 
-/* The batch as rows: idx < 0 is the message row, idx >= 0 an entry. */
+/* The batch as rows: idx < 0 is the message row, idx >= 0 an entry. The
+ * JSON columns have their final types, so COPY parses each value once (the
+ * statements below only move them). */
 static const char sql_temp[] =
     "CREATE TEMP TABLE IF NOT EXISTS hmq_in (message_id text COLLATE \"C\", idx integer,"
-    " vin text, application_id text, version integer, received_ms bigint, envelope text,"
-    " capability text, property text, ts_ms bigint, data text, failure text)"
+    " vin text, application_id text, version integer, received_ms bigint, envelope json,"
+    " capability text, property text, ts_ms bigint, data jsonb, failure jsonb)"
     " ON COMMIT DELETE ROWS";
 static const char sql_copy[] = "COPY hmq_in FROM STDIN";
 static const char sql_store[] =
     "WITH m AS (INSERT INTO messages (message_id, vin, application_id, version, received_at,"
     " envelope) SELECT message_id, vin, application_id, version,"
-    " timestamptz 'epoch' + received_ms * interval '1 millisecond', envelope::json"
+    " timestamptz 'epoch' + received_ms * interval '1 millisecond', envelope"
     " FROM hmq_in WHERE idx < 0 ORDER BY message_id"
     " ON CONFLICT (message_id) DO NOTHING RETURNING message_id),"
     " r AS (INSERT INTO readings (message_id, idx, vin, capability, property, instance, ts,"
     " ts_ms, data, failure) SELECT i.message_id, i.idx, i.vin, i.capability, i.property,"
-    " coalesce(i.data::jsonb ->> 'location', ''),"
-    " timestamptz 'epoch' + i.ts_ms * interval '1 millisecond', i.ts_ms, i.data::jsonb,"
-    " i.failure::jsonb FROM hmq_in i JOIN m USING (message_id) WHERE i.idx >= 0 RETURNING 1)"
+    " coalesce(i.data ->> 'location', ''),"
+    " timestamptz 'epoch' + i.ts_ms * interval '1 millisecond', i.ts_ms, i.data,"
+    " i.failure FROM hmq_in i JOIN m USING (message_id) WHERE i.idx >= 0 RETURNING 1)"
     " SELECT (SELECT count(*) FROM m), (SELECT count(*) FROM r)";
 static const char sql_latest[] =
     "INSERT INTO latest (vin, capability, property, instance, ts, ts_ms, data, message_id, idx)"
     " SELECT DISTINCT ON (vin, capability, property, instance) vin, capability, property,"
     " instance, timestamptz 'epoch' + ts_ms * interval '1 millisecond', ts_ms, data,"
     " message_id, idx FROM (SELECT vin, capability, property,"
-    " coalesce(data::jsonb ->> 'location', '') AS instance, ts_ms, data::jsonb AS data,"
+    " coalesce(data ->> 'location', '') AS instance, ts_ms, data,"
     " message_id, idx FROM hmq_in WHERE idx >= 0 AND ts_ms IS NOT NULL AND data IS NOT NULL) e"
     " ORDER BY vin, capability, property, instance, ts_ms DESC, message_id DESC, idx DESC"
     " ON CONFLICT (vin, capability, property, instance) DO UPDATE SET ts = excluded.ts,"
