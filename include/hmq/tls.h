@@ -95,6 +95,7 @@ typedef struct hmq_tls {
   size_t addr_next;
   int last_errno;
   hmq_status rd_err;     /* error seen after a partial read; returned next call */
+  bool rx_any;           /* application data received on this connection */
   size_t wr_pending;     /* length of an mbedtls_ssl_write to repeat, 0 = none */
   size_t ra_off, ra_len; /* read-ahead window in ra[] */
   uint8_t ra[HMQ_TLS_READAHEAD];

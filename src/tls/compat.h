@@ -73,6 +73,28 @@ static inline int hmq_mbed_sent_client_cert(const mbedtls_ssl_context *ssl) {
 #endif
 }
 
+/* The description byte of the fatal alert mbedtls_ssl_read just reported
+ * (MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE leaves the alert record in in_msg). */
+static inline unsigned hmq_mbed_last_alert(const mbedtls_ssl_context *ssl) {
+#if HMQ_MBED3
+  const unsigned char *m = ssl->MBEDTLS_PRIVATE(in_msg);
+#else
+  const unsigned char *m = ssl->in_msg;
+#endif
+  return m ? m[1] : 0;
+}
+
+/* TLS 1.3 negotiated: the client's handshake ends before the server has
+ * checked the client certificate, so a refusal arrives on the first read. */
+static inline int hmq_mbed_is_tls13(const mbedtls_ssl_context *ssl) {
+#if HMQ_MBED3 && defined(MBEDTLS_SSL_PROTO_TLS1_3)
+  return mbedtls_ssl_get_version_number(ssl) == MBEDTLS_SSL_VERSION_TLS1_3;
+#else
+  (void)ssl;
+  return 0;
+#endif
+}
+
 /* Subject Alternative Names of a certificate, for error messages. */
 static inline const mbedtls_x509_sequence *hmq_mbed_crt_san(const mbedtls_x509_crt *crt) {
   return &crt->subject_alt_names;

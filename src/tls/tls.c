@@ -68,6 +68,7 @@ hmq_status hmq_tls_connect(hmq_tls *t, uint64_t now_ms) {
   }
   t->errmsg[0] = '\0';
   t->rd_err = HMQ_OK;
+  t->rx_any = false;
   t->wr_pending = 0;
   t->last_errno = 0;
   t->ra_off = t->ra_len = 0;
@@ -314,6 +315,21 @@ static hmq_status io_error(hmq_tls *t, int ret, bool reading) {
              strerror(t->last_errno));
     return HMQ_ERR_IO;
   }
+  if (ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE && reading && !t->rx_any && t->cfg.cert_file &&
+      hmq_mbed_is_tls13(&t->ssl)) {
+    /* TLS 1.3: the server checks our certificate after our handshake is
+     * over; a certificate alert (RFC 8446 6.2: bad_certificate 42 ..
+     * unknown_ca 48, certificate_required 116) before any data is it
+     * refusing the certificate, as the alert during a 1.2 handshake is. */
+    unsigned a = hmq_mbed_last_alert(&t->ssl);
+    if ((a >= 42 && a <= 48) || a == 116) {
+      snprintf(t->errmsg, sizeof t->errmsg,
+               "server %s:%u rejected our client certificate '%s' (TLS alert %u after the TLS 1.3 "
+               "handshake; is it signed by a CA the server trusts?)",
+               t->cfg.host, (unsigned)t->cfg.port, t->cfg.cert_file, a);
+      return HMQ_ERR_CLIENT_CERT;
+    }
+  }
   char e[160];
   mbedtls_strerror(ret, e, sizeof e);
   snprintf(t->errmsg, sizeof t->errmsg, "TLS %s failed: %s (-0x%04x)", reading ? "read" : "write",
@@ -343,6 +359,7 @@ static hmq_status read_once(hmq_tls *t, uint8_t *buf, size_t cap, size_t *got) {
   int ret = mbedtls_ssl_read(&t->ssl, buf, cap);
   if (ret > 0) {
     *got = (size_t)ret;
+    t->rx_any = true;
     return HMQ_OK;
   }
   return io_error(t, ret, true);

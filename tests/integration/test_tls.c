@@ -108,6 +108,37 @@ static void test_aes_when_chacha_not_preferred(void **state) {
   hmq_h_client_free(c);
 }
 
+/* The whole offered list is two runs: every suite of the preferred AEAD
+ * family, then every other one (none of either left out or interleaved). */
+static void assert_family_first(const int *suites, bool chacha_first) {
+  size_t n = 0, firsts = 0;
+  bool in_first_run = true;
+  for (; suites[n]; n++) {
+    bool chacha = strstr(mbedtls_ssl_get_ciphersuite_name(suites[n]), "CHACHA20-POLY1305") != NULL;
+    if (chacha == chacha_first) {
+      assert_true(in_first_run); /* no preferred suite after a non-preferred one */
+      firsts++;
+    } else {
+      in_first_run = false;
+    }
+  }
+  assert_true(firsts > 0);
+  assert_true(firsts < n);
+}
+
+static void test_chacha_first_when_preferred(void **state) {
+  (void)state;
+  for (int pref = 0; pref < 2; pref++) {
+    hmq_h_client *c = new_client(pref ? "tls-chacha-first" : "tls-aes-first");
+    c->lcfg.tls.prefer_chacha = pref == 1;
+    assert_int_equal(hmq_h_client_start(c), HMQ_OK);
+    hmq_h_client *cs[1] = {c};
+    assert_true(hmq_h_run(cs, 1, 5000, is_connected, c));
+    assert_family_first(c->link.tls.suites, pref == 1);
+    hmq_h_client_free(c);
+  }
+}
+
 static void test_wrong_ca(void **state) {
   (void)state;
   hmq_h_client *c = new_client("tls-wrong-ca");
@@ -254,6 +285,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_mutual_tls_connects),
       cmocka_unit_test(test_aes_when_chacha_not_preferred),
+      cmocka_unit_test(test_chacha_first_when_preferred),
       cmocka_unit_test(test_wrong_ca),
       cmocka_unit_test(test_wrong_host_name),
       cmocka_unit_test(test_client_cert_from_other_ca),
