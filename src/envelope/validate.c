@@ -218,9 +218,10 @@ typedef struct nest {
   int spaced;
 } nest;
 
-/* Close every open container that ends at or before byte b. */
-static hmq_status close_upto(const char *js, const hmq_jtok *toks, size_t b, nest *w,
-                             const char **reason, size_t *err_pos) {
+/* Close every open container that ends at or before byte b. Inline: the
+ * walk state stays in registers in the token loop. */
+static inline hmq_status close_upto(const char *js, const hmq_jtok *toks, size_t b, nest *w,
+                                    const char **reason, size_t *err_pos) {
   size_t g;
   while (w->open >= 0 && (size_t)toks[w->open].end <= b) {
     size_t close = (size_t)toks[w->open].end - 1;
