@@ -23,6 +23,8 @@
 #include "pipeline/db_schema.h"
 #include "sim_gen.h"
 
+#include "db_fixture.h"
+
 static char g_dir[64];
 static char g_db[128];
 
@@ -44,20 +46,7 @@ static int teardown(void **state) {
 
 /* --- helpers ---------------------------------------------------------------- */
 
-typedef struct rejects {
-  int n;
-  char reason[512];
-  char payload[2048];
-} rejects;
-
-static void on_reject(void *ctx, const hmq_bmsg *m, const char *reason) {
-  rejects *r = ctx;
-  r->n++;
-  snprintf(r->reason, sizeof r->reason, "%s", reason);
-  snprintf(r->payload, sizeof r->payload, "%.*s", (int)m->len, (const char *)m->payload);
-}
-
-static hmq_bsink *open_sink(size_t batch_bytes, rejects *r) {
+static hmq_bsink *open_sink(size_t batch_bytes, dbt_rejects *r) {
   hmq_bsink *s = NULL;
   char err[512];
   hmq_db_config cfg = {0};
@@ -67,77 +56,17 @@ static hmq_bsink *open_sink(size_t batch_bytes, rejects *r) {
   hmq_status st = hmq_sink_sqlite_open(&s, &cfg, err, sizeof err);
   if (st != HMQ_OK)
     fail_msg("open: %s", err);
-  s->reject = r ? on_reject : NULL;
-  s->reject_ctx = r;
+  dbt_collect(s, r);
   return s;
 }
 
-static hmq_envelope_parser g_parser;
-static uint8_t g_tok[64 * 1024];
-
-/* put one payload (parsed first, as the pipeline does) */
-static hmq_status put(hmq_bsink *s, const char *payload, uint64_t received) {
-  hmq_envelope env;
-  hmq_bmsg m;
-  hmq_envelope_parser_init(&g_parser, g_tok, sizeof g_tok);
-  assert_int_equal(hmq_envelope_parse(&g_parser, payload, strlen(payload), &env), HMQ_OK);
-  m.env = &env;
-  m.topic = "sandbox/level13/app/VIN";
-  m.topic_len = strlen(m.topic);
-  m.payload = (const uint8_t *)payload;
-  m.len = strlen(payload);
-  m.received_ms = received;
-  return hmq_bsink_put(s, &m);
-}
-
 static sqlite3 *db_open(void) {
-  sqlite3 *db = NULL;
-  assert_int_equal(sqlite3_open_v2(g_db, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-  sqlite3_busy_timeout(db, 5000);
-  return db;
+  return dbt_sq_open(g_db, SQLITE_OPEN_READWRITE);
 }
 
-static long long q_int(sqlite3 *db, const char *sql) {
-  sqlite3_stmt *st = NULL;
-  long long v = -1;
-  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-    fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-  if (sqlite3_step(st) == SQLITE_ROW)
-    v = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  return v;
-}
-
-static void q_text(sqlite3 *db, const char *sql, char *out, size_t cap) {
-  sqlite3_stmt *st = NULL;
-  out[0] = 0;
-  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-    fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-  if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-    snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
-  sqlite3_finalize(st);
-}
-
-static void exec_ok(sqlite3 *db, const char *sql) {
-  char *e = NULL;
-  if (sqlite3_exec(db, sql, NULL, NULL, &e) != SQLITE_OK)
-    fail_msg("%s: %s", sql, e ? e : "?");
-}
-
-/* An envelope with one odometer reading, one door lock per location and a
- * failure entry. */
 static const char *env_of(char *buf, size_t cap, const char *id, const char *vin, const char *ts,
                           double km) {
-  snprintf(buf, cap,
-           "{\"version\": 2, \"application_id\": \"app\", \"message_id\": \"%s\", \"vin\": \"%s\","
-           " \"data\": {\"diagnostics\": {\"odometer\": [{\"data\": {\"unit\": \"kilometers\","
-           " \"value\": %.2f}, \"timestamp\": \"%s\"}]}, \"doors\": {\"locks\": [{\"data\":"
-           " {\"location\": \"front_left\", \"lock_state\": \"locked\"}, \"timestamp\": \"%s\"},"
-           " {\"failure\": {\"reason\": \"privacy_mode_active\", \"description\": \"p\"},"
-           " \"timestamp\": \"%s\"}, {\"data\": {\"location\": \"rear_right\", \"lock_state\":"
-           " \"unlocked\"}}]}}}",
-           id, vin, km, ts, ts, ts);
-  return buf;
+  return dbt_envelope(buf, cap, id, vin, ts, km, "p");
 }
 
 /* --- tests -------------------------------------------------------------------- */
@@ -149,21 +78,21 @@ static void test_schema_created_versioned_newer_refused(void **state) {
   hmq_bsink *s = open_sink(0, NULL);
   hmq_bsink_close(s);
   sqlite3 *db = db_open();
-  assert_int_equal(q_int(db, "SELECT count(*) FROM schema_version"), 1);
-  assert_int_equal(q_int(db, "SELECT version FROM schema_version"), HMQ_DB_SCHEMA_VERSION);
+  assert_int_equal(dbt_sq_int(db, "SELECT count(*) FROM schema_version"), 1);
+  assert_int_equal(dbt_sq_int(db, "SELECT version FROM schema_version"), HMQ_DB_SCHEMA_VERSION);
   char mode[16];
-  q_text(db, "PRAGMA journal_mode", mode, sizeof mode);
+  dbt_sq_text(db, "PRAGMA journal_mode", mode, sizeof mode);
   assert_string_equal(mode, "wal");
-  assert_int_equal(q_int(db, "SELECT count(*) FROM sqlite_schema WHERE name IN"
-                             " ('messages','readings','latest','readings_by_vehicle')"),
+  assert_int_equal(dbt_sq_int(db, "SELECT count(*) FROM sqlite_schema WHERE name IN"
+                                  " ('messages','readings','latest','readings_by_vehicle')"),
                    4);
   sqlite3_close(db);
 
   s = open_sink(0, NULL); /* again: still one version row */
   hmq_bsink_close(s);
   db = db_open();
-  assert_int_equal(q_int(db, "SELECT count(*) FROM schema_version"), 1);
-  exec_ok(db, "UPDATE schema_version SET version = 7");
+  assert_int_equal(dbt_sq_int(db, "SELECT count(*) FROM schema_version"), 1);
+  dbt_sq_exec(db, "UPDATE schema_version SET version = 7");
   sqlite3_close(db);
 
   hmq_bsink *t = NULL;
@@ -203,68 +132,72 @@ static void test_rows_duplicates_latest(void **state) {
   (void)state;
   char b1[2048], b2[2048], b3[2048], b4[2048];
   hmq_bsink *s = open_sink(0, NULL);
-  assert_int_equal(put(s, env_of(b1, sizeof b1, "M1", "V1", "2025-08-12T16:00:10Z", 100.5), 1000),
-                   HMQ_OK);
+  assert_int_equal(
+      dbt_put(s, env_of(b1, sizeof b1, "M1", "V1", "2025-08-12T16:00:10Z", 100.5), 1000), HMQ_OK);
   /* older reading, arrives later */
   assert_int_equal(
-      put(s, env_of(b2, sizeof b2, "M2", "V1", "2025-08-12T16:00:05.500Z", 99.25), 1001), HMQ_OK);
+      dbt_put(s, env_of(b2, sizeof b2, "M2", "V1", "2025-08-12T16:00:05.500Z", 99.25), 1001),
+      HMQ_OK);
   assert_int_equal(hmq_bsink_batched(s), 2);
   assert_int_equal(hmq_bsink_commit(s), HMQ_OK);
   assert_int_equal(hmq_bsink_batched(s), 0);
   /* a duplicate of M1 and a newer reading */
-  assert_int_equal(put(s, b1, 1002), HMQ_OK);
+  assert_int_equal(dbt_put(s, b1, 1002), HMQ_OK);
   assert_int_equal(
-      put(s, env_of(b3, sizeof b3, "M3", "V1", "2025-08-12T16:00:20.123456Z", 101), 1003), HMQ_OK);
+      dbt_put(s, env_of(b3, sizeof b3, "M3", "V1", "2025-08-12T16:00:20.123456Z", 101), 1003),
+      HMQ_OK);
   assert_int_equal(hmq_bsink_commit(s), HMQ_OK);
   assert_int_equal(s->stored, 3);
   hmq_bsink_close(s);
 
   s = open_sink(0, NULL); /* a restart: duplicates of everything, plus one new */
-  assert_int_equal(put(s, b1, 2000), HMQ_OK);
-  assert_int_equal(put(s, b2, 2000), HMQ_OK);
-  assert_int_equal(put(s, b3, 2000), HMQ_OK);
-  assert_int_equal(put(s, env_of(b4, sizeof b4, "M4", "V2", "2025-08-12T15:00:00Z", 5), 2001),
+  assert_int_equal(dbt_put(s, b1, 2000), HMQ_OK);
+  assert_int_equal(dbt_put(s, b2, 2000), HMQ_OK);
+  assert_int_equal(dbt_put(s, b3, 2000), HMQ_OK);
+  assert_int_equal(dbt_put(s, env_of(b4, sizeof b4, "M4", "V2", "2025-08-12T15:00:00Z", 5), 2001),
                    HMQ_OK);
   /* V1 again, older than what latest holds, in a later batch */
-  assert_int_equal(put(s, env_of(b1, sizeof b1, "M5", "V1", "2025-08-12T16:00:19Z", 100.9), 2002),
-                   HMQ_OK);
+  assert_int_equal(
+      dbt_put(s, env_of(b1, sizeof b1, "M5", "V1", "2025-08-12T16:00:19Z", 100.9), 2002), HMQ_OK);
   assert_int_equal(hmq_bsink_commit(s), HMQ_OK);
   assert_int_equal(s->stored, 2);
   hmq_bsink_close(s);
 
   sqlite3 *db = db_open();
   char t[512];
-  assert_int_equal(q_int(db, "SELECT count(*) FROM messages"), 5);
-  assert_int_equal(q_int(db, "SELECT count(DISTINCT message_id) FROM messages"), 5);
-  assert_int_equal(q_int(db, "SELECT count(*) FROM readings"), 20);
-  assert_int_equal(q_int(db, "SELECT count(*) FROM readings WHERE message_id = 'M2'"), 4);
-  assert_int_equal(q_int(db, "SELECT received_at FROM messages WHERE message_id = 'M2'"), 1001);
-  q_text(db, "SELECT envelope FROM messages WHERE message_id = 'M4'", t, sizeof t);
+  assert_int_equal(dbt_sq_int(db, "SELECT count(*) FROM messages"), 5);
+  assert_int_equal(dbt_sq_int(db, "SELECT count(DISTINCT message_id) FROM messages"), 5);
+  assert_int_equal(dbt_sq_int(db, "SELECT count(*) FROM readings"), 20);
+  assert_int_equal(dbt_sq_int(db, "SELECT count(*) FROM readings WHERE message_id = 'M2'"), 4);
+  assert_int_equal(dbt_sq_int(db, "SELECT received_at FROM messages WHERE message_id = 'M2'"),
+                   1001);
+  dbt_sq_text(db, "SELECT envelope FROM messages WHERE message_id = 'M4'", t, sizeof t);
   assert_non_null(strstr(t, "{\"version\":2,\"application_id\":\"app\",\"message_id\":\"M4\""));
   /* readings: positions, instance, failure, missing timestamp */
   assert_int_equal(
-      q_int(db, "SELECT count(*) FROM readings WHERE message_id = 'M3' AND idx = 2 AND"
-                " capability = 'doors' AND property = 'locks' AND instance = '' AND data IS NULL"
-                " AND failure = '{\"reason\":\"privacy_mode_active\",\"description\":\"p\"}'"),
+      dbt_sq_int(db,
+                 "SELECT count(*) FROM readings WHERE message_id = 'M3' AND idx = 2 AND"
+                 " capability = 'doors' AND property = 'locks' AND instance = '' AND data IS NULL"
+                 " AND failure = '{\"reason\":\"privacy_mode_active\",\"description\":\"p\"}'"),
       1);
-  assert_int_equal(q_int(db, "SELECT count(*) FROM readings WHERE idx = 3 AND ts IS NULL AND"
-                             " ts_ms IS NULL AND instance = 'rear_right'"),
+  assert_int_equal(dbt_sq_int(db, "SELECT count(*) FROM readings WHERE idx = 3 AND ts IS NULL AND"
+                                  " ts_ms IS NULL AND instance = 'rear_right'"),
                    5);
-  assert_int_equal(q_int(db, "SELECT ts_ms FROM readings WHERE message_id = 'M3' AND idx = 0"),
+  assert_int_equal(dbt_sq_int(db, "SELECT ts_ms FROM readings WHERE message_id = 'M3' AND idx = 0"),
                    1755014420123LL);
   /* latest: V1's odometer is M3's (newest), never M2's or M5's (older, later) */
-  q_text(db,
-         "SELECT message_id || ' ' || ts || ' ' || data FROM latest WHERE vin = 'V1' AND"
-         " capability = 'diagnostics' AND property = 'odometer' AND instance = ''",
-         t, sizeof t);
+  dbt_sq_text(db,
+              "SELECT message_id || ' ' || ts || ' ' || data FROM latest WHERE vin = 'V1' AND"
+              " capability = 'diagnostics' AND property = 'odometer' AND instance = ''",
+              t, sizeof t);
   assert_string_equal(t,
                       "M3 2025-08-12T16:00:20.123456Z {\"unit\":\"kilometers\",\"value\":101.00}");
-  q_text(db, "SELECT message_id FROM latest WHERE vin = 'V1' AND instance = 'front_left'", t,
-         sizeof t);
+  dbt_sq_text(db, "SELECT message_id FROM latest WHERE vin = 'V1' AND instance = 'front_left'", t,
+              sizeof t);
   assert_string_equal(t, "M3");
   /* no timestamp (rear_right) and failures never enter latest */
-  assert_int_equal(q_int(db, "SELECT count(*) FROM latest"), 4);
-  assert_int_equal(q_int(db, "SELECT count(*) FROM latest WHERE instance = 'rear_right'"), 0);
+  assert_int_equal(dbt_sq_int(db, "SELECT count(*) FROM latest"), 4);
+  assert_int_equal(dbt_sq_int(db, "SELECT count(*) FROM latest WHERE instance = 'rear_right'"), 0);
   sqlite3_close(db);
 }
 
@@ -275,24 +208,24 @@ static void test_latest_tie_is_order_independent(void **state) {
   hmq_bsink *s = open_sink(0, NULL);
   env_of(a, sizeof a, "AAA", "V1", "2025-08-12T16:00:10Z", 1);
   env_of(b, sizeof b, "BBB", "V1", "2025-08-12T16:00:10Z", 2);
-  assert_int_equal(put(s, b, 1), HMQ_OK);
+  assert_int_equal(dbt_put(s, b, 1), HMQ_OK);
   assert_int_equal(hmq_bsink_commit(s), HMQ_OK);
-  assert_int_equal(put(s, a, 2), HMQ_OK);
+  assert_int_equal(dbt_put(s, a, 2), HMQ_OK);
   assert_int_equal(hmq_bsink_commit(s), HMQ_OK);
   hmq_bsink_close(s);
   sqlite3 *db = db_open();
   char t[64];
-  q_text(db, "SELECT group_concat(DISTINCT message_id) FROM latest", t, sizeof t);
+  dbt_sq_text(db, "SELECT group_concat(DISTINCT message_id) FROM latest", t, sizeof t);
   assert_string_equal(t, "BBB");
-  exec_ok(db, "DELETE FROM latest; DELETE FROM readings; DELETE FROM messages");
+  dbt_sq_exec(db, "DELETE FROM latest; DELETE FROM readings; DELETE FROM messages");
   sqlite3_close(db);
   s = open_sink(0, NULL); /* the other order, and both in one batch */
-  assert_int_equal(put(s, a, 1), HMQ_OK);
-  assert_int_equal(put(s, b, 2), HMQ_OK);
+  assert_int_equal(dbt_put(s, a, 1), HMQ_OK);
+  assert_int_equal(dbt_put(s, b, 2), HMQ_OK);
   assert_int_equal(hmq_bsink_commit(s), HMQ_OK);
   hmq_bsink_close(s);
   db = db_open();
-  q_text(db, "SELECT group_concat(DISTINCT message_id) FROM latest", t, sizeof t);
+  dbt_sq_text(db, "SELECT group_concat(DISTINCT message_id) FROM latest", t, sizeof t);
   assert_string_equal(t, "BBB");
   sqlite3_close(db);
 }
@@ -301,32 +234,24 @@ static void test_latest_tie_is_order_independent(void **state) {
  * callback with SQLite's message, the rest of the batch is committed. */
 static void test_refused_row_rejected_rest_committed(void **state) {
   (void)state;
-  char b1[2048], b2[2048], b3[2048];
-  rejects r = {0};
+  dbt_rejects r = {0};
   hmq_bsink *s = open_sink(0, &r);
   hmq_bsink_close(s);
   sqlite3 *db = db_open();
-  exec_ok(db, "CREATE TRIGGER no_bad BEFORE INSERT ON readings WHEN NEW.vin = 'BADVIN'"
-              " BEGIN SELECT RAISE(ABORT, 'vin BADVIN is not allowed here'); END");
+  dbt_sq_exec(db, "CREATE TRIGGER no_bad BEFORE INSERT ON readings WHEN NEW.vin = 'BADVIN'"
+                  " BEGIN SELECT RAISE(ABORT, 'vin BADVIN is not allowed here'); END");
   sqlite3_close(db);
   s = open_sink(0, &r);
-  assert_int_equal(put(s, env_of(b1, sizeof b1, "G1", "V1", "2025-08-12T16:00:10Z", 1), 1), HMQ_OK);
-  assert_int_equal(put(s, env_of(b2, sizeof b2, "B1", "BADVIN", "2025-08-12T16:00:11Z", 2), 2),
-                   HMQ_OK);
-  assert_int_equal(put(s, env_of(b3, sizeof b3, "G2", "V2", "2025-08-12T16:00:12Z", 3), 3), HMQ_OK);
-  assert_int_equal(hmq_bsink_commit(s), HMQ_OK);
-  assert_int_equal(r.n, 1);
-  assert_non_null(strstr(r.reason, "vin BADVIN is not allowed here"));
-  assert_non_null(strstr(r.payload, "\"message_id\": \"B1\""));
+  dbt_commit_one_refused(s, &r, "p", "vin BADVIN is not allowed here");
   assert_int_equal(s->rejected, 1);
   assert_int_equal(s->stored, 2);
   hmq_bsink_close(s);
   db = db_open();
-  assert_int_equal(q_int(db, "SELECT count(*) FROM messages"), 2);
-  assert_int_equal(q_int(db, "SELECT count(*) FROM messages WHERE message_id = 'B1'"), 0);
-  assert_int_equal(q_int(db, "SELECT count(*) FROM readings"), 8);
-  assert_int_equal(q_int(db, "SELECT count(*) FROM latest WHERE vin = 'BADVIN'"), 0);
-  assert_int_equal(q_int(db, "SELECT count(*) FROM latest"), 4);
+  assert_int_equal(dbt_sq_int(db, "SELECT count(*) FROM messages"), 2);
+  assert_int_equal(dbt_sq_int(db, "SELECT count(*) FROM messages WHERE message_id = 'B1'"), 0);
+  assert_int_equal(dbt_sq_int(db, "SELECT count(*) FROM readings"), 8);
+  assert_int_equal(dbt_sq_int(db, "SELECT count(*) FROM latest WHERE vin = 'BADVIN'"), 0);
+  assert_int_equal(dbt_sq_int(db, "SELECT count(*) FROM latest"), 4);
   sqlite3_close(db);
 }
 
@@ -338,25 +263,27 @@ static void test_locked_database_retried_nothing_lost(void **state) {
   char b[2048];
   hmq_bsink *s = open_sink(0, NULL);
   sqlite3 *db = db_open();
-  exec_ok(db, "BEGIN IMMEDIATE");
-  assert_int_equal(put(s, env_of(b, sizeof b, "L1", "V1", "2025-08-12T16:00:10Z", 1), 1), HMQ_OK);
+  dbt_sq_exec(db, "BEGIN IMMEDIATE");
+  assert_int_equal(dbt_put(s, env_of(b, sizeof b, "L1", "V1", "2025-08-12T16:00:10Z", 1), 1),
+                   HMQ_OK);
   assert_int_equal(hmq_bsink_commit(s), HMQ_WANT_WRITE);
   assert_non_null(strstr(s->err, "locked"));
   assert_int_equal(hmq_bsink_batched(s), 1);
-  assert_int_equal(put(s, env_of(b, sizeof b, "L2", "V1", "2025-08-12T16:00:11Z", 2), 2), HMQ_OK);
+  assert_int_equal(dbt_put(s, env_of(b, sizeof b, "L2", "V1", "2025-08-12T16:00:11Z", 2), 2),
+                   HMQ_OK);
   assert_int_equal(hmq_bsink_commit(s), HMQ_WANT_WRITE);
   assert_int_equal(s->failures, 2);
-  exec_ok(db, "COMMIT");
+  dbt_sq_exec(db, "COMMIT");
   assert_int_equal(hmq_bsink_commit(s), HMQ_OK);
   assert_int_equal(hmq_bsink_batched(s), 0);
   assert_string_equal(s->err, "");
-  assert_int_equal(q_int(db, "SELECT count(*) FROM messages"), 2);
+  assert_int_equal(dbt_sq_int(db, "SELECT count(*) FROM messages"), 2);
   sqlite3_close(db);
   hmq_bsink_close(s);
 }
 
 /* The in-memory batch limit: room() turns 0 before the arena overflows,
- * and put() past it refuses without taking anything. */
+ * and dbt_put() past it refuses without taking anything. */
 static void test_batch_limit_bounded(void **state) {
   (void)state;
   char b[2048], id[32];
@@ -365,7 +292,8 @@ static void test_batch_limit_bounded(void **state) {
   size_t n = 0;
   while (hmq_bsink_room(s, len) && n < 100000) {
     snprintf(id, sizeof id, "X%04zu", n);
-    assert_int_equal(put(s, env_of(b, sizeof b, id, "V1", "2025-08-12T16:00:10Z", 1), 1), HMQ_OK);
+    assert_int_equal(dbt_put(s, env_of(b, sizeof b, id, "V1", "2025-08-12T16:00:10Z", 1), 1),
+                     HMQ_OK);
     n++;
   }
   assert_true(n > 10 && n < 100000);
@@ -375,7 +303,7 @@ static void test_batch_limit_bounded(void **state) {
   assert_true(hmq_bsink_room(s, len));
   hmq_bsink_close(s);
   sqlite3 *db = db_open();
-  assert_int_equal(q_int(db, "SELECT count(*) FROM messages"), (long long)n);
+  assert_int_equal(dbt_sq_int(db, "SELECT count(*) FROM messages"), (long long)n);
   sqlite3_close(db);
 }
 
@@ -396,7 +324,7 @@ static void test_sim_stream_latest_matches_input(void **state) {
   assert_int_equal(hmq_sim_gen_init(&g, &cfg), HMQ_OK);
   hmq_bsink *s = open_sink(0, NULL);
   sqlite3 *db = db_open();
-  exec_ok(db, "CREATE TABLE input (payload TEXT)");
+  dbt_sq_exec(db, "CREATE TABLE input (payload TEXT)");
   sqlite3_stmt *ins = NULL;
   assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO input VALUES (?1)", -1, &ins, NULL),
                    SQLITE_OK);
@@ -404,7 +332,7 @@ static void test_sim_stream_latest_matches_input(void **state) {
     assert_int_equal(hmq_sim_gen_next(&g, topic, sizeof topic, payload, sizeof payload, &msg),
                      HMQ_OK);
     payload[msg.payload_len] = 0;
-    assert_int_equal(put(s, payload, 1), HMQ_OK);
+    assert_int_equal(dbt_put(s, payload, 1), HMQ_OK);
     sqlite3_bind_text(ins, 1, payload, (int)msg.payload_len, SQLITE_TRANSIENT);
     assert_int_equal(sqlite3_step(ins), SQLITE_DONE);
     sqlite3_reset(ins);
@@ -415,11 +343,12 @@ static void test_sim_stream_latest_matches_input(void **state) {
   assert_int_equal(hmq_bsink_commit(s), HMQ_OK);
   hmq_bsink_close(s);
   assert_true(g.duplicates > 50);
-  assert_int_equal(q_int(db, "SELECT count(*) FROM messages"),
-                   q_int(db, "SELECT count(DISTINCT json_extract(payload, '$.message_id'))"
-                             " FROM input"));
+  assert_int_equal(dbt_sq_int(db, "SELECT count(*) FROM messages"),
+                   dbt_sq_int(db, "SELECT count(DISTINCT json_extract(payload, '$.message_id'))"
+                                  " FROM input"));
   /* every entry of every distinct payload, with its time in ms */
-  exec_ok(db, "CREATE TABLE want AS WITH msgs AS (SELECT DISTINCT payload FROM input),"
+  dbt_sq_exec(db,
+              "CREATE TABLE want AS WITH msgs AS (SELECT DISTINCT payload FROM input),"
               " e AS (SELECT json_extract(payload, '$.vin') AS vin,"
               "  json_extract(payload, '$.message_id') AS message_id, c.key AS capability,"
               "  p.key AS property, x.value AS entry,"
@@ -431,26 +360,27 @@ static void test_sim_stream_latest_matches_input(void **state) {
               "  json_extract(entry, '$.timestamp') AS ts, entry -> '$.data' AS data FROM e WHERE "
               "json_type(entry, '$.data') IS NOT NULL AND"
               "  json_type(entry, '$.timestamp') = 'text'");
-  exec_ok(db, "ALTER TABLE want ADD COLUMN ms INTEGER");
-  exec_ok(db, "UPDATE want SET ms = CAST(strftime('%s', ts) AS INTEGER) * 1000 +"
-              " CAST(substr(ts, 21, 3) || substr('000', 1, 3 - length(substr(ts, 21, 3)))"
-              " AS INTEGER) * (substr(ts, 20, 1) = '.')");
-  assert_true(q_int(db, "SELECT count(*) FROM want") > 5000);
+  dbt_sq_exec(db, "ALTER TABLE want ADD COLUMN ms INTEGER");
+  dbt_sq_exec(db, "UPDATE want SET ms = CAST(strftime('%s', ts) AS INTEGER) * 1000 +"
+                  " CAST(substr(ts, 21, 3) || substr('000', 1, 3 - length(substr(ts, 21, 3)))"
+                  " AS INTEGER) * (substr(ts, 20, 1) = '.')");
+  assert_true(dbt_sq_int(db, "SELECT count(*) FROM want") > 5000);
   /* the newest per key by (ms, message_id, idx) */
-  exec_ok(db, "CREATE TABLE newest AS SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY"
+  dbt_sq_exec(db,
+              "CREATE TABLE newest AS SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY"
               " vin, capability, property, instance ORDER BY ms DESC, message_id DESC, idx DESC)"
               " AS rk FROM want) WHERE rk = 1");
-  long long keys = q_int(db, "SELECT count(*) FROM newest");
+  long long keys = dbt_sq_int(db, "SELECT count(*) FROM newest");
   assert_true(keys > 50);
-  assert_int_equal(q_int(db, "SELECT count(*) FROM latest"), keys);
+  assert_int_equal(dbt_sq_int(db, "SELECT count(*) FROM latest"), keys);
   assert_int_equal(
-      q_int(db, "SELECT count(*) FROM newest n JOIN latest l USING (vin, capability, property,"
-                " instance) WHERE l.message_id = n.message_id AND l.idx = n.idx AND"
-                " l.ts_ms = n.ms AND l.data = n.data"),
+      dbt_sq_int(db, "SELECT count(*) FROM newest n JOIN latest l USING (vin, capability, property,"
+                     " instance) WHERE l.message_id = n.message_id AND l.idx = n.idx AND"
+                     " l.ts_ms = n.ms AND l.data = n.data"),
       keys);
   /* and the late readings really were late: some key saw an older one after a newer */
-  assert_true(q_int(db, "SELECT count(*) FROM want w JOIN newest n USING (vin, capability,"
-                        " property, instance) WHERE w.ms < n.ms") > 0);
+  assert_true(dbt_sq_int(db, "SELECT count(*) FROM want w JOIN newest n USING (vin, capability,"
+                             " property, instance) WHERE w.ms < n.ms") > 0);
   sqlite3_close(db);
 }
 

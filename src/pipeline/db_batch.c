@@ -5,6 +5,8 @@
  */
 #include "pipeline/db_batch.h"
 
+#include "pipeline/db_rows.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,6 +59,30 @@ void hmq_dbatch_get(const hmq_dbatch *b, size_t i, hmq_bmsg *m) {
 void hmq_dbatch_clear(hmq_dbatch *b) {
   b->used = 0;
   b->count = 0;
+}
+
+hmq_status hmq_dbatch_open(hmq_dbatch *b, hmq_dbrows *rows, const hmq_db_config *cfg) {
+  size_t maxmsg = cfg->max_message ? cfg->max_message : 1024u * 1024u;
+  size_t bytes = cfg->batch_bytes ? cfg->batch_bytes : 32u * 1024u * 1024u;
+  if (bytes < maxmsg + HMQ_DBATCH_TOPIC_MAX)
+    bytes = maxmsg + HMQ_DBATCH_TOPIC_MAX;
+  if (hmq_dbatch_init(b, bytes, cfg->batch_msgs ? cfg->batch_msgs : 65535u) != HMQ_OK)
+    return HMQ_ERR_IO;
+  if (hmq_dbrows_init(rows, maxmsg) != HMQ_OK) {
+    hmq_dbatch_free(b);
+    return HMQ_ERR_IO;
+  }
+  return HMQ_OK;
+}
+
+void hmq_dbatch_reject(hmq_dbatch *b, hmq_bsink *s, size_t i, const char *why) {
+  hmq_bmsg m;
+  b->items[i].rejected = 1;
+  s->rejected++;
+  if (s->reject) {
+    hmq_dbatch_get(b, i, &m);
+    s->reject(s->reject_ctx, &m, why);
+  }
 }
 
 void hmq_dbatch_free(hmq_dbatch *b) {

@@ -53,4 +53,18 @@ void hmq_dbatch_clear(hmq_dbatch *b);
 
 void hmq_dbatch_free(hmq_dbatch *b);
 
+/* MQTT topic names are at most this long: the arena keeps room for one. */
+#define HMQ_DBATCH_TOPIC_MAX 65535u
+
+/* A database sink's arena and row decoder (db_rows.h), sized from cfg:
+ * batch_bytes (0: 32 MiB, at least one max_message with the longest
+ * topic), batch_msgs (0: 65535), max_message (0: 1 MiB). HMQ_OK or
+ * HMQ_ERR_IO (nothing left allocated). */
+struct hmq_dbrows;
+hmq_status hmq_dbatch_open(hmq_dbatch *b, struct hmq_dbrows *rows, const hmq_db_config *cfg);
+
+/* Item i was refused by the store: leave it out of later attempts, count
+ * it in s->rejected and hand it to s->reject with `why`. */
+void hmq_dbatch_reject(hmq_dbatch *b, hmq_bsink *s, size_t i, const char *why);
+
 #endif

@@ -54,14 +54,10 @@
 #include "pipeline/db_rows.h"
 #include "pipeline/db_schema.h"
 
-#define DEFAULT_BATCH_BYTES (32u * 1024u * 1024u)
-#define DEFAULT_BATCH_MSGS  65535u
-#define DEFAULT_MAX_MESSAGE (1024u * 1024u)
-#define DEFAULT_TIMEOUT_S   10u
-#define DEFAULT_ANSWER_S    30u
-#define TOPIC_MAX           65535u
-#define COPY_CHUNK          (256u * 1024u)
-#define DEADLOCK_RETRIES    3
+#define DEFAULT_TIMEOUT_S 10u
+#define DEFAULT_ANSWER_S  30u
+#define COPY_CHUNK        (256u * 1024u)
+#define DEADLOCK_RETRIES  3
 /* pg_advisory_xact_lock key while creating the schema ("hmq" in ASCII) */
 #define SCHEMA_LOCK_KEY "6843761"
 
@@ -520,16 +516,6 @@ static int store(pg_sink *s) {
   return cmd(s, sql_latest, PGRES_COMMAND_OK, "updating latest");
 }
 
-static void reject(pg_sink *s, size_t i) {
-  hmq_bmsg m;
-  s->batch.items[i].rejected = 1;
-  s->base.rejected++;
-  if (s->base.reject) {
-    hmq_dbatch_get(&s->batch, i, &m);
-    s->base.reject(s->base.reject_ctx, &m, s->rowerr);
-  }
-}
-
 enum { PASS_OK = 0, PASS_ROW = 1, PASS_FAIL = 2 };
 
 /* The whole batch in one transaction. */
@@ -584,7 +570,7 @@ static int pass_isolated(pg_sink *s) {
     if (cmd(s, "ROLLBACK TO m", PGRES_COMMAND_OK, "ROLLBACK TO") != 0 ||
         cmd(s, "RELEASE m", PGRES_COMMAND_OK, "RELEASE") != 0)
       goto failed;
-    reject(s, i);
+    hmq_dbatch_reject(&s->batch, &s->base, i, s->rowerr);
   }
   if (cmd(s, "COMMIT", PGRES_COMMAND_OK, "COMMIT") == 0)
     return PASS_OK;
@@ -632,7 +618,7 @@ static hmq_status pg_put(hmq_bsink *b, const hmq_bmsg *m) {
 }
 
 static int pg_room(const hmq_bsink *b, size_t len) {
-  return hmq_dbatch_room(&((const pg_sink *)b)->batch, TOPIC_MAX, len);
+  return hmq_dbatch_room(&((const pg_sink *)b)->batch, HMQ_DBATCH_TOPIC_MAX, len);
 }
 
 static size_t pg_batched(const hmq_bsink *b) {
@@ -676,21 +662,14 @@ hmq_status hmq_sink_pg_open(hmq_bsink **out, const hmq_db_config *cfg, char *err
     return HMQ_ERR_ARG;
   }
   pg_sink *s = calloc(1, sizeof *s);
-  size_t maxmsg = cfg->max_message ? cfg->max_message : DEFAULT_MAX_MESSAGE;
-  size_t bytes = cfg->batch_bytes ? cfg->batch_bytes : DEFAULT_BATCH_BYTES;
-  if (bytes < maxmsg + TOPIC_MAX)
-    bytes = maxmsg + TOPIC_MAX;
   if (!s || !(s->conninfo = strdup(cfg->target)) || !(s->chunk = malloc(COPY_CHUNK)) ||
-      hmq_dbatch_init(&s->batch, bytes, cfg->batch_msgs ? cfg->batch_msgs : DEFAULT_BATCH_MSGS) !=
-          HMQ_OK ||
-      hmq_dbrows_init(&s->rows, maxmsg) != HMQ_OK) {
+      hmq_dbatch_open(&s->batch, &s->rows, cfg) != HMQ_OK) {
     snprintf(err, errlen, "postgres: out of memory for the batch");
     if (s) {
-      hmq_dbatch_free(&s->batch);
       free(s->chunk);
       free(s->conninfo);
-      free(s);
     }
+    free(s);
     return HMQ_ERR_IO;
   }
   s->base.ops = &pg_ops;

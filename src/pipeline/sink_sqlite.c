@@ -35,11 +35,7 @@
 #include "pipeline/db_rows.h"
 #include "pipeline/db_schema.h"
 
-#define DEFAULT_BATCH_BYTES (32u * 1024u * 1024u)
-#define DEFAULT_BATCH_MSGS  65535u
-#define DEFAULT_MAX_MESSAGE (1024u * 1024u)
-#define DEFAULT_BUSY_MS     2000u
-#define TOPIC_MAX           65535u /* MQTT topic names are at most this long */
+#define DEFAULT_BUSY_MS 2000u
 
 /* Outcome of one pass over the batch. */
 enum { PASS_OK = 0, PASS_ROW = 1, PASS_TRANSIENT = 2 };
@@ -307,16 +303,6 @@ static int put_message(sq_sink *s, size_t i, sqlite3_int64 *last) {
   return SQLITE_OK;
 }
 
-static void reject(sq_sink *s, size_t i) {
-  hmq_bmsg m;
-  s->batch.items[i].rejected = 1;
-  s->base.rejected++;
-  if (s->base.reject) {
-    hmq_dbatch_get(&s->batch, i, &m);
-    s->base.reject(s->base.reject_ctx, &m, s->rowerr);
-  }
-}
-
 /* One attempt at the whole batch. isolate: a SAVEPOINT per message, refused
  * messages rejected one by one (slow path after a refusal). */
 static int pass(sq_sink *s, int isolate, int *code) {
@@ -360,7 +346,7 @@ static int pass(sq_sink *s, int isolate, int *code) {
     s->base.readings = readings_before;
     if ((rc = exec(s, "ROLLBACK TO m")) != SQLITE_OK || (rc = exec(s, "RELEASE m")) != SQLITE_OK)
       break;
-    reject(s, i);
+    hmq_dbatch_reject(&s->batch, &s->base, i, s->rowerr);
   }
   if (rc == SQLITE_OK && !isolate && last > first) {
     rc = upsert_latest(s, first, last);
@@ -420,7 +406,7 @@ static hmq_status sq_put(hmq_bsink *b, const hmq_bmsg *m) {
 
 static int sq_room(const hmq_bsink *b, size_t len) {
   const sq_sink *s = (const sq_sink *)b;
-  return hmq_dbatch_room(&s->batch, TOPIC_MAX, len);
+  return hmq_dbatch_room(&s->batch, HMQ_DBATCH_TOPIC_MAX, len);
 }
 
 static size_t sq_batched(const hmq_bsink *b) {
@@ -452,20 +438,12 @@ hmq_status hmq_sink_sqlite_open(hmq_bsink **out, const hmq_db_config *cfg, char 
     return HMQ_ERR_ARG;
   }
   sq_sink *s = calloc(1, sizeof *s);
-  size_t maxmsg = cfg->max_message ? cfg->max_message : DEFAULT_MAX_MESSAGE;
-  size_t bytes = cfg->batch_bytes ? cfg->batch_bytes : DEFAULT_BATCH_BYTES;
-  if (bytes < maxmsg + TOPIC_MAX)
-    bytes = maxmsg + TOPIC_MAX;
   if (!s || !(s->path = strdup(cfg->target)) ||
-      hmq_dbatch_init(&s->batch, bytes, cfg->batch_msgs ? cfg->batch_msgs : DEFAULT_BATCH_MSGS) !=
-          HMQ_OK ||
-      hmq_dbrows_init(&s->rows, maxmsg) != HMQ_OK) {
+      hmq_dbatch_open(&s->batch, &s->rows, cfg) != HMQ_OK) {
     snprintf(err, errlen, "sqlite %s: out of memory for the batch", cfg->target);
-    if (s) {
-      hmq_dbatch_free(&s->batch);
+    if (s)
       free(s->path);
-      free(s);
-    }
+    free(s);
     return HMQ_ERR_IO;
   }
   s->base.ops = &sq_ops;

@@ -22,6 +22,8 @@
 #include "pipeline/db_schema.h"
 #include "sim_gen.h"
 
+#include "../db_fixture.h"
+
 static hmq_pg g_pg;
 
 static int group_setup(void **state) {
@@ -60,64 +62,20 @@ static int fresh(void **state) {
   return 0;
 }
 
-typedef struct rejects {
-  int n;
-  char reason[512];
-  char payload[2048];
-} rejects;
-
-static void on_reject(void *ctx, const hmq_bmsg *m, const char *reason) {
-  rejects *r = ctx;
-  r->n++;
-  snprintf(r->reason, sizeof r->reason, "%s", reason);
-  snprintf(r->payload, sizeof r->payload, "%.*s", (int)m->len, (const char *)m->payload);
-}
-
-static hmq_bsink *open_sink(rejects *r) {
+static hmq_bsink *open_sink(dbt_rejects *r) {
   hmq_bsink *s = NULL;
   char err[512];
   hmq_db_config cfg = {0};
   cfg.target = g_pg.conninfo;
   if (hmq_sink_pg_open(&s, &cfg, err, sizeof err) != HMQ_OK)
     fail_msg("open: %s", err);
-  s->reject = r ? on_reject : NULL;
-  s->reject_ctx = r;
+  dbt_collect(s, r);
   return s;
-}
-
-static hmq_envelope_parser g_parser;
-static uint8_t g_tok[64 * 1024];
-
-static hmq_status put_n(hmq_bsink *s, const char *payload, size_t len, uint64_t received) {
-  hmq_envelope env;
-  hmq_bmsg m;
-  hmq_envelope_parser_init(&g_parser, g_tok, sizeof g_tok);
-  assert_int_equal(hmq_envelope_parse(&g_parser, payload, len, &env), HMQ_OK);
-  m.env = &env;
-  m.topic = "sandbox/level13/app/VIN";
-  m.topic_len = strlen(m.topic);
-  m.payload = (const uint8_t *)payload;
-  m.len = len;
-  m.received_ms = received;
-  return hmq_bsink_put(s, &m);
-}
-
-static hmq_status put(hmq_bsink *s, const char *payload, uint64_t received) {
-  return put_n(s, payload, strlen(payload), received);
 }
 
 static const char *env_of(char *buf, size_t cap, const char *id, const char *vin, const char *ts,
                           double km) {
-  snprintf(buf, cap,
-           "{\"version\": 2, \"application_id\": \"app\", \"message_id\": \"%s\", \"vin\": \"%s\","
-           " \"data\": {\"diagnostics\": {\"odometer\": [{\"data\": {\"unit\": \"kilometers\","
-           " \"value\": %.2f}, \"timestamp\": \"%s\"}]}, \"doors\": {\"locks\": [{\"data\":"
-           " {\"location\": \"front_left\", \"lock_state\": \"locked\"}, \"timestamp\": \"%s\"},"
-           " {\"failure\": {\"reason\": \"privacy_mode_active\", \"description\": \"tab\\there\"},"
-           " \"timestamp\": \"%s\"}, {\"data\": {\"location\": \"rear_right\", \"lock_state\":"
-           " \"unlocked\"}}]}}}",
-           id, vin, km, ts, ts, ts);
-  return buf;
+  return dbt_envelope(buf, cap, id, vin, ts, km, "tab\\there");
 }
 
 static void test_schema_created_versioned_newer_refused(void **state) {
@@ -155,7 +113,8 @@ static void test_cannot_connect_says_where(void **state) {
   assert_non_null(strstr(t->err, "cannot connect"));
   assert_non_null(strstr(t->err, "host=127.0.0.1"));
   assert_null(strstr(t->err, "s3cret"));
-  assert_int_equal(put(t, env_of(b, sizeof b, "N1", "V1", "2025-08-12T16:00:10Z", 1), 1), HMQ_OK);
+  assert_int_equal(dbt_put(t, env_of(b, sizeof b, "N1", "V1", "2025-08-12T16:00:10Z", 1), 1),
+                   HMQ_OK);
   assert_int_equal(hmq_bsink_commit(t), HMQ_WANT_WRITE);
   assert_int_equal(hmq_bsink_batched(t), 1);
   assert_null(strstr(t->err, "s3cret"));
@@ -185,9 +144,11 @@ static void test_started_while_server_down(void **state) {
   assert_int_equal(hmq_pg_stop(&g_pg), 0);
   hmq_bsink *s = open_sink(NULL);
   assert_non_null(strstr(s->err, "cannot connect"));
-  assert_int_equal(put(s, env_of(b, sizeof b, "S1", "V1", "2025-08-12T16:00:10Z", 1), 1), HMQ_OK);
+  assert_int_equal(dbt_put(s, env_of(b, sizeof b, "S1", "V1", "2025-08-12T16:00:10Z", 1), 1),
+                   HMQ_OK);
   assert_int_equal(hmq_bsink_commit(s), HMQ_WANT_WRITE);
-  assert_int_equal(put(s, env_of(b, sizeof b, "S2", "V1", "2025-08-12T16:00:09Z", 2), 2), HMQ_OK);
+  assert_int_equal(dbt_put(s, env_of(b, sizeof b, "S2", "V1", "2025-08-12T16:00:09Z", 2), 2),
+                   HMQ_OK);
   assert_int_equal(hmq_bsink_commit(s), HMQ_WANT_WRITE);
   assert_int_equal(hmq_bsink_batched(s), 2);
   assert_int_equal(hmq_pg_start(&g_pg), 0);
@@ -211,10 +172,12 @@ static void test_hung_server_times_out_then_stored(void **state) {
   cfg.answer_s = 2;
   cfg.timeout_s = 2;
   assert_int_equal(hmq_sink_pg_open(&s, &cfg, err, sizeof err), HMQ_OK);
-  assert_int_equal(put(s, env_of(b, sizeof b, "H1", "V1", "2025-08-12T16:00:10Z", 1), 1), HMQ_OK);
+  assert_int_equal(dbt_put(s, env_of(b, sizeof b, "H1", "V1", "2025-08-12T16:00:10Z", 1), 1),
+                   HMQ_OK);
   assert_int_equal(hmq_bsink_commit(s), HMQ_OK);
   hmq_pg_signal_all(&g_pg, SIGSTOP);
-  assert_int_equal(put(s, env_of(b, sizeof b, "H2", "V1", "2025-08-12T16:00:11Z", 2), 2), HMQ_OK);
+  assert_int_equal(dbt_put(s, env_of(b, sizeof b, "H2", "V1", "2025-08-12T16:00:11Z", 2), 2),
+                   HMQ_OK);
   uint64_t t0 = hmq_pg_now();
   hmq_status st = hmq_bsink_commit(s);
   uint64_t waited = hmq_pg_now() - t0;
@@ -245,20 +208,22 @@ static void test_rows_duplicates_latest(void **state) {
   (void)state;
   char b1[2048], b2[2048], b3[2048], b5[2048];
   hmq_bsink *s = open_sink(NULL);
-  assert_int_equal(put(s, env_of(b1, sizeof b1, "M1", "V1", "2025-08-12T16:00:10Z", 100.5), 1000),
-                   HMQ_OK);
   assert_int_equal(
-      put(s, env_of(b2, sizeof b2, "M2", "V1", "2025-08-12T16:00:05.500Z", 99.25), 1001), HMQ_OK);
+      dbt_put(s, env_of(b1, sizeof b1, "M1", "V1", "2025-08-12T16:00:10Z", 100.5), 1000), HMQ_OK);
+  assert_int_equal(
+      dbt_put(s, env_of(b2, sizeof b2, "M2", "V1", "2025-08-12T16:00:05.500Z", 99.25), 1001),
+      HMQ_OK);
   assert_int_equal(hmq_bsink_commit(s), HMQ_OK);
-  assert_int_equal(put(s, b1, 1002), HMQ_OK);
+  assert_int_equal(dbt_put(s, b1, 1002), HMQ_OK);
   assert_int_equal(
-      put(s, env_of(b3, sizeof b3, "M3", "V1", "2025-08-12T16:00:20.123456Z", 101), 1003), HMQ_OK);
+      dbt_put(s, env_of(b3, sizeof b3, "M3", "V1", "2025-08-12T16:00:20.123456Z", 101), 1003),
+      HMQ_OK);
   assert_int_equal(hmq_bsink_commit(s), HMQ_OK);
   hmq_bsink_close(s);
   s = open_sink(NULL);
-  assert_int_equal(put(s, b2, 2000), HMQ_OK);
-  assert_int_equal(put(s, env_of(b5, sizeof b5, "M5", "V1", "2025-08-12T16:00:19Z", 100.9), 2001),
-                   HMQ_OK);
+  assert_int_equal(dbt_put(s, b2, 2000), HMQ_OK);
+  assert_int_equal(
+      dbt_put(s, env_of(b5, sizeof b5, "M5", "V1", "2025-08-12T16:00:19Z", 100.9), 2001), HMQ_OK);
   assert_int_equal(hmq_bsink_commit(s), HMQ_OK);
   assert_int_equal(s->stored, 1);
   hmq_bsink_close(s);
@@ -297,18 +262,10 @@ static void test_rows_duplicates_latest(void **state) {
  * the server's message, the rest committed. */
 static void test_refused_row_rejected_rest_committed(void **state) {
   (void)state;
-  char b1[2048], b2[2048], b3[2048];
-  rejects r = {0};
+  dbt_rejects r = {0};
   hmq_bsink *s = open_sink(&r);
   sql("ALTER TABLE readings ADD CONSTRAINT no_bad_vin CHECK (vin <> 'BADVIN')");
-  assert_int_equal(put(s, env_of(b1, sizeof b1, "G1", "V1", "2025-08-12T16:00:10Z", 1), 1), HMQ_OK);
-  assert_int_equal(put(s, env_of(b2, sizeof b2, "B1", "BADVIN", "2025-08-12T16:00:11Z", 2), 2),
-                   HMQ_OK);
-  assert_int_equal(put(s, env_of(b3, sizeof b3, "G2", "V2", "2025-08-12T16:00:12Z", 3), 3), HMQ_OK);
-  assert_int_equal(hmq_bsink_commit(s), HMQ_OK);
-  assert_int_equal(r.n, 1);
-  assert_non_null(strstr(r.reason, "no_bad_vin"));
-  assert_non_null(strstr(r.payload, "\"message_id\": \"B1\""));
+  dbt_commit_one_refused(s, &r, "tab\\there", "no_bad_vin");
   hmq_bsink_close(s);
   assert_int_equal(q_int("SELECT count(*) FROM messages"), 2);
   assert_int_equal(q_int("SELECT count(*) FROM messages WHERE message_id = 'B1'"), 0);
@@ -322,13 +279,16 @@ static void test_server_down_retried_nothing_lost(void **state) {
   (void)state;
   char b[2048];
   hmq_bsink *s = open_sink(NULL);
-  assert_int_equal(put(s, env_of(b, sizeof b, "D1", "V1", "2025-08-12T16:00:10Z", 1), 1), HMQ_OK);
+  assert_int_equal(dbt_put(s, env_of(b, sizeof b, "D1", "V1", "2025-08-12T16:00:10Z", 1), 1),
+                   HMQ_OK);
   assert_int_equal(hmq_bsink_commit(s), HMQ_OK);
   assert_int_equal(hmq_pg_stop(&g_pg), 0);
-  assert_int_equal(put(s, env_of(b, sizeof b, "D2", "V1", "2025-08-12T16:00:11Z", 2), 2), HMQ_OK);
+  assert_int_equal(dbt_put(s, env_of(b, sizeof b, "D2", "V1", "2025-08-12T16:00:11Z", 2), 2),
+                   HMQ_OK);
   assert_int_equal(hmq_bsink_commit(s), HMQ_WANT_WRITE);
   assert_true(s->err[0] != 0);
-  assert_int_equal(put(s, env_of(b, sizeof b, "D3", "V1", "2025-08-12T16:00:12Z", 3), 3), HMQ_OK);
+  assert_int_equal(dbt_put(s, env_of(b, sizeof b, "D3", "V1", "2025-08-12T16:00:12Z", 3), 3),
+                   HMQ_OK);
   assert_int_equal(hmq_bsink_commit(s), HMQ_WANT_WRITE);
   assert_non_null(strstr(s->err, "cannot connect"));
   assert_int_equal(hmq_bsink_batched(s), 2);
@@ -388,9 +348,11 @@ static int writer(int w, int fd_done) {
     if (hmq_sim_gen_make(&g, order[i], topic, sizeof topic, payload, sizeof payload, &msg) !=
         HMQ_OK)
       return 4;
+    static hmq_envelope_parser parser; /* a child: codes, not cmocka asserts */
+    static uint8_t tok[64 * 1024];
     hmq_envelope env;
-    hmq_envelope_parser_init(&g_parser, g_tok, sizeof g_tok);
-    if (hmq_envelope_parse(&g_parser, payload, msg.payload_len, &env) != HMQ_OK)
+    hmq_envelope_parser_init(&parser, tok, sizeof tok);
+    if (hmq_envelope_parse(&parser, payload, msg.payload_len, &env) != HMQ_OK)
       return 5;
     hmq_bmsg m = {&env, topic, strlen(topic), (const uint8_t *)payload, msg.payload_len, 1};
     if (hmq_bsink_put(s, &m) != HMQ_OK)

@@ -16,34 +16,15 @@
 
 #include <sqlite3.h>
 
+#include "../db_fixture.h"
+
 #define BACKLOG 20000L
 #define KILLS   10
 
 static sqlite3 *open_db(const fixture *f, const char *name) {
   char path[400];
-  sqlite3 *db = NULL;
   snprintf(path, sizeof path, "%s/%s", f->b.dir, name);
-  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK)
-    fail_msg("%s: %s", path, sqlite3_errmsg(db));
-  sqlite3_busy_timeout(db, 5000);
-  return db;
-}
-
-static long long q_int(sqlite3 *db, const char *sql) {
-  sqlite3_stmt *st = NULL;
-  long long v = -1;
-  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-    fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-  if (sqlite3_step(st) == SQLITE_ROW)
-    v = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  return v;
-}
-
-static void exec_ok(sqlite3 *db, const char *sql) {
-  char *e = NULL;
-  if (sqlite3_exec(db, sql, NULL, NULL, &e) != SQLITE_OK)
-    fail_msg("%.200s: %s", sql, e ? e : "?");
+  return dbt_sq_open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
 }
 
 /* Messages stored so far (0 before the schema exists). */
@@ -85,12 +66,12 @@ static void test_kill9_during_drain_exactly_once_latest_right(void **state) {
 
   /* the input in SQL: the distinct payloads and their ids */
   sqlite3 *in = open_db(f, "input.db");
-  exec_ok(in, "CREATE TABLE input (payload TEXT)");
+  dbt_sq_exec(in, "CREATE TABLE input (payload TEXT)");
   {
     text t = load(f, "pub.txt");
     sqlite3_stmt *ins = NULL;
     assert_int_equal(t.n, BACKLOG);
-    exec_ok(in, "BEGIN");
+    dbt_sq_exec(in, "BEGIN");
     assert_int_equal(sqlite3_prepare_v2(in, "INSERT INTO input VALUES (?1)", -1, &ins, NULL),
                      SQLITE_OK);
     for (size_t i = 0; i < t.n; i++) {
@@ -99,11 +80,12 @@ static void test_kill9_during_drain_exactly_once_latest_right(void **state) {
       sqlite3_reset(ins);
     }
     sqlite3_finalize(ins);
-    exec_ok(in, "COMMIT");
+    dbt_sq_exec(in, "COMMIT");
     text_free(&t);
   }
-  long long want = q_int(in, "SELECT count(DISTINCT json_extract(payload, '$.message_id')) FROM"
-                             " input");
+  long long want =
+      dbt_sq_int(in, "SELECT count(DISTINCT json_extract(payload, '$.message_id')) FROM"
+                     " input");
   assert_true(want > BACKLOG * 9 / 10 && want < BACKLOG);
 
   /* drain, killed at many points. How long a run needs to commit anything
@@ -143,25 +125,26 @@ static void test_kill9_during_drain_exactly_once_latest_right(void **state) {
   assert_int_equal(wait_exit(p, 15000), 0);
 
   sqlite3 *db = open_db(f, "hmq.db");
-  long long n = q_int(db, "SELECT count(*) FROM messages");
+  long long n = dbt_sq_int(db, "SELECT count(*) FROM messages");
   if (n != want) {
     text t = load(f, "db.log");
     fprintf(stderr, "%.3000s\n", t.buf + (t.len > 3000 ? t.len - 3000 : 0));
     text_free(&t);
   }
   assert_int_equal(n, want);
-  assert_int_equal(q_int(db, "SELECT count(DISTINCT message_id) FROM messages"), want);
+  assert_int_equal(dbt_sq_int(db, "SELECT count(DISTINCT message_id) FROM messages"), want);
   sqlite3_close(db);
 
   /* latest, computed from the input alone (SQLite's JSON functions) */
   char attach[500];
   snprintf(attach, sizeof attach, "ATTACH '%s/hmq.db' AS got", f->b.dir);
-  exec_ok(in, attach);
-  assert_int_equal(q_int(in, "SELECT count(*) FROM got.messages m JOIN (SELECT DISTINCT"
-                             " json_extract(payload, '$.message_id') AS id FROM input) i ON"
-                             " i.id = m.message_id"),
+  dbt_sq_exec(in, attach);
+  assert_int_equal(dbt_sq_int(in, "SELECT count(*) FROM got.messages m JOIN (SELECT DISTINCT"
+                                  " json_extract(payload, '$.message_id') AS id FROM input) i ON"
+                                  " i.id = m.message_id"),
                    want);
-  exec_ok(in, "CREATE TABLE want AS WITH msgs AS (SELECT DISTINCT payload FROM input),"
+  dbt_sq_exec(in,
+              "CREATE TABLE want AS WITH msgs AS (SELECT DISTINCT payload FROM input),"
               " e AS (SELECT json_extract(payload, '$.vin') AS vin,"
               "  json_extract(payload, '$.message_id') AS message_id, c.key AS capability,"
               "  p.key AS property, x.value AS entry,"
@@ -174,29 +157,30 @@ static void test_kill9_during_drain_exactly_once_latest_right(void **state) {
               "  WHERE json_type(entry, '$.data') IS NOT NULL AND"
               "  json_type(entry, '$.timestamp') = 'text'");
   /* ms since the epoch, fraction truncated to ms */
-  exec_ok(in, "ALTER TABLE want ADD COLUMN ms INTEGER");
-  exec_ok(in, "UPDATE want SET ms = CAST(strftime('%s', ts) AS INTEGER) * 1000 +"
-              " CAST(substr(ts, 21, 3) || substr('000', 1, 3 - length(substr(ts, 21, 3)))"
-              " AS INTEGER) * (substr(ts, 20, 1) = '.')");
-  exec_ok(in, "CREATE TABLE newest AS SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY"
+  dbt_sq_exec(in, "ALTER TABLE want ADD COLUMN ms INTEGER");
+  dbt_sq_exec(in, "UPDATE want SET ms = CAST(strftime('%s', ts) AS INTEGER) * 1000 +"
+                  " CAST(substr(ts, 21, 3) || substr('000', 1, 3 - length(substr(ts, 21, 3)))"
+                  " AS INTEGER) * (substr(ts, 20, 1) = '.')");
+  dbt_sq_exec(in,
+              "CREATE TABLE newest AS SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY"
               " vin, capability, property, instance ORDER BY ms DESC, message_id DESC, idx DESC)"
               " AS rk FROM want) WHERE rk = 1");
-  long long keys = q_int(in, "SELECT count(*) FROM newest");
+  long long keys = dbt_sq_int(in, "SELECT count(*) FROM newest");
   assert_true(keys > 500);
-  assert_int_equal(q_int(in, "SELECT count(*) FROM got.latest"), keys);
+  assert_int_equal(dbt_sq_int(in, "SELECT count(*) FROM got.latest"), keys);
   assert_int_equal(
-      q_int(in, "SELECT count(*) FROM newest n JOIN got.latest l USING (vin, capability,"
-                " property, instance) WHERE l.message_id = n.message_id AND l.idx = n.idx AND"
-                " l.ts_ms = n.ms AND l.data = n.data"),
+      dbt_sq_int(in, "SELECT count(*) FROM newest n JOIN got.latest l USING (vin, capability,"
+                     " property, instance) WHERE l.message_id = n.message_id AND l.idx = n.idx AND"
+                     " l.ts_ms = n.ms AND l.data = n.data"),
       keys);
   /* the input really had late readings and duplicates */
-  assert_true(q_int(in, "SELECT count(*) FROM want w JOIN newest n USING (vin, capability,"
-                        " property, instance) WHERE w.ms < n.ms") > 1000);
-  assert_true(q_int(in, "SELECT count(*) FROM input") - want > 500);
-  assert_int_equal(q_int(in, "SELECT count(*) FROM got.readings"),
-                   q_int(in, "SELECT count(*) FROM (SELECT DISTINCT payload FROM input), "
-                             "json_each(payload, '$.data') c, json_each(c.value) p,"
-                             " json_each(p.value) x"));
+  assert_true(dbt_sq_int(in, "SELECT count(*) FROM want w JOIN newest n USING (vin, capability,"
+                             " property, instance) WHERE w.ms < n.ms") > 1000);
+  assert_true(dbt_sq_int(in, "SELECT count(*) FROM input") - want > 500);
+  assert_int_equal(dbt_sq_int(in, "SELECT count(*) FROM got.readings"),
+                   dbt_sq_int(in, "SELECT count(*) FROM (SELECT DISTINCT payload FROM input), "
+                                  "json_each(payload, '$.data') c, json_each(c.value) p,"
+                                  " json_each(p.value) x"));
   sqlite3_close(in);
   fprintf(stderr, "sqlite: %lld messages (%ld published), %lld latest keys, %d kills\n", want,
           BACKLOG, keys, kills);
