@@ -129,6 +129,48 @@ static inline void dbt_sq_exec(sqlite3 *db, const char *sql) {
     fail_msg("%.200s: %s", sql, e ? e : "?");
 }
 
+/* The input's answer, computed independently of hmq (SQLite's JSON
+ * functions over table input(payload), not hmq's walker): table want, every
+ * entry of every distinct payload with data and a text timestamp, its
+ * position idx and its time in ms (fraction truncated); table newest, the
+ * greatest per key by (ms, message_id, idx). Asserts that `latest` (a table
+ * name, "got.latest" for an attached file) holds exactly newest, and
+ * returns the number of keys. */
+static inline long long dbt_sq_check_latest(sqlite3 *db, const char *latest) {
+  char q[600];
+  dbt_sq_exec(db,
+              "CREATE TABLE want AS WITH msgs AS (SELECT DISTINCT payload FROM input),"
+              " e AS (SELECT json_extract(payload, '$.vin') AS vin,"
+              "  json_extract(payload, '$.message_id') AS message_id, c.key AS capability,"
+              "  p.key AS property, x.value AS entry,"
+              "  row_number() OVER (PARTITION BY payload ORDER BY c.id, p.id, x.id) - 1 AS idx"
+              "  FROM msgs, json_each(payload, '$.data') c, json_each(c.value) p,"
+              "  json_each(p.value) x)"
+              " SELECT vin, capability, property,"
+              "  coalesce(json_extract(entry, '$.data.location'), '') AS instance, message_id, idx,"
+              "  json_extract(entry, '$.timestamp') AS ts, entry -> '$.data' AS data FROM e"
+              "  WHERE json_type(entry, '$.data') IS NOT NULL AND"
+              "  json_type(entry, '$.timestamp') = 'text'");
+  dbt_sq_exec(db, "ALTER TABLE want ADD COLUMN ms INTEGER");
+  dbt_sq_exec(db, "UPDATE want SET ms = CAST(strftime('%s', ts) AS INTEGER) * 1000 +"
+                  " CAST(substr(ts, 21, 3) || substr('000', 1, 3 - length(substr(ts, 21, 3)))"
+                  " AS INTEGER) * (substr(ts, 20, 1) = '.')");
+  dbt_sq_exec(db,
+              "CREATE TABLE newest AS SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY"
+              " vin, capability, property, instance ORDER BY ms DESC, message_id DESC, idx DESC)"
+              " AS rk FROM want) WHERE rk = 1");
+  long long keys = dbt_sq_int(db, "SELECT count(*) FROM newest");
+  snprintf(q, sizeof q, "SELECT count(*) FROM %s", latest);
+  assert_int_equal(dbt_sq_int(db, q), keys);
+  snprintf(q, sizeof q,
+           "SELECT count(*) FROM newest n JOIN %s l USING (vin, capability, property, instance)"
+           " WHERE l.message_id = n.message_id AND l.idx = n.idx AND l.ts_ms = n.ms AND"
+           " l.data = n.data",
+           latest);
+  assert_int_equal(dbt_sq_int(db, q), keys);
+  return keys;
+}
+
 /* Open a SQLite file for the test's own queries (waits up to 5 s for the
  * sink's lock). */
 static inline sqlite3 *dbt_sq_open(const char *path, int flags) {
