@@ -370,7 +370,7 @@ const hmq_opt_row hmq_opt_table[] = {
      NUMBER(stats_s, 1, 86400ul, "an interval in seconds (1..86400)"),
      .help = "one stderr line every SEC seconds: received, written,\n"
              "duplicates, invalid, msgs/s, in-flight, reconnects,\n"
-             "data age p50/p99"},
+             "data age p50/p99, receive->written and receive->acked p50/p99"},
     /* General */
     {.name = "debug",
      .short_name = 'd',
