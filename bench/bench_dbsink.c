@@ -69,8 +69,12 @@ static int run_file(const msgs *m, long n, long batch, const char *path, double 
                     double *cpu) {
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
   char *buf = malloc((size_t)batch * (HMQ_SIM_PAYLOAD_MAX + 1));
-  if (fd < 0 || !buf)
+  if (fd < 0 || !buf) {
+    if (fd >= 0)
+      close(fd);
+    free(buf);
     return -1;
+  }
   double w0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_PROCESS_CPUTIME_ID);
   for (long i = 0; i < n;) {
     size_t k = 0;
@@ -79,8 +83,11 @@ static int run_file(const msgs *m, long n, long batch, const char *path, double 
       k += m->len[i];
       buf[k++] = '\n';
     }
-    if (write(fd, buf, k) != (ssize_t)k || fdatasync(fd) != 0)
+    if (write(fd, buf, k) != (ssize_t)k || fdatasync(fd) != 0) {
+      close(fd);
+      free(buf);
       return -1;
+    }
   }
   *wall = now_s(CLOCK_MONOTONIC) - w0;
   *cpu = now_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
@@ -105,11 +112,14 @@ static int run_sqlite(const msgs *m, long n, long batch, const char *path, doubl
       hmq_bmsg b = {NULL,         m->topic,
                     m->topic_len, (const uint8_t *)m->bytes + m->off[i],
                     m->len[i],    1755014400000u + (uint64_t)i};
-      if (hmq_bsink_put(s, &b) != HMQ_OK)
+      if (hmq_bsink_put(s, &b) != HMQ_OK) {
+        hmq_bsink_close(s);
         return -1;
+      }
     }
     if (hmq_bsink_commit(s) != HMQ_OK) {
       fprintf(stderr, "bench_dbsink: commit: %s\n", s->err);
+      hmq_bsink_close(s);
       return -1;
     }
   }
@@ -122,7 +132,7 @@ static int run_sqlite(const msgs *m, long n, long batch, const char *path, doubl
 
 int main(int argc, char **argv) {
   long n = 20000, batch = 2048;
-  msgs m;
+  msgs m = {0};
   char dir[] = "bench_dbsink.XXXXXX", file[64], db[64], aux[80];
   if (argc > 1 && strcmp(argv[1], "--quick") == 0)
     n = 2000;
@@ -165,5 +175,8 @@ int main(int argc, char **argv) {
   snprintf(aux, sizeof aux, "%s-shm", db);
   unlink(aux);
   rmdir(dir);
+  free(m.bytes);
+  free(m.off);
+  free(m.len);
   return rc;
 }
