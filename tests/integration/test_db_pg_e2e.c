@@ -5,8 +5,9 @@
  * PostgreSQL server (pg.h), a backlog from hmq-sim with duplicates and late
  * timestamps. Two instances are killed with SIGKILL during the drain, the
  * database server is stopped while messages keep arriving (the instances
- * still running say so on stderr and acknowledge nothing) and started
- * again, the killed instances come back. Afterwards every message_id of
+ * still running say so on stderr and acknowledge nothing), the killed
+ * instances come back while it is down (they wait for it), and it is
+ * started again. Afterwards every message_id of
  * the input is stored exactly once and `latest` equals the newest reading
  * per key computed by the server from the input payloads.
  */
@@ -104,10 +105,14 @@ static void test_four_instances_kills_db_restart(void **state) {
   assert_int_equal(hmq_pg_stop(&g_pg), 0);
   publish_file(f, "pub2.txt");
   wait_log(f, "c.log", "database unavailable", 1, 30000);
-  hmq_h_sleep_ms(1000);
-  assert_int_equal(hmq_pg_start(&g_pg), 0);
+  /* the killed instances come back while the server is still down: they
+   * wait for it (no exit 5) and say so */
   p[0] = start(f, "a");
   p[1] = start(f, "b");
+  wait_log(f, "a.log", "database unavailable at start, waiting for it", 1, 20000);
+  wait_log(f, "b.log", "database unavailable at start, waiting for it", 1, 20000);
+  hmq_h_sleep_ms(1000);
+  assert_int_equal(hmq_pg_start(&g_pg), 0);
 
   /* the input, as the server sees it */
   load_input(f, "pub1.txt");
