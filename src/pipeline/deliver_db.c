@@ -36,7 +36,7 @@ hmq_status hmq_deliver_db_open(hmq_deliver *d, const hmq_deliver_config *cfg, ch
     d->db->reject = on_reject;
     d->db->reject_ctx = d;
     /* opened without its server (down or not answering): carry on, the
-     * first commit connects; --stats shows db=down until then */
+     * first commit connects (hmq_deliver_db_down() is 1 until then) */
     if (d->db->err[0]) {
       d->db_down = 1;
       fprintf(stderr,
