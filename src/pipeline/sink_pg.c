@@ -69,6 +69,7 @@ typedef struct pg_sink {
   unsigned answer_s; /* longest wait for the server's answer */
   uint64_t deadline; /* of the statement running (monotonic ms) */
   int hung;          /* the server did not answer in time: drop the connection */
+  int quiet;         /* running a clean-up command: note() keeps the first reason */
   PGconn *conn;
   hmq_dbatch batch;
   hmq_dbrows rows;
@@ -125,8 +126,8 @@ static void one_line(char *s) {
 
 /* Note a failed result (or connection) in sqlstate / rowerr / base.err. */
 static void note(pg_sink *s, const char *what, const PGresult *res) {
-  if (s->hung)
-    return; /* wait_sock said why, and that is what the user needs to know */
+  if (s->hung || s->quiet)
+    return; /* wait_sock / the failure before the clean-up said why */
   const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
   const char *msg = res ? PQresultErrorMessage(res) : NULL;
   if (!msg || !*msg)
@@ -244,9 +245,14 @@ static int cmd(pg_sink *s, const char *sql, ExecStatusType want, const char *wha
   return ok ? 0 : -1;
 }
 
+/* A clean-up command (ROLLBACK): its own failure must not replace the
+ * reason already noted. */
 static void quiet(pg_sink *s, const char *sql) {
-  if (!s->hung)
-    PQclear(run(s, sql));
+  if (s->hung)
+    return;
+  s->quiet = 1;
+  PQclear(run(s, sql));
+  s->quiet = 0;
 }
 
 /* --- connection and schema ---------------------------------------------------- */
