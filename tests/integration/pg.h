@@ -277,6 +277,49 @@ static inline void hmq_pg_signal_all(const hmq_pg *pg, int sig) {
     kill(pg->pid, sig);
 }
 
+/* Payloads into table input(payload json), created when missing, by one
+ * COPY: hmq_pg_input_begin, hmq_pg_input_line per payload (no newline),
+ * hmq_pg_input_end. CSV with quote and delimiter bytes no payload holds
+ * (checked), so each payload passes as it is. 0, or -1 with a message. */
+static inline PGconn *hmq_pg_input_begin(const char *conninfo) {
+  PGconn *c = PQconnectdb(conninfo);
+  PQclear(PQexec(c, "SET client_min_messages TO warning"));
+  PQclear(PQexec(c, "CREATE TABLE IF NOT EXISTS input (payload json)"));
+  PGresult *r =
+      PQexec(c, "COPY input FROM STDIN WITH (FORMAT csv, QUOTE e'\\x01', DELIMITER e'\\x02')");
+  int ok = PQresultStatus(r) == PGRES_COPY_IN;
+  if (!ok)
+    fprintf(stderr, "pg: COPY input: %s", PQerrorMessage(c));
+  PQclear(r);
+  if (!ok) {
+    PQfinish(c);
+    return NULL;
+  }
+  return c;
+}
+
+static inline int hmq_pg_input_line(PGconn *c, const char *p, size_t n) {
+  if (memchr(p, '\x01', n) || memchr(p, '\x02', n)) {
+    fprintf(stderr, "pg: a payload holds the COPY quote or delimiter byte\n");
+    return -1;
+  }
+  return PQputCopyData(c, p, (int)n) == 1 && PQputCopyData(c, "\n", 1) == 1 ? 0 : -1;
+}
+
+static inline int hmq_pg_input_end(PGconn *c) {
+  PGresult *r;
+  int rc = PQputCopyEnd(c, NULL) == 1 ? 0 : -1;
+  while ((r = PQgetResult(c)) != NULL) {
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+      fprintf(stderr, "pg: COPY input: %s", PQresultErrorMessage(r));
+      rc = -1;
+    }
+    PQclear(r);
+  }
+  PQfinish(c);
+  return rc;
+}
+
 static inline void hmq_pg_cleanup(hmq_pg *pg) {
   char cmd[200];
   hmq_pg_stop(pg);

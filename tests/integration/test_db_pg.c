@@ -405,29 +405,14 @@ static void test_four_writers_concurrently(void **state) {
   cfg.ooo_rate = 0.3;
   cfg.seed = 11;
   assert_int_equal(hmq_sim_gen_init(&g, &cfg), HMQ_OK);
-  PGconn *c = PQconnectdb(g_pg.conninfo);
-  assert_int_equal(PQstatus(c), CONNECTION_OK);
-  PQclear(PQexec(c, "CREATE TABLE input (payload json)"));
-  PGresult *r =
-      PQexec(c, "COPY input FROM STDIN WITH (FORMAT csv, QUOTE e'\\x01', DELIMITER e'\\x02')");
-  assert_int_equal(PQresultStatus(r), PGRES_COPY_IN);
-  PQclear(r);
+  PGconn *c = hmq_pg_input_begin(g_pg.conninfo);
+  assert_non_null(c);
   for (uint32_t k = 0; k < STREAM; k++) {
-    assert_int_equal(
-        hmq_sim_gen_make(&g, k, topic, sizeof topic, payload, sizeof payload - 1, &msg), HMQ_OK);
-    payload[msg.payload_len] = '\n';
-    /* csv with unused quote and delimiter bytes: the payload passes as it is */
-    assert_null(memchr(payload, '\x01', msg.payload_len));
-    assert_null(memchr(payload, '\x02', msg.payload_len));
-    assert_int_equal(PQputCopyData(c, payload, (int)msg.payload_len + 1), 1);
+    assert_int_equal(hmq_sim_gen_make(&g, k, topic, sizeof topic, payload, sizeof payload, &msg),
+                     HMQ_OK);
+    assert_int_equal(hmq_pg_input_line(c, payload, msg.payload_len), 0);
   }
-  assert_int_equal(PQputCopyEnd(c, NULL), 1);
-  while ((r = PQgetResult(c)) != NULL) {
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
-      fail_msg("COPY input: %s", PQresultErrorMessage(r));
-    PQclear(r);
-  }
-  PQfinish(c);
+  assert_int_equal(hmq_pg_input_end(c), 0);
 
   assert_int_equal(q_int("SELECT count(*) FROM messages"), STREAM);
   assert_int_equal(q_int("SELECT count(DISTINCT message_id) FROM messages"), STREAM);

@@ -40,26 +40,11 @@ static size_t in_logs(fixture *f, const char *needle) {
 /* The published lines into table input (json keeps document order). */
 static void load_input(fixture *f, const char *name) {
   text t = load(f, name);
-  PGconn *c = PQconnectdb(g_pg.conninfo);
-  assert_int_equal(PQstatus(c), CONNECTION_OK);
-  PQclear(PQexec(c, "CREATE TABLE IF NOT EXISTS input (payload json)"));
-  PGresult *r =
-      PQexec(c, "COPY input FROM STDIN WITH (FORMAT csv, QUOTE e'\\x01', DELIMITER e'\\x02')");
-  assert_int_equal(PQresultStatus(r), PGRES_COPY_IN);
-  PQclear(r);
-  for (size_t i = 0; i < t.n; i++) {
-    assert_null(memchr(t.v[i].p, '\x01', t.v[i].n));
-    assert_null(memchr(t.v[i].p, '\x02', t.v[i].n));
-    assert_int_equal(PQputCopyData(c, t.v[i].p, (int)t.v[i].n), 1);
-    assert_int_equal(PQputCopyData(c, "\n", 1), 1);
-  }
-  assert_int_equal(PQputCopyEnd(c, NULL), 1);
-  while ((r = PQgetResult(c)) != NULL) {
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
-      fail_msg("COPY input: %s", PQresultErrorMessage(r));
-    PQclear(r);
-  }
-  PQfinish(c);
+  PGconn *c = hmq_pg_input_begin(g_pg.conninfo);
+  assert_non_null(c);
+  for (size_t i = 0; i < t.n; i++)
+    assert_int_equal(hmq_pg_input_line(c, t.v[i].p, t.v[i].n), 0);
+  assert_int_equal(hmq_pg_input_end(c), 0);
   text_free(&t);
 }
 
