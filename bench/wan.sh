@@ -135,6 +135,11 @@ cell() { # window N
   echo "wan[window $w, N $n]: loaded $hb + $mback envelopes in $(calc "$t1 - $t0") s" >&2
 
   # 3. proxy, then both consumers at once, counted every 100 ms
+  # the files exist before the proxy starts: the background job opens its
+  # redirections after the fork, and a sed that ran first failed the cell
+  # (set -e) with "can't read .../proxy.out"
+  : >"$d/proxy.out"
+  : >"$d/proxy.err"
   "$proxy" --listen 0 --target "$tls" --delay-ms "$(calc "$rtt_ms / 2")" --seconds $((secs + 60)) \
     --max-conns 64 >"$d/proxy.out" 2>"$d/proxy.err" &
   local ppid=$!
