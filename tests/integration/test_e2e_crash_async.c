@@ -270,6 +270,7 @@ static void test_full_disk_dedupe_log(void **state) {
  * is removed. */
 static int teardown_mounts(void **state) {
   fixture *f = *state;
+  tr_teardown();
   if (f) {
     unmount_small(f, "small");
     unmount_small(f, "sd-fs");
@@ -279,7 +280,7 @@ static int teardown_mounts(void **state) {
 
 int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_kill9_at_commit_points, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_kill9_at_commit_points, setup, teardown_mounts),
       cmocka_unit_test_setup_teardown(test_full_disk_out, setup, teardown_mounts),
       cmocka_unit_test_setup_teardown(test_full_disk_dedupe_log, setup, teardown_mounts),
   };

@@ -163,11 +163,18 @@ static void test_acks_follow_the_sync_within_max_delay(void **state) {
   text_free(&t);
 }
 
+/* A failed test may still hold hmq's sync thread. */
+static int teardown_traced(void **state) {
+  tr_teardown();
+  return teardown(state);
+}
+
 int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_reading_continues_no_puback_while_sync_held, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_acks_follow_the_sync_within_max_delay, setup, teardown),
+                                      teardown_traced),
+      cmocka_unit_test_setup_teardown(test_acks_follow_the_sync_within_max_delay, setup,
+                                      teardown_traced),
   };
   if (argc > 1)
     cmocka_set_test_filter(argv[1]);

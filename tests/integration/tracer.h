@@ -17,6 +17,11 @@
  *   tr_until_syscall(tid, SYS_fdatasync, 1, 2, 5000)  // 2nd fdatasync entry
  *   kill(pid, SIGKILL); tr_reap(tid);
  *
+ * A test that fails while it holds a thread must not wait for the
+ * process (its leader cannot be reaped while the held thread is not): its
+ * teardown calls tr_teardown(), which kills the process and collects the
+ * thread.
+ *
  * Only children of the test are traced (the test spawns hmq), so it works
  * with Yama's ptrace_scope 1 too. tr_can_trace() says whether ptrace is
  * allowed here at all (a seccomp filter may forbid it): the tests skip
@@ -44,6 +49,9 @@
 #ifndef __WALL
 #define __WALL 0x40000000
 #endif
+
+/* The thread held now (tr_hold .. tr_release / tr_reap), 0 when none. */
+static pid_t tr_traced;
 
 /* Threads of pid other than pid itself: how many, the last one in *tid. */
 static inline int tr_other_threads(pid_t pid, pid_t *tid) {
@@ -110,6 +118,7 @@ static inline int tr_hold(pid_t tid) {
     fprintf(stderr, "tracer: PTRACE_INTERRUPT %d did not stop it\n", (int)tid);
     return -1;
   }
+  tr_traced = tid;
   return 0;
 }
 
@@ -119,6 +128,7 @@ static inline int tr_release(pid_t tid) {
     fprintf(stderr, "tracer: PTRACE_DETACH %d: %s\n", (int)tid, strerror(errno));
     return -1;
   }
+  tr_traced = 0;
   return 0;
 }
 
@@ -166,6 +176,7 @@ static inline int tr_until_syscall(pid_t tid, long nr, int op, int nth, unsigned
 static inline void tr_reap(pid_t tid) {
   int st;
   uint64_t end = hmq_h_now() + 5000;
+  tr_traced = 0;
   while (hmq_h_now() < end) {
     pid_t r = waitpid(tid, &st, __WALL | WNOHANG);
     if (r == tid && !WIFSTOPPED(st))
@@ -173,6 +184,17 @@ static inline void tr_reap(pid_t tid) {
     if (r < 0 && errno != EINTR)
       return;
     hmq_h_sleep_ms(2);
+  }
+}
+
+/* Teardown after a failure: a thread still held is killed with its
+ * process (kill() on a thread id signals its whole process) and
+ * collected, so the process can be reaped. */
+static inline void tr_teardown(void) {
+  pid_t tid = tr_traced;
+  if (tid > 0) {
+    kill(tid, SIGKILL);
+    tr_reap(tid);
   }
 }
 
