@@ -553,8 +553,11 @@ hmq_status hmq_link_close(hmq_link *l, uint8_t reason, uint64_t now_ms) {
   if (l->state == HMQ_LINK_MQTT && hmq_client_disconnect(&l->client, reason, -1) == HMQ_OK) {
     l->state = HMQ_LINK_CLOSING;
     l->close_deadline = now_ms + l->cfg.close_timeout_ms;
-    (void)pump_write(l);
-    if (hmq_client_want(&l->client) & HMQ_CLIENT_WANT_CLOSED)
+    /* Even when the DISCONNECT left at once: close only after the server
+     * did (or close_deadline), reading on meanwhile (drained_to_eof). */
+    if (pump_write(l) < 0)
+      finish_close(l);
+    else if ((hmq_client_want(&l->client) & HMQ_CLIENT_WANT_CLOSED) && drained_to_eof(l))
       finish_close(l);
     return HMQ_OK;
   }

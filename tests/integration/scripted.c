@@ -55,7 +55,7 @@ void hmq_h_srv_free(hmq_h_srv *s) {
   s->lfd = -1;
 }
 
-static void srv_send(hmq_h_srv *s, const uint8_t *p, size_t n) {
+void hmq_h_srv_send(hmq_h_srv *s, const uint8_t *p, size_t n) {
   size_t off = 0;
   uint64_t end = hmq_h_now() + 2000;
   while (s->cfd >= 0 && off < n && hmq_h_now() < end) {
@@ -91,7 +91,7 @@ static void on_packet(hmq_h_srv *s, const uint8_t *pkt, const hmq_frame *f) {
       fprintf(stderr, "scripted server: CONNACK 0x%02X does not encode\n", s->connack.reason);
       abort();
     }
-    srv_send(s, out, n);
+    hmq_h_srv_send(s, out, n);
     if (s->connack.reason >= 0x80 || s->drop_after_connack)
       hmq_h_srv_close_conn(s); /* MQTT-3.2.2-7: close after a refusal */
     break;
@@ -109,19 +109,20 @@ static void on_packet(hmq_h_srv *s, const uint8_t *pkt, const hmq_frame *f) {
         fprintf(stderr, "scripted server: SUBACK 0x%02X does not encode\n", s->suback_reason);
         abort();
       }
-      srv_send(s, out, n);
+      hmq_h_srv_send(s, out, n);
     }
-    srv_send(s, s->bad, s->bad_len);
+    hmq_h_srv_send(s, s->bad, s->bad_len);
     if (s->close_after_bad)
       hmq_h_srv_close_conn(s);
     break;
   }
   case HMQ_PKT_PINGREQ:
     if (hmq_encode_pingresp(out, sizeof out, &n) == HMQ_OK)
-      srv_send(s, out, n);
+      hmq_h_srv_send(s, out, n);
     break;
   case HMQ_PKT_DISCONNECT:
     s->disc_reason = f->remaining == 0 ? 0 : pkt[f->header_len];
+    hmq_h_srv_close_conn(s); /* as brokers do: the session is over */
     break;
   default:
     break;
@@ -142,6 +143,8 @@ void hmq_h_srv_service(hmq_h_srv *s) {
     ssize_t k = recv(s->cfd, s->rx + s->rx_len, sizeof s->rx - s->rx_len, 0);
     if (k == 0)
       eof = true;
+    if (k < 0 && errno == ECONNRESET)
+      s->peer_reset = true;
     if (k <= 0)
       break;
     s->rx_len += (size_t)k;

@@ -41,6 +41,7 @@ typedef struct hmq_h_srv {
   int accepts;     /* TCP connections accepted */
   int connects;    /* CONNECT packets */
   int subscribes;  /* SUBSCRIBE packets */
+  bool peer_reset; /* a read failed with ECONNRESET: the client closed with a reset */
 } hmq_h_srv;
 
 /* Listen on a free 127.0.0.1 port; CONNACK 0x00 and SUBACK granting QoS 1
@@ -55,6 +56,9 @@ void hmq_h_srv_free(hmq_h_srv *s);
 
 /* Accept, read, answer; never blocks. */
 void hmq_h_srv_service(hmq_h_srv *s);
+
+/* Send bytes to the connected client now (bounded: gives up after 2 s). */
+void hmq_h_srv_send(hmq_h_srv *s, const uint8_t *p, size_t n);
 
 /* Encode a DISCONNECT with reason and props into buf; returns its length. */
 size_t hmq_h_srv_disconnect(uint8_t *buf, size_t cap, uint8_t reason, const hmq_props *props);

@@ -343,6 +343,63 @@ static void test_clean_close(void **state) {
   hmq_h_srv_free(&s);
 }
 
+/* After our DISCONNECT the link reads on until the server has closed. A
+ * socket closed with unread bytes in its receive queue goes out as a reset
+ * instead of a FIN, and a broker that meets the reset while it is still
+ * writing to us drops what it had not read yet: our last PUBACKs and the
+ * DISCONNECT (mosquitto 2.0.21 did, in test_cli's SIGTERM test, and then
+ * sent the whole first run's messages again). Here the server's 45 KB sit
+ * unread when hmq_link_close is called. */
+static void test_close_with_unread_data_is_a_fin(void **state) {
+  (void)state;
+  hmq_h_srv s;
+  hmq_h_srv_open(&s);
+  hmq_h_client *c = client_for(&s);
+  assert_int_equal(hmq_h_client_start(c), HMQ_OK);
+  run r = {&s, c, 2};
+  hmq_h_client *cs[1] = {c};
+  assert_true(hmq_h_run(cs, 1, 3000, subacked, &r));
+  static uint8_t burst[50 * 1024], body[900];
+  size_t n = 0;
+  memset(body, 'x', sizeof body);
+  for (int i = 0; i < 50; i++) {
+    hmq_publish p;
+    size_t k = 0;
+    memset(&p, 0, sizeof p);
+    p.topic.ptr = "t/a";
+    p.topic.len = 3;
+    p.payload.ptr = body;
+    p.payload.len = sizeof body;
+    assert_int_equal(hmq_encode_publish(burst + n, sizeof burst - n, &p, &k), HMQ_OK);
+    n += k;
+  }
+  hmq_h_srv_send(&s, burst, n);
+  poll(NULL, 0, 50); /* in the client's receive queue, not read */
+  uint64_t t0 = hmq_h_now();
+  assert_int_equal(hmq_link_close(&c->link, 0x00, t0), HMQ_OK);
+  bool closed = false;
+  while (!closed && hmq_h_now() < t0 + 3000) {
+    hmq_link *l = &c->link;
+    struct pollfd pfd[1];
+    hmq_link_event ev;
+    hmq_h_srv_service(&s);
+    hmq_link_run_once(&l, 1, pfd, 10);
+    while (hmq_link_next_event(l, hmq_h_now(), &ev) == HMQ_OK)
+      closed = closed || ev.type == HMQ_LINK_EV_CLOSED;
+  }
+  for (int i = 0; i < 20 && s.disc_reason < 0; i++) {
+    hmq_h_srv_service(&s);
+    poll(NULL, 0, 5);
+  }
+  assert_true(closed);
+  assert_int_equal(s.disc_reason, 0x00);
+  assert_false(s.peer_reset);
+  assert_true(hmq_h_now() - t0 < 1500); /* ended by the server's close, not the 2 s bound */
+  hmq_link_free(&c->link);
+  free(c);
+  hmq_h_srv_free(&s);
+}
+
 /* IPv6 loopback: the address is tried and named in brackets. Skipped
  * when the machine has no ::1. */
 static void test_ipv6_refused_names_address(void **state) {
@@ -392,6 +449,7 @@ int main(void) {
       cmocka_unit_test(test_backoff_jitter_capped_and_seeded),
       cmocka_unit_test(test_ipv6_refused_names_address),
       cmocka_unit_test(test_clean_close),
+      cmocka_unit_test(test_close_with_unread_data_is_a_fin),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
