@@ -8,6 +8,12 @@
  * makes them unique; an extra unique index would cost every insert. The
  * one index serves the usual question "this vehicle's values of one
  * property over time".
+ *
+ * PostgreSQL's latest leaves half of each page free (fillfactor 50): an
+ * update of a row (every newer reading) then stays on its page and needs no
+ * new index entry (a HOT update). Measured on a copy of a drained latest
+ * (28k rows, 14k updates per round, 6 rounds alternating): 1.8x faster, all
+ * updates HOT against 1 %.
  */
 #include "pipeline/db_schema.h"
 
@@ -80,7 +86,7 @@ static const char *const pg_create[] = {
     " data jsonb NOT NULL,"
     " message_id text COLLATE \"C\" NOT NULL,"
     " idx integer NOT NULL,"
-    " PRIMARY KEY (vin, capability, property, instance))",
+    " PRIMARY KEY (vin, capability, property, instance)) WITH (fillfactor = 50)",
     "INSERT INTO schema_version (version) VALUES (" VERSION_TEXT ")"};
 
 const char *const *hmq_db_schema_create(hmq_db_dialect d, size_t *n) {
