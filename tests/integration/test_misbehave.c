@@ -290,34 +290,45 @@ static bool subacked(void *ctx) {
   return r->c->subacks > 0;
 }
 
+/* A link subscribed to a fresh scripted server. */
+static hmq_h_client *subscribed_client(hmq_h_srv *s) {
+  hmq_h_srv_open(s);
+  hmq_h_client *c = client_for(s);
+  assert_int_equal(hmq_h_client_start(c), HMQ_OK);
+  run r = {s, c, 2};
+  hmq_h_client *cs[1] = {c};
+  assert_true(hmq_h_run(cs, 1, 3000, subacked, &r));
+  return c;
+}
+
+/* hmq_link_close, then run link and server until CLOSED (true) or 3 s. */
+static bool close_and_wait(hmq_h_srv *s, hmq_h_client *c) {
+  uint64_t end = hmq_h_now() + 3000;
+  bool closed = false;
+  assert_int_equal(hmq_link_close(&c->link, 0x00, hmq_h_now()), HMQ_OK);
+  while (!closed && hmq_h_now() < end) {
+    hmq_link *l = &c->link;
+    struct pollfd pfd[1];
+    hmq_link_event ev;
+    hmq_h_srv_service(s);
+    hmq_link_run_once(&l, 1, pfd, 10);
+    while (hmq_link_next_event(l, hmq_h_now(), &ev) == HMQ_OK)
+      closed = closed || ev.type == HMQ_LINK_EV_CLOSED;
+  }
+  for (int i = 0; i < 20 && s->disc_reason < 0; i++) {
+    hmq_h_srv_service(s);
+    poll(NULL, 0, 5);
+  }
+  return closed;
+}
+
 /* hmq_link_close: DISCONNECT 0x00 reaches the server, then CLOSED and DONE;
  * closing while backing off ends at once. */
 static void test_clean_close(void **state) {
   (void)state;
   hmq_h_srv s;
-  hmq_h_srv_open(&s);
-  hmq_h_client *c = client_for(&s);
-  assert_int_equal(hmq_h_client_start(c), HMQ_OK);
-  run r = {&s, c, 2};
-  hmq_h_client *cs[1] = {c};
-  assert_true(hmq_h_run(cs, 1, 3000, subacked, &r));
-  assert_int_equal(hmq_link_close(&c->link, 0x00, hmq_h_now()), HMQ_OK);
-  uint64_t end = hmq_h_now() + 3000;
-  bool closed = false;
-  while (!closed && hmq_h_now() < end) {
-    hmq_link *l = &c->link;
-    struct pollfd pfd[1];
-    hmq_link_run_once(&l, 1, pfd, 10);
-    hmq_link_event ev;
-    while (hmq_link_next_event(l, hmq_h_now(), &ev) == HMQ_OK)
-      closed = closed || ev.type == HMQ_LINK_EV_CLOSED;
-    hmq_h_srv_service(&s);
-  }
-  for (int i = 0; i < 20 && s.disc_reason < 0; i++) {
-    hmq_h_srv_service(&s);
-    poll(NULL, 0, 5);
-  }
-  assert_true(closed);
+  hmq_h_client *c = subscribed_client(&s);
+  assert_true(close_and_wait(&s, c));
   assert_int_equal(hmq_link_get_state(&c->link), HMQ_LINK_DONE);
   assert_int_equal(s.disc_reason, 0x00);
   assert_int_equal(c->downs, 0);
@@ -328,7 +339,8 @@ static void test_clean_close(void **state) {
   c->downs = 0;
   c->lcfg.backoff_initial_ms = 10000;
   assert_int_equal(hmq_h_client_start(c), HMQ_OK);
-  r.mode = 1;
+  run r = {&s, c, 1};
+  hmq_h_client *cs[1] = {c};
   assert_true(hmq_h_run(cs, 1, 3000, until, &r));
   hmq_link_event ev;
   while (hmq_link_next_event(&c->link, hmq_h_now(), &ev) == HMQ_OK) {
@@ -353,12 +365,7 @@ static void test_clean_close(void **state) {
 static void test_close_with_unread_data_is_a_fin(void **state) {
   (void)state;
   hmq_h_srv s;
-  hmq_h_srv_open(&s);
-  hmq_h_client *c = client_for(&s);
-  assert_int_equal(hmq_h_client_start(c), HMQ_OK);
-  run r = {&s, c, 2};
-  hmq_h_client *cs[1] = {c};
-  assert_true(hmq_h_run(cs, 1, 3000, subacked, &r));
+  hmq_h_client *c = subscribed_client(&s);
   static uint8_t burst[50 * 1024], body[900];
   size_t n = 0;
   memset(body, 'x', sizeof body);
@@ -376,22 +383,7 @@ static void test_close_with_unread_data_is_a_fin(void **state) {
   hmq_h_srv_send(&s, burst, n);
   poll(NULL, 0, 50); /* in the client's receive queue, not read */
   uint64_t t0 = hmq_h_now();
-  assert_int_equal(hmq_link_close(&c->link, 0x00, t0), HMQ_OK);
-  bool closed = false;
-  while (!closed && hmq_h_now() < t0 + 3000) {
-    hmq_link *l = &c->link;
-    struct pollfd pfd[1];
-    hmq_link_event ev;
-    hmq_h_srv_service(&s);
-    hmq_link_run_once(&l, 1, pfd, 10);
-    while (hmq_link_next_event(l, hmq_h_now(), &ev) == HMQ_OK)
-      closed = closed || ev.type == HMQ_LINK_EV_CLOSED;
-  }
-  for (int i = 0; i < 20 && s.disc_reason < 0; i++) {
-    hmq_h_srv_service(&s);
-    poll(NULL, 0, 5);
-  }
-  assert_true(closed);
+  assert_true(close_and_wait(&s, c));
   assert_int_equal(s.disc_reason, 0x00);
   assert_false(s.peer_reset);
   assert_true(hmq_h_now() - t0 < 1500); /* ended by the server's close, not the 2 s bound */
