@@ -320,6 +320,56 @@ static inline void publish_file(const fixture *f, const char *name) {
   assert_int_equal(wait_exit(spawn(cmd, -1, "pub.log"), 60000), 0);
 }
 
+/* A persistent session for client <app>-sandbox-<tag> (one short run of
+ * hmq joins the share group), then k envelopes queued for it by hmq-sim
+ * over mutual TLS (it exits 0 only when the broker acknowledged all). */
+static inline void backlog(const fixture *f, const char *tag, long k, int seed) {
+  char cmd[2400];
+  uint64_t t0;
+  assert_int_equal(wait_exit(run_hmq(f, tag, APP, "-W 1 --out /dev/null", -1), 15000), 27);
+  t0 = hmq_h_now();
+  snprintf(cmd, sizeof cmd,
+           "exec '%s' %s -n %ld --seed %d --dup-rate 0 --app-id " APP " --env sandbox --quiet",
+           f->sim, f->tls, k, seed);
+  assert_int_equal(wait_exit(spawn(cmd, -1, "sim.log"), 90000), 0);
+  fprintf(stderr, "%s: %ld envelopes published over mutual TLS in %llu ms\n", tag, k,
+          (unsigned long long)(hmq_h_now() - t0));
+}
+
+/* The ids in `got` (lines with a message_id) are exactly those hmq-sim
+ * sends for this seed and count. Replaces got's lines by their ids. */
+static inline void assert_sim_ids(const fixture *f, text *got, long k, int seed) {
+  text want;
+  size_t i;
+  sim_write(f, "want.txt", k, seed);
+  want = load(f, "want.txt");
+  assert_int_equal(want.n, k);
+  assert_int_equal(got->n, k);
+  for (i = 0; i < (size_t)k; i++) {
+    got->v[i] = id_of(got->v[i]);
+    want.v[i] = id_of(want.v[i]);
+  }
+  assert_same_lines("ids", got->v, got->n, want.v, want.n);
+  text_free(&want);
+}
+
+/* Whole lines (ending in '\n') in <dir>/<name>. */
+static inline size_t whole_lines(const fixture *f, const char *name) {
+  text t = load(f, name);
+  size_t n = t.n - (t.partial ? 1 : 0);
+  text_free(&t);
+  return n;
+}
+
+/* The broker's view (its log has log_type all): how often it logged
+ * "<what> <client> ", e.g. "Received PUBACK from" or "Sending PUBLISH to"
+ * for one client id. */
+static inline size_t broker_saw(const fixture *f, const char *what, const char *client) {
+  char needle[240];
+  snprintf(needle, sizeof needle, "%s %s ", what, client);
+  return occurrences(f, "mosquitto.log", needle);
+}
+
 static inline void append_file(const fixture *f, const char *name, const char *line) {
   char path[400];
   FILE *fp;

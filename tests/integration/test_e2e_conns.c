@@ -22,21 +22,8 @@
 
 #define ID(tag) APP "-sandbox-" tag
 
-static size_t lines_of(const fixture *f, const char *name) {
-  text t = load(f, name);
-  size_t n = t.n - (t.partial ? 1 : 0);
-  text_free(&t);
-  return n;
-}
-
-static size_t count_log(const fixture *f, const char *what, const char *client) {
-  char needle[240];
-  snprintf(needle, sizeof needle, "%s %s ", what, client);
-  return occurrences(f, "mosquitto.log", needle);
-}
-
-#define SENT(f, c)    count_log(f, "Sending PUBLISH to", c)
-#define PUBACKS(f, c) count_log(f, "Received PUBACK from", c)
+#define SENT(f, c)    broker_saw(f, "Sending PUBLISH to", c)
+#define PUBACKS(f, c) broker_saw(f, "Received PUBACK from", c)
 
 /* hmq --plain --connections 2 (client ids <id>-1, <id>-2) on port. */
 static pid_t run_two(fixture *f, const char *tag, uint16_t port, unsigned max_delay_ms) {
@@ -93,13 +80,13 @@ static void test_stalled_connection_does_not_hold_the_other(void **state) {
   fprintf(stderr,
           "-2 stalled: broker sent %zu to -1 and %zu to -2; PUBACKs from -1 %zu, from -2 %zu; "
           "%zu lines in --out\n",
-          s1, s2, a1, a2, lines_of(f, "pc.out"));
+          s1, s2, a1, a2, whole_lines(f, "pc.out"));
   assert_int_equal(s1 + s2, 400);
   assert_true(s1 > 0);
   assert_true(s2 > 0); /* -2 really had messages in flight */
   assert_int_equal(a1, s1);
   assert_int_equal(a2, 0);
-  assert_int_equal(lines_of(f, "pc.out"), s1);
+  assert_int_equal(whole_lines(f, "pc.out"), s1);
 
   /* let go: -2 catches up */
   sp_stall(p, ID("pc-2"), 0);
@@ -152,11 +139,11 @@ static void test_group_commit_shared(void **state) {
   sim_write(f, "a.txt", 300, 52);
   publish_file(f, "a.txt");
   end = hmq_h_now() + 15000;
-  while (lines_of(f, "gc.out") < 300 && hmq_h_now() < end)
+  while (whole_lines(f, "gc.out") < 300 && hmq_h_now() < end)
     hmq_h_sleep_ms(20);
   s1 = SENT(f, ID("gc-1"));
   s2 = SENT(f, ID("gc-2"));
-  assert_int_equal(lines_of(f, "gc.out"), 300);
+  assert_int_equal(whole_lines(f, "gc.out"), 300);
   assert_int_equal(s1 + s2, 300);
   assert_true(s1 > 0 && s2 > 0); /* both connections have their share */
   assert_int_equal(PUBACKS(f, ID("gc-1")) + PUBACKS(f, ID("gc-2")), 0);

@@ -27,52 +27,15 @@
 
 #define CLIENT(tag) APP "-sandbox-" tag
 
-static size_t lines_of(const fixture *f, const char *name) {
-  text t = load(f, name);
-  size_t n = t.n - (t.partial ? 1 : 0);
-  text_free(&t);
-  return n;
-}
-
-static size_t pubacks(const fixture *f, const char *client) {
-  char needle[200];
-  snprintf(needle, sizeof needle, "Received PUBACK from %s ", client);
-  return occurrences(f, "mosquitto.log", needle);
-}
-
-/* A persistent session for <app>-sandbox-<tag>, then k envelopes (seed)
- * queued for it by hmq-sim over mutual TLS. */
-static void backlog(const fixture *f, const char *tag, long k, int seed) {
-  char cmd[2400];
-  uint64_t t0 = hmq_h_now();
-  assert_int_equal(wait_exit(run_hmq(f, tag, APP, "-W 1 --out /dev/null", -1), 15000), 27);
-  snprintf(cmd, sizeof cmd,
-           "exec '%s' %s -n %ld --seed %d --dup-rate 0 --app-id " APP " --env sandbox --quiet",
-           f->sim, f->tls, k, seed);
-  assert_int_equal(wait_exit(spawn(cmd, -1, "sim.log"), 90000), 0);
-  fprintf(stderr, "%s: %ld envelopes queued in %llu ms\n", tag, k,
-          (unsigned long long)(hmq_h_now() - t0));
-}
-
 /* --out (file `out`) holds exactly the k envelopes hmq-sim makes for seed,
  * each once, every line whole. */
 static void assert_exactly_once(const fixture *f, const char *out, long k, int seed) {
-  text got = load(f, out), want;
-  size_t i;
+  text got = load(f, out);
   assert_false(got.partial);
   fprintf(stderr, "%s: %zu lines, %zu distinct ids, want %ld\n", out, got.n, distinct_ids(&got), k);
   assert_int_equal(distinct_ids(&got), got.n); /* nothing doubled */
-  sim_write(f, "want.txt", k, seed);
-  want = load(f, "want.txt");
-  assert_int_equal(want.n, k);
-  assert_int_equal(got.n, k); /* nothing lost */
-  for (i = 0; i < got.n; i++) {
-    got.v[i] = id_of(got.v[i]);
-    want.v[i] = id_of(want.v[i]);
-  }
-  assert_same_lines("message ids", got.v, got.n, want.v, want.n);
+  assert_sim_ids(f, &got, k, seed);            /* nothing lost */
   text_free(&got);
-  text_free(&want);
 }
 
 /* Run hmq until `out` holds k lines (at most 60 s), then SIGTERM: exit 0. */
@@ -84,7 +47,7 @@ static void finish_drain(fixture *f, const char *tag, const char *extra, size_t 
   snprintf(log, sizeof log, "%s.log", tag);
   wait_log(f, log, "connected to", nth, 20000);
   uint64_t end = hmq_h_now() + 60000;
-  while (lines_of(f, out) < (size_t)k && hmq_h_now() < end)
+  while (whole_lines(f, out) < (size_t)k && hmq_h_now() < end)
     hmq_h_sleep_ms(20);
   hmq_h_sleep_ms(300); /* a duplicate would come now */
   kill(pid, SIGTERM);
@@ -143,8 +106,8 @@ static void test_kill9_at_commit_points(void **state) {
     tr_reap(tid);
     assert_int_equal(wait_exit(pid, 5000), 128 + SIGKILL);
     fprintf(stderr, "kill -9 at %s: %s; %zu lines in --out, %zu PUBACKs at the broker\n",
-            pts[i].what, r == 1 ? "reached" : "NOT reached", lines_of(f, "kp.out"),
-            pubacks(f, CLIENT("kp")));
+            pts[i].what, r == 1 ? "reached" : "NOT reached", whole_lines(f, "kp.out"),
+            broker_saw(f, "Received PUBACK from", CLIENT("kp")));
   }
   for (i = 0; i < sizeof timed / sizeof timed[0]; i++) {
     pid_t pid = run_hmq(f, "kp", APP, ex, -1);
@@ -153,7 +116,7 @@ static void test_kill9_at_commit_points(void **state) {
     kill(pid, SIGKILL);
     assert_int_equal(wait_exit(pid, 5000), 128 + SIGKILL);
     fprintf(stderr, "kill -9 %u ms after CONNACK: %zu lines in --out\n", timed[i],
-            lines_of(f, "kp.out"));
+            whole_lines(f, "kp.out"));
   }
   /* most points must really have been hit (the backlog outlasts them) */
   assert_true(hits >= sizeof pts / sizeof pts[0] - 1);
@@ -221,8 +184,8 @@ static void full_disk_run(fixture *f, const char *tag, const char *client, const
   rc = wait_exit(pid, 30000);
   snprintf(log, sizeof log, "%s.log", tag);
   t = load(f, log);
-  lines = lines_of(f, out);
-  acked = pubacks(f, client);
+  lines = whole_lines(f, out);
+  acked = broker_saw(f, "Received PUBACK from", client);
   fprintf(stderr, "full disk (%s): exit %d, %zu whole lines in --out, %zu PUBACKs at the broker\n",
           small, rc, lines, acked);
   if (rc != HMQ_EXIT_SINK_CODE || !strstr(t.buf, "No space left on device") ||

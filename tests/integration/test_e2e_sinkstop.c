@@ -15,17 +15,6 @@
  */
 #include "e2e.h"
 
-/* A persistent session for client <app>-sandbox-<tag>, then k envelopes
- * queued for it by hmq-sim over mutual TLS. */
-static void backlog(const fixture *f, const char *tag, long k, int seed) {
-  char cmd[2400];
-  assert_int_equal(wait_exit(run_hmq(f, tag, APP, "-W 1 --out /dev/null", -1), 15000), 27);
-  snprintf(cmd, sizeof cmd,
-           "exec '%s' %s -n %ld --seed %d --dup-rate 0 --app-id " APP " --env sandbox --quiet",
-           f->sim, f->tls, k, seed);
-  assert_int_equal(wait_exit(spawn(cmd, -1, "sim.log"), 60000), 0);
-}
-
 /* SIGTERM, then the exit code and how long hmq took (ms). */
 static int term_and_time(pid_t pid, uint64_t *took) {
   uint64_t t0 = hmq_h_now();

@@ -24,17 +24,10 @@
 
 #define CLIENT(tag) APP "-sandbox-" tag
 
-static size_t lines_of(const fixture *f, const char *name) {
-  text t = load(f, name);
-  size_t n = t.n - (t.partial ? 1 : 0);
-  text_free(&t);
-  return n;
-}
-
 static void wait_lines(const fixture *f, const char *name, size_t want, unsigned timeout_ms) {
   uint64_t end = hmq_h_now() + timeout_ms;
   size_t n;
-  while ((n = lines_of(f, name)) < want) {
+  while ((n = whole_lines(f, name)) < want) {
     if (hmq_h_now() > end)
       fail_msg("%s: %zu lines after %u ms, want %zu", name, n, timeout_ms, want);
     hmq_h_sleep_ms(10);
@@ -42,9 +35,7 @@ static void wait_lines(const fixture *f, const char *name, size_t want, unsigned
 }
 
 static size_t pubacks(const fixture *f, const char *client) {
-  char needle[200];
-  snprintf(needle, sizeof needle, "Received PUBACK from %s ", client);
-  return occurrences(f, "mosquitto.log", needle);
+  return broker_saw(f, "Received PUBACK from", client);
 }
 
 /* Connect as `client` (its session kept) and count what the broker sends
@@ -102,7 +93,7 @@ static void publish_two_batches_held(fixture *f, const char *tag, const char *cl
   wait_lines(f, out, 300, 15000);
   hmq_h_sleep_ms(300); /* time for any PUBACK that would (wrongly) leave */
   assert_int_equal(pubacks(f, client), 0);
-  assert_int_equal(lines_of(f, out), 300);
+  assert_int_equal(whole_lines(f, out), 300);
 }
 
 static int skip_without_ptrace(void) {

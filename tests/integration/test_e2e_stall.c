@@ -34,39 +34,6 @@ static long vm_rss_kb(pid_t pid) {
 #endif
 #endif
 
-/* A persistent session for client <app>-sandbox-<tag> (one short run of
- * hmq joins the share group), then k envelopes queued for it by hmq-sim
- * over mutual TLS (it exits 0 only when the broker acknowledged all). */
-static void backlog(const fixture *f, const char *tag, long k, int seed) {
-  char cmd[2400];
-  uint64_t t0;
-  assert_int_equal(wait_exit(run_hmq(f, tag, APP, "-W 1 --out /dev/null", -1), 15000), 27);
-  t0 = hmq_h_now();
-  snprintf(cmd, sizeof cmd,
-           "exec '%s' %s -n %ld --seed %d --dup-rate 0 --app-id " APP " --env sandbox --quiet",
-           f->sim, f->tls, k, seed);
-  assert_int_equal(wait_exit(spawn(cmd, -1, "sim.log"), 60000), 0);
-  fprintf(stderr, "%s: %ld envelopes published over mutual TLS in %llu ms\n", tag, k,
-          (unsigned long long)(hmq_h_now() - t0));
-}
-
-/* The ids in `got` (lines with a message_id) are exactly those hmq-sim
- * sends for this seed and count. Replaces got's lines by their ids. */
-static void assert_sim_ids(const fixture *f, text *got, long k, int seed) {
-  text want;
-  size_t i;
-  sim_write(f, "want.txt", k, seed);
-  want = load(f, "want.txt");
-  assert_int_equal(want.n, k);
-  assert_int_equal(got->n, k);
-  for (i = 0; i < (size_t)k; i++) {
-    got->v[i] = id_of(got->v[i]);
-    want.v[i] = id_of(want.v[i]);
-  }
-  assert_same_lines("ids", got->v, got->n, want.v, want.n);
-  text_free(&want);
-}
-
 /* 20,000 envelopes queued for our session; hmq's stdout is a pipe nobody
  * reads for 3 s: memory stays bounded (backpressure, no growing buffer);
  * then the pipe is drained and every message arrives exactly once. */
