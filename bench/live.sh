@@ -32,7 +32,12 @@
 # build/ref-<sha>, instead of from the working tree), MOSQUITTO (broker
 # binary; default from scripts/get-mosquitto, else the system's),
 # LIVE_RATES ("1000 10000"), LIVE_LOADS ("quiet sync"), LIVE_SECONDS (5),
-# HMQ_ARGS (extra hmq options), LIVE_KEEP=1 (keep the temp dir). Every wait
+# HMQ_ARGS (extra hmq options), LIVE_KEEP=1 (keep the temp dir), LIVE_STRACE
+# (diagnosis: strace -f -T -ttt -s 65536 -e trace=LIST of the hmq process into
+# hmq.strace; use with LIVE_KEEP=1), LIVE_PERF=sched|sys (diagnosis: perf
+# record of the hmq process into perf.data, monotonic clock: its context
+# switches with kernel stacks, or its write/recvfrom/poll/sendto calls).
+# Every wait
 # is bounded; everything started is stopped on exit.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -94,6 +99,21 @@ cell() { # rate load
   "$hmq" "${certs[@]}" --host localhost --port "$tls" "${hargs[@]}" --out "$d/h.out" ${HMQ_ARGS:-} \
     2>"$d/hmq.err" &
   cpids+=($!)
+  if [[ -n ${LIVE_STRACE:-} ]]; then # diagnosis: the hmq process's syscalls with times
+    strace -f -T -ttt -s 65536 -e trace="$LIVE_STRACE" -o "$d/hmq.strace" -p "${cpids[0]}" 2>/dev/null &
+    pids+=($!)
+    # realtime - monotonic, to put strace's times beside the probe's
+    python3 -c 'import time; print(time.time() - time.monotonic())' >"$d/clock.off"
+  fi
+  if [[ -n ${LIVE_PERF:-} ]]; then # diagnosis: where hmq's threads sleep (kernel stacks)
+    local pev=(-e sched:sched_switch -e sched:sched_wakeup -g)
+    [[ $LIVE_PERF == sys ]] && pev=(-e syscalls:sys_enter_write -e syscalls:sys_exit_write
+      -e syscalls:sys_exit_recvfrom -e syscalls:sys_enter_poll -e syscalls:sys_exit_poll
+      -e syscalls:sys_exit_sendto -e sched:sched_switch)
+    perf record -q -k CLOCK_MONOTONIC "${pev[@]}" -p "${cpids[0]}" -o "$d/perf.data" \
+      >/dev/null 2>&1 &
+    pids+=($!)
+  fi
   # mosquitto_sub's stdout goes through a FIFO into its stamper
   mkfifo "$d/m.fifo" "$d/pub.fifo"
   "$probe" stamp --log "$d/m.recv" --seconds "$wait_s" --count "$n" <"$d/m.fifo" \
