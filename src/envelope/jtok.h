@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Internal to src/envelope: the jsmn token type and the helpers the envelope
- * code shares. jsmn itself is compiled once, in jsmn_impl.c; everyone else
- * sees only its declarations (JSMN_HEADER) and never calls it directly.
+ * code shares. Only jsmn's declarations are used (JSMN_HEADER): the tokens
+ * come from hmq's own tokenizer (tokenize.c), which fills them as jsmn's
+ * strict mode with parent links would.
  */
 #ifndef HMQ_JSON_JTOK_H
 #define HMQ_JSON_JTOK_H
 
 /* Same configuration in every file that sees jsmntok_t, so the struct
- * layout (parent links) is identical everywhere. */
+ * layout (parent links) is identical everywhere (tests compare with jsmn
+ * itself through this header). */
 #ifndef JSMN_STRICT
 #define JSMN_STRICT
 #endif
@@ -16,7 +18,7 @@
 #define JSMN_PARENT_LINKS
 #endif
 #ifndef HMQ_JSMN_IMPL
-#define JSMN_HEADER
+#define JSMN_HEADER /* declarations only, unless a test compiles jsmn */
 #endif
 #include <jsmn.h>
 
@@ -31,26 +33,28 @@ typedef enum hmq_jtok_err {
   HMQ_JTOK_NOMEM = -1,
   HMQ_JTOK_INVAL = -2,
   HMQ_JTOK_PART = -3,
-  HMQ_JTOK_DEEP = -4 /* containers nested deeper than max_depth (+ a few) */
+  HMQ_JTOK_DEEP = -4 /* containers nested deeper than max_depth */
 } hmq_jtok_err;
 
-/* Tokenize json[0..len) into toks (cap tokens) in time linear in len.
- * Returns the token count (>= 0) or an hmq_jtok_err; *err_pos gets jsmn's
- * position on error. Nesting is checked only between steps, so
- * HMQ_JTOK_DEEP comes once the depth is somewhere past max_depth; the exact
- * limit is hmq_jtok_validate's. */
+/* Tokenize json[0..len) into toks (cap tokens) in time linear in len, as
+ * jsmn 1.1.0 with JSMN_STRICT and JSMN_PARENT_LINKS does (tokenize.c).
+ * Returns the token count (>= 0) or an hmq_jtok_err; *err_pos gets the
+ * position jsmn's parser would hold on error. Opening a container deeper
+ * than max_depth stops at once with HMQ_JTOK_DEEP (jsmn has no limit). */
 int hmq_jtok_parse(const char *json, size_t len, hmq_jtok *toks, unsigned cap, unsigned max_depth,
                    size_t *err_pos);
 
 /* Check that jsmn's tokens describe strict JSON (jsmn accepts missing or
  * extra commas, bad literals, raw control characters, trailing values),
  * that every string is valid UTF-8 and that no container is nested deeper
- * than HMQ_JSON_MAX_DEPTH. HMQ_OK, HMQ_ERR_JSON or HMQ_ERR_JSON_TOO_BIG
- * (too deep) with *reason (static) and *err_pos set. On HMQ_OK
+ * than HMQ_JSON_MAX_DEPTH. plain: the caller found every byte of json in
+ * 0x20..0x7f, so the string bytes need no check one by one. HMQ_OK,
+ * HMQ_ERR_JSON or HMQ_ERR_JSON_TOO_BIG (too deep) with *reason (static) and
+ * *err_pos set. On HMQ_OK
  * *tight is 1 when the top-level value holds no whitespace between its
  * tokens (compacting it would copy it unchanged), else 0. */
 hmq_status hmq_jtok_validate(const char *json, size_t len, const hmq_jtok *toks, size_t n,
-                             const char **reason, size_t *err_pos, int *tight);
+                             int plain, const char **reason, size_t *err_pos, int *tight);
 
 /* Index of the first token after the subtree rooted at i. */
 static inline size_t hmq_jtok_skip(const hmq_jtok *toks, size_t n, size_t i) {

@@ -240,7 +240,7 @@ static inline hmq_status close_upto(const char *js, const hmq_jtok *toks, size_t
   return HMQ_OK;
 }
 
-hmq_status hmq_jtok_validate(const char *js, size_t len, const hmq_jtok *toks, size_t n,
+hmq_status hmq_jtok_validate(const char *js, size_t len, const hmq_jtok *toks, size_t n, int plain,
                              const char **reason, size_t *err_pos, int *tight) {
   size_t i, g;
   nest w = {0, PREV_NONE, -1, 0, 0};
@@ -293,7 +293,8 @@ hmq_status hmq_jtok_validate(const char *js, size_t len, const hmq_jtok *toks, s
 
     if (t->type == JSMN_STRING) {
       int ctl = 0;
-      size_t k = bad_string_byte(js, (size_t)t->start, (size_t)t->end, &ctl);
+      size_t k =
+          plain ? (size_t)t->end : bad_string_byte(js, (size_t)t->start, (size_t)t->end, &ctl);
       if (k != (size_t)t->end) {
         FAIL(ctl ? "not JSON: control character inside a string"
                  : "not JSON: string is not valid UTF-8",
