@@ -16,9 +16,12 @@
 #     subscribe; the run starts once the broker logged both subscriptions;
 #  2. with load "sync", `live-probe syncload` appends 8 MB to a file beside
 #     hmq's output and fdatasync()s it every 100 ms;
-#  3. `live-probe pace` writes realistic envelopes (hmq-sim --write, unique
-#     message_ids) at the rate into `mosquitto_pub -l -q 1` and logs each
-#     message_id with the time it was handed over;
+#  3. `live-probe publish` sends realistic envelopes (hmq-sim --write,
+#     unique message_ids) at the rate as QoS 1 PUBLISHes over one plain MQTT
+#     connection and logs each message_id with the time right before its
+#     send (LIVE_PUB=mosquitto_pub: `live-probe pace` into `mosquitto_pub -l
+#     -q 1` instead, the publisher of the runs before 2026-12-06, two more
+#     processes and a pipe per message);
 #  4. `live-probe stamp` logs the time each output line appeared: for hmq by
 #     following --out (inotify), for mosquitto_sub by reading its pipe;
 #  5. latency = appearance - hand-over, matched by message_id: p50, p99 and
@@ -32,6 +35,7 @@
 # build/ref-<sha>, instead of from the working tree), MOSQUITTO (broker
 # binary; default from scripts/get-mosquitto, else the system's),
 # LIVE_RATES ("1000 10000"), LIVE_LOADS ("quiet sync"), LIVE_SECONDS (5),
+# LIVE_PUB (probe | mosquitto_pub, see 3.),
 # HMQ_ARGS (extra hmq options), LIVE_KEEP=1 (keep the temp dir), LIVE_STRACE
 # (diagnosis: strace -f -T -ttt -s 65536 -e trace=LIST of the hmq process into
 # hmq.strace; use with LIVE_KEEP=1), LIVE_PERF=sched|sys (diagnosis: perf
@@ -46,6 +50,8 @@ bdir=${HMQ_BUILD_DIR:-$root/build/live}
 rates=${LIVE_RATES:-1000 10000}
 loads=${LIVE_LOADS:-quiet sync}
 secs=${LIVE_SECONDS:-5}
+publisher=${LIVE_PUB:-probe}
+[[ $publisher == probe || $publisher == mosquitto_pub ]] || { echo "live: LIVE_PUB: probe or mosquitto_pub" >&2; exit 2; }
 [[ $secs =~ ^[0-9]+$ && $secs -ge 1 && $secs -le 60 ]] || { echo "live: LIVE_SECONDS 1..60" >&2; exit 2; }
 for r in $rates; do [[ $r =~ ^[0-9]+$ && $r -ge 1 && $r -le 50000 ]] || { echo "live: LIVE_RATES values 1..50000" >&2; exit 2; }; done
 for l in $loads; do [[ $l == quiet || $l == sync ]] || { echo "live: LIVE_LOADS: quiet and/or sync" >&2; exit 2; }; done
@@ -140,25 +146,36 @@ cell() { # rate load
     pids+=("$lpid")
     sleep 0.5
   fi
-  # the publisher: paced lines through a FIFO into mosquitto_pub -l. The
-  # script holds the FIFO open (fd 9) until mosquitto_pub is connected, so
-  # the first messages do not wait for its connection (it reads stdin only
-  # after CONNACK); the children do not inherit fd 9, so EOF still arrives.
-  exec 9<>"$d/pub.fifo"
-  mosquitto_pub -h 127.0.0.1 -p "$plain" -V 5 -q 1 --id live-pub -t bench/live/v -l \
-    <"$d/pub.fifo" 2>"$d/pub.err" 9>&- &
-  local mpub=$!
-  for _ in $(seq 1 100); do grep -q ' as live-pub ' "$d/mosquitto.log" && break; sleep 0.05; done
-  sleep 0.1
-  "$probe" pace --rate "$rate" --in "$d/envelopes" --log "$d/pub.log" >"$d/pub.fifo" \
-    2>"$d/pace.err" 9>&- &
-  local pace=$!
-  exec 9>&-
-  pids+=("$mpub" "$pace")
-  for _ in $(seq 1 $(((secs + 10) * 10))); do kill -0 "$pace" 2>/dev/null || break; sleep 0.1; done
-  stop "$pace"
-  for _ in $(seq 1 100); do kill -0 "$mpub" 2>/dev/null || break; sleep 0.1; done
-  stop "$mpub"
+  if [[ $publisher == probe ]]; then
+    # the publisher: live-probe itself, one plain MQTT connection, QoS 1
+    # PUBLISHes pipelined at the rate, each send time logged
+    "$probe" publish --rate "$rate" --in "$d/envelopes" --log "$d/pub.log" --port "$plain" \
+      --topic bench/live/v 2>"$d/pace.err" &
+    local pace=$! mpub=
+    pids+=("$pace")
+    for _ in $(seq 1 $(((secs + 20) * 10))); do kill -0 "$pace" 2>/dev/null || break; sleep 0.1; done
+    stop "$pace"
+  else
+    # the publisher: paced lines through a FIFO into mosquitto_pub -l. The
+    # script holds the FIFO open (fd 9) until mosquitto_pub is connected, so
+    # the first messages do not wait for its connection (it reads stdin only
+    # after CONNACK); the children do not inherit fd 9, so EOF still arrives.
+    exec 9<>"$d/pub.fifo"
+    mosquitto_pub -h 127.0.0.1 -p "$plain" -V 5 -q 1 --id live-pub -t bench/live/v -l \
+      <"$d/pub.fifo" 2>"$d/pub.err" 9>&- &
+    local mpub=$!
+    for _ in $(seq 1 100); do grep -q ' as live-pub ' "$d/mosquitto.log" && break; sleep 0.05; done
+    sleep 0.1
+    "$probe" pace --rate "$rate" --in "$d/envelopes" --log "$d/pub.log" >"$d/pub.fifo" \
+      2>"$d/pace.err" 9>&- &
+    local pace=$!
+    exec 9>&-
+    pids+=("$mpub" "$pace")
+    for _ in $(seq 1 $(((secs + 10) * 10))); do kill -0 "$pace" 2>/dev/null || break; sleep 0.1; done
+    stop "$pace"
+    for _ in $(seq 1 100); do kill -0 "$mpub" 2>/dev/null || break; sleep 0.1; done
+    stop "$mpub"
+  fi
   # both stampers stop at n lines or after wait_s
   for _ in $(seq 1 $((wait_s * 10))); do
     kill -0 "$hstamp" 2>/dev/null || kill -0 "$mstamp" 2>/dev/null || break
@@ -184,8 +201,8 @@ for r in $rates; do
 done
 
 # --- report ---------------------------------------------------------------------
-printf '\npublish -> output line, %s s per cell, mosquitto %s, consumers over mutual TLS, %s CPUs\n' \
-  "$secs" "${bver:-?}" "$(nproc)"
+printf '\npublish -> output line, %s s per cell, publisher %s, mosquitto %s, consumers over mutual TLS, %s CPUs\n' \
+  "$secs" "$publisher" "${bver:-?}" "$(nproc)"
 printf 'hmq: %s; mosquitto_sub %s; file system of --out: %s\n' "$hmq_from" \
   "$(mosquitto_sub --help 2>/dev/null | sed -n 's/^mosquitto_sub version \([^ ]*\).*/\1/p')" \
   "$(df -T "$tmp" 2>/dev/null | awk 'NR == 2 { print $2 }')"
