@@ -88,7 +88,7 @@ cell() { # rate load
   plain=$(free_port)
   tls=$(free_port)
   while [[ $tls == "$plain" ]]; do tls=$(free_port); done
-  bench_broker_conf "$d" "$plain" "$tls" tls "persistence false" \
+  bench_broker_conf "$d" "$plain" "$tls" tls "persistence false" "max_inflight_messages 1000" \
     "$(printf 'log_type %s\n' error warning notice information subscribe)"
   bench_broker_start "$d" "$tls"
 
@@ -182,6 +182,9 @@ cell() { # rate load
     sleep 0.1
   done
   [[ -n $lpid ]] && stop "$lpid"
+  # CPU seconds each process used during the cell (broker, hmq, mosquitto_sub)
+  local cpu
+  cpu="broker $(cpu_of "$bpid" 2>/dev/null || echo ?) s, hmq $(cpu_of "${cpids[0]}" 2>/dev/null || echo ?) s, mosquitto_sub $(cpu_of "${cpids[1]}" 2>/dev/null || echo ?) s"
   local p
   for p in "${cpids[@]}"; do stop "$p"; done
   stop "$hstamp"
@@ -192,6 +195,7 @@ cell() { # rate load
   ml=$(lat "$d/pub.log" "$d/m.recv" "$n")
   rows+=("$rate $load $hl $ml")
   echo "live[$rate msg/s, $load]: hmq p50/p99/max/missing $hl; mosquitto_sub $ml ($(cat "$d/pace.err"))" >&2
+  echo "live:   CPU: $cpu; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
   [[ $load == sync ]] && sed 's/^/live:   /' "$d/syncload.err" >&2
   return 0
 }

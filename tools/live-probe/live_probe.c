@@ -51,6 +51,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -473,11 +474,16 @@ static int do_publish(const struct opts *o) {
   }
 out:;
   double secs = t0 ? (double)(now_ns() - t0) / 1e9 : 0.0;
+  struct rusage ru;
+  double cpu = 0;
+  if (getrusage(RUSAGE_SELF, &ru) == 0)
+    cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+          (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
   fprintf(stderr,
           "live-probe: published %lld messages in %.3f s (%.0f/s), latest %.3f ms behind, %lld "
-          "PUBACKs (%lld refused), window %u\n",
+          "PUBACKs (%lld refused), window %u, CPU %.2f s\n",
           i, secs, secs > 0 ? (double)i / secs : 0.0, (double)late / 1e6, c->acked, c->refused,
-          c->window);
+          c->window, cpu);
   if (c->refused)
     rc = 1;
   if (c->fd >= 0)
