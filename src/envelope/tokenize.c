@@ -55,16 +55,23 @@
 
 /* Offset of the first '"', '\\' or NUL byte in s[i, len), or len. Eight
  * bytes at a time: a byte of w equals c iff the same byte of w ^ (c * ones)
- * is zero, and a word has a zero byte iff (x - ones) & ~x & highs != 0. */
+ * is zero, and (x - ones) & ~x & highs marks the lowest zero byte of x
+ * exactly (a borrow can only mark bytes above it), so on a little-endian
+ * machine the lowest marked bit names the byte. */
 static size_t string_stop(const char *s, size_t i, size_t len) {
   const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
   while (i + 8 <= len) {
-    uint64_t w, q, b;
+    uint64_t w, q, b, m;
     memcpy(&w, s + i, 8);
     q = w ^ (ones * '"');
     b = w ^ (ones * '\\');
-    if ((((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones) & ~w)) & highs) {
+    m = (((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones) & ~w)) & highs;
+    if (m != 0) {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+      return i + (size_t)__builtin_ctzll(m) / 8;
+#else
       break;
+#endif
     }
     i += 8;
   }
@@ -73,6 +80,21 @@ static size_t string_stop(const char *s, size_t i, size_t len) {
   }
   return i;
 }
+
+/* What a byte does inside a primitive (jsmn's strict rules): P_ON goes on,
+ * P_END ends it (whitespace, ',', ']', '}'; read again by the main loop),
+ * P_BAD is refused (< 0x20, >= 0x7f), P_NUL ends the input. Bytes >= 0x80
+ * are P_BAD too (not in the table). */
+enum { P_ON, P_END, P_BAD, P_NUL };
+static const unsigned char prim_class[128] = {
+    [0] = P_NUL,   [1] = P_BAD,    [2] = P_BAD,   [3] = P_BAD,    [4] = P_BAD,    [5] = P_BAD,
+    [6] = P_BAD,   [7] = P_BAD,    [8] = P_BAD,   ['\t'] = P_END, ['\n'] = P_END, [11] = P_BAD,
+    [12] = P_BAD,  ['\r'] = P_END, [14] = P_BAD,  [15] = P_BAD,   [16] = P_BAD,   [17] = P_BAD,
+    [18] = P_BAD,  [19] = P_BAD,   [20] = P_BAD,  [21] = P_BAD,   [22] = P_BAD,   [23] = P_BAD,
+    [24] = P_BAD,  [25] = P_BAD,   [26] = P_BAD,  [27] = P_BAD,   [28] = P_BAD,   [29] = P_BAD,
+    [30] = P_BAD,  [31] = P_BAD,   [' '] = P_END, [','] = P_END,  [']'] = P_END,  ['}'] = P_END,
+    [127] = P_BAD,
+};
 
 static int is_hex(char c) {
   return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f');
@@ -244,19 +266,16 @@ int hmq_jtok_parse(const char *js, size_t len, hmq_jtok *toks, unsigned cap, uns
         }
       }
       for (;; pos++) {
-        unsigned char b;
-        if (pos >= len || js[pos] == '\0') {
-          r = HMQ_JTOK_PART;
-          goto rewind;
+        unsigned char b = pos < len ? (unsigned char)js[pos] : 0;
+        unsigned k = b < 128 ? prim_class[b] : P_BAD;
+        if (k == P_ON) {
+          continue;
         }
-        b = (unsigned char)js[pos];
-        if (b == '\t' || b == '\r' || b == '\n' || b == ' ' || b == ',' || b == ']' || b == '}') {
+        if (k == P_END) {
           break;
         }
-        if (b < 32 || b >= 127) {
-          r = HMQ_JTOK_INVAL;
-          goto rewind;
-        }
+        r = k == P_BAD ? HMQ_JTOK_INVAL : HMQ_JTOK_PART;
+        goto rewind;
       }
       if (next >= cap) {
         r = HMQ_JTOK_NOMEM;
