@@ -31,6 +31,21 @@ typedef struct msgs {
   size_t topic_len;
 } msgs;
 
+/* Bytes this process has passed to write calls so far (/proc/self/io
+ * wchar: what SQLite writes, WAL and checkpoints included); 0 unknown. */
+static unsigned long long written_bytes(void) {
+  unsigned long long v = 0;
+  char line[128];
+  FILE *f = fopen("/proc/self/io", "r");
+  if (!f)
+    return 0;
+  while (fgets(line, sizeof line, f))
+    if (sscanf(line, "wchar: %llu", &v) == 1)
+      break;
+  fclose(f);
+  return v;
+}
+
 static double now_s(clockid_t clk) {
   struct timespec ts;
   clock_gettime(clk, &ts);
@@ -97,11 +112,12 @@ static int run_file(const msgs *m, long n, long batch, const char *path, double 
 }
 
 static int run_sqlite(const msgs *m, long n, long batch, const char *path, double *wall,
-                      double *cpu, uint64_t *stored) {
+                      double *cpu, uint64_t *stored, unsigned long long *wrote) {
   char err[600];
   hmq_bsink *s = NULL;
   hmq_db_config c = {0};
   c.target = path;
+  unsigned long long b0 = written_bytes();
   double w0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_PROCESS_CPUTIME_ID);
   if (hmq_sink_sqlite_open(&s, &c, err, sizeof err) != HMQ_OK) {
     fprintf(stderr, "bench_dbsink: %s\n", err);
@@ -127,6 +143,7 @@ static int run_sqlite(const msgs *m, long n, long batch, const char *path, doubl
   *cpu = now_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
   *stored = s->stored;
   hmq_bsink_close(s);
+  *wrote = written_bytes() - b0;
   return 0;
 }
 
@@ -156,17 +173,28 @@ int main(int argc, char **argv) {
   snprintf(db, sizeof db, "%s/hmq.db", dir);
   double fw = 0, fc = 0, sw = 0, sc = 0;
   uint64_t stored = 0;
+  unsigned long long wrote = 0, payload = 0;
+  for (long i = 0; i < n; i++)
+    payload += m.len[i];
   int rc = run_file(&m, n, batch, file, &fw, &fc) != 0 ||
-           run_sqlite(&m, n, batch, db, &sw, &sc, &stored) != 0;
+           run_sqlite(&m, n, batch, db, &sw, &sc, &stored, &wrote) != 0;
   if (!rc) {
     printf("bench_dbsink: %ld messages, batches of %ld\n", n, batch);
     printf("  file    %7.3f s  %8.0f msg/s  CPU %6.1f us/msg\n", fw, n / fw, fc * 1e6 / n);
     printf("  sqlite  %7.3f s  %8.0f msg/s  CPU %6.1f us/msg\n", sw, n / sw, sc * 1e6 / n);
     printf("  ratio sqlite/file %.3f (sink alone, no broker)\n", fw / sw);
+    printf("  sqlite wrote %.1f MB for %.1f MB of payloads (%.1fx, %.1f KB per message;"
+           " closing included)\n",
+           wrote / 1e6, payload / 1e6, payload ? (double)wrote / (double)payload : 0.0,
+           wrote / 1e3 / (double)n);
     if (stored != (uint64_t)n) {
       fprintf(stderr, "bench_dbsink: stored %llu of %ld\n", (unsigned long long)stored, n);
       rc = 1;
     }
+  }
+  if (getenv("BENCH_DBSINK_KEEP")) { /* inspect the files (sqlite3 DIR/hmq.db) */
+    printf("  kept in %s\n", dir);
+    goto done;
   }
   unlink(file);
   unlink(db);
@@ -175,6 +203,7 @@ int main(int argc, char **argv) {
   snprintf(aux, sizeof aux, "%s-shm", db);
   unlink(aux);
   rmdir(dir);
+done:
   free(m.bytes);
   free(m.off);
   free(m.len);

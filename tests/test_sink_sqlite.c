@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hmq/envelope.h"
@@ -27,9 +28,11 @@
 
 static char g_dir[64];
 static char g_db[128];
+static unsigned g_ckpt_pages; /* 0: the sink's default */
 
 static int setup(void **state) {
   (void)state;
+  g_ckpt_pages = 0;
   snprintf(g_dir, sizeof g_dir, "sqltest-XXXXXX");
   assert_non_null(mkdtemp(g_dir));
   snprintf(g_db, sizeof g_db, "%s/hmq.db", g_dir);
@@ -52,6 +55,7 @@ static hmq_bsink *open_sink(size_t batch_bytes, dbt_rejects *r) {
   hmq_db_config cfg = {0};
   cfg.target = g_db;
   cfg.batch_bytes = batch_bytes;
+  cfg.ckpt_pages = g_ckpt_pages;
   cfg.busy_ms = 50;
   hmq_status st = hmq_sink_sqlite_open(&s, &cfg, err, sizeof err);
   if (st != HMQ_OK)
@@ -67,6 +71,15 @@ static sqlite3 *db_open(void) {
 static const char *env_of(char *buf, size_t cap, const char *id, const char *vin, const char *ts,
                           double km) {
   return dbt_envelope(buf, cap, id, vin, ts, km, "p");
+}
+
+/* Table input(payload) for dbt_sq_check_latest, and its insert. */
+static sqlite3_stmt *input_table(sqlite3 *db) {
+  sqlite3_stmt *ins = NULL;
+  dbt_sq_exec(db, "CREATE TABLE input (payload TEXT)");
+  assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO input VALUES (?1)", -1, &ins, NULL),
+                   SQLITE_OK);
+  return ins;
 }
 
 /* --- tests -------------------------------------------------------------------- */
@@ -324,10 +337,7 @@ static void test_sim_stream_latest_matches_input(void **state) {
   assert_int_equal(hmq_sim_gen_init(&g, &cfg), HMQ_OK);
   hmq_bsink *s = open_sink(0, NULL);
   sqlite3 *db = db_open();
-  dbt_sq_exec(db, "CREATE TABLE input (payload TEXT)");
-  sqlite3_stmt *ins = NULL;
-  assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO input VALUES (?1)", -1, &ins, NULL),
-                   SQLITE_OK);
+  sqlite3_stmt *ins = input_table(db);
   for (int i = 0; i < 1500; i++) {
     assert_int_equal(hmq_sim_gen_next(&g, topic, sizeof topic, payload, sizeof payload, &msg),
                      HMQ_OK);
@@ -355,6 +365,129 @@ static void test_sim_stream_latest_matches_input(void **state) {
   sqlite3_close(db);
 }
 
+/* instance is the string member "location" of the entry's data, found in
+ * C (db_rows.c): escapes decoded in value and key, only a top-level string
+ * member counts, members before it (nested objects, arrays, strings with
+ * braces and quotes) are skipped correctly. */
+static void test_instance_from_location(void **state) {
+  (void)state;
+  static const struct {
+    const char *data, *want;
+  } cases[] = {
+      {"{\"location\": \"front_left\", \"x\": 1}", "front_left"},
+      {"{\"a\": [\"}\\\"\", {\"location\": \"no\"}], \"b\": {\"c\": \"]\"}, \"location\": "
+       "\"rear\"}",
+       "rear"},
+      {"{\"location\": \"front\\u005fleft\"}", "front_left"},
+      {"{\"loc\\u0061tion\": \"escaped_key\"}", "escaped_key"},
+      {"{\"x\": {\"location\": \"nested\"}}", ""},
+      {"{\"location\": 3}", ""},
+      {"{\"location\": {\"a\": 1}}", ""},
+      {"[\"location\", \"x\"]", ""},
+      {"\"location\"", ""},
+      {"{}", ""},
+      {"{\"locations\": \"x\", \"locatio\": \"y\"}", ""},
+  };
+  hmq_bsink *s = open_sink(0, NULL);
+  char buf[1024], id[16];
+  size_t n = sizeof cases / sizeof cases[0];
+  for (size_t i = 0; i < n; i++) {
+    snprintf(id, sizeof id, "m%zu", i);
+    snprintf(buf, sizeof buf,
+             "{\"version\": 2, \"message_id\": \"%s\", \"vin\": \"V\", \"data\": {\"c\": {\"p\":"
+             " [{\"data\": %s, \"timestamp\": \"2025-08-12T16:00:00.000Z\"}]}}}",
+             id, cases[i].data);
+    assert_int_equal(dbt_put(s, buf, 1), HMQ_OK);
+  }
+  assert_int_equal(hmq_bsink_commit(s), HMQ_OK);
+  hmq_bsink_close(s);
+  sqlite3 *db = db_open();
+  for (size_t i = 0; i < n; i++) {
+    char q[128], got[64];
+    snprintf(q, sizeof q, "SELECT instance FROM readings WHERE message_id = 'm%zu'", i);
+    dbt_sq_text(db, q, got, sizeof got);
+    if (strcmp(got, cases[i].want) != 0)
+      fail_msg("data %s: instance '%s', want '%s'", cases[i].data, got, cases[i].want);
+  }
+  /* latest: one row per distinct instance (front_left twice), '' shared */
+  assert_int_equal(dbt_sq_int(db, "SELECT count(*) FROM latest"), 4);
+  sqlite3_close(db);
+}
+
+/* One batch with more latest keys than the fold holds (16384; here 18000): it is
+ * upserted mid-batch and again at the end; readings of the same keys come
+ * again later in the batch, newer and older, and latest is still exactly
+ * the newest per key (computed from the input in SQL). */
+static void test_fold_overflow_mid_batch(void **state) {
+  (void)state;
+  enum { MSGS = 72, VINS = 60, PROPS = 300 };
+  size_t cap = 64 + PROPS * 110;
+  char *buf = malloc(cap + 256);
+  assert_non_null(buf);
+  hmq_bsink *s = open_sink(0, NULL);
+  sqlite3 *db = db_open();
+  sqlite3_stmt *ins = input_table(db);
+  for (int m = 0; m < MSGS; m++) {
+    /* vins V0..V59: messages 60.. repeat the first vins' keys, some older */
+    int vin = m % VINS, sec = (m * 7919) % 50;
+    size_t k = (size_t)snprintf(buf, cap,
+                                "{\"version\": 2, \"message_id\": \"id%03d\", \"vin\": \"V%d\","
+                                " \"data\": {\"c\": {",
+                                m, vin);
+    for (int p = 0; p < PROPS; p++)
+      k += (size_t)snprintf(buf + k, cap + 256 - k,
+                            "%s\"p%d\": [{\"data\": {\"v\": %d}, \"timestamp\":"
+                            " \"2025-08-12T16:00:%02d.%03dZ\"}]",
+                            p ? ", " : "", p, m, sec, p % 2 ? 0 : 500);
+    k += (size_t)snprintf(buf + k, cap + 256 - k, "}}}");
+    assert_int_equal(dbt_put_n(s, buf, k, 1), HMQ_OK);
+    sqlite3_bind_text(ins, 1, buf, (int)k, SQLITE_TRANSIENT);
+    assert_int_equal(sqlite3_step(ins), SQLITE_DONE);
+    sqlite3_reset(ins);
+  }
+  sqlite3_finalize(ins);
+  assert_int_equal(hmq_bsink_batched(s), MSGS);
+  assert_int_equal(hmq_bsink_commit(s), HMQ_OK);
+  assert_int_equal(s->readings, MSGS * PROPS);
+  hmq_bsink_close(s);
+  assert_int_equal(dbt_sq_check_latest(db, "latest"), VINS * PROPS);
+  /* the repeated vins really had older and newer readings in the batch */
+  assert_true(dbt_sq_int(db, "SELECT count(*) FROM want w JOIN newest n USING (vin, capability,"
+                             " property, instance) WHERE w.ms < n.ms") > 0);
+  sqlite3_close(db);
+  free(buf);
+}
+
+/* The checkpoints run on their own thread, started once the WAL holds
+ * ckpt_pages (here 64): after many batches the WAL file stays bounded (it
+ * is restarted once copied) and the database file holds the pages while
+ * the sink is still open. */
+static void test_checkpoint_thread_bounds_wal(void **state) {
+  (void)state;
+  g_ckpt_pages = 64;
+  hmq_bsink *s = open_sink(0, NULL);
+  char buf[2048], id[32], wal[160], ts[40];
+  struct stat sb;
+  for (int i = 0; i < 6000; i++) {
+    snprintf(id, sizeof id, "ck%05d", i);
+    snprintf(ts, sizeof ts, "2025-08-12T16:%02d:%02d.000Z", (i / 60) % 60, i % 60);
+    assert_int_equal(dbt_put(s, env_of(buf, sizeof buf, id, i % 2 ? "V1" : "V2", ts, i), 1),
+                     HMQ_OK);
+    if (i % 50 == 49)
+      assert_int_equal(hmq_bsink_commit(s), HMQ_OK);
+  }
+  snprintf(wal, sizeof wal, "%s-wal", g_db);
+  assert_int_equal(stat(wal, &sb), 0);
+  /* 120 batches wrote far more pages than the limit that starts a checkpoint */
+  assert_true(sb.st_size < 80ll * 1024 * 1024);
+  assert_int_equal(stat(g_db, &sb), 0);
+  assert_true(sb.st_size > 1024 * 1024); /* pages reached the database file */
+  hmq_bsink_close(s);
+  sqlite3 *db = db_open();
+  assert_int_equal(dbt_sq_int(db, "SELECT count(*) FROM messages"), 6000);
+  sqlite3_close(db);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_schema_created_versioned_newer_refused, setup, teardown),
@@ -365,6 +498,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_locked_database_retried_nothing_lost, setup, teardown),
       cmocka_unit_test_setup_teardown(test_batch_limit_bounded, setup, teardown),
       cmocka_unit_test_setup_teardown(test_sim_stream_latest_matches_input, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_instance_from_location, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_fold_overflow_mid_batch, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_checkpoint_thread_bounds_wal, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,7 +6,8 @@
  * longer than the payload bytes it comes from, and the views a message or
  * an entry yields are disjoint parts of the payload, so one region of the
  * payload's size holds an entry's values, and two hold the message's (the
- * compact envelope plus its ids).
+ * compact envelope plus its ids). An entry gets two: its instance is
+ * decoded a second time out of its data.
  */
 #include "pipeline/db_rows.h"
 
@@ -20,7 +21,7 @@ hmq_status hmq_dbrows_init(hmq_dbrows *r, size_t max_message) {
   size_t ntok = max_message / BYTES_PER_TOKEN + 256;
   r->region = max_message + 64;
   r->tok_mem = malloc(ntok * HMQ_JSON_TOKEN_BYTES);
-  r->scratch = malloc(3 * r->region);
+  r->scratch = malloc(4 * r->region);
   if (!r->tok_mem || !r->scratch) {
     hmq_dbrows_free(r);
     return HMQ_ERR_IO;
@@ -69,6 +70,87 @@ static hmq_status compacted(hmq_str v, char **room, size_t *left, hmq_str *out) 
   out->len = n;
   *room += n;
   *left -= n;
+  return HMQ_OK;
+}
+
+/* Past the string whose opening quote is at s[i]: the index after its
+ * closing quote (n when it does not end). */
+static size_t skip_string(const char *s, size_t n, size_t i) {
+  for (i++; i < n; i++) {
+    if (s[i] == '\\')
+      i++;
+    else if (s[i] == '"')
+      return i + 1;
+  }
+  return n;
+}
+
+/* Past the compact JSON value at s[i] (data compacted by us: no
+ * whitespace). */
+static size_t skip_value(const char *s, size_t n, size_t i) {
+  int depth = 0;
+  if (i < n && s[i] == '"')
+    return skip_string(s, n, i);
+  if (i < n && s[i] != '{' && s[i] != '[') {
+    while (i < n && s[i] != ',' && s[i] != '}' && s[i] != ']')
+      i++;
+    return i;
+  }
+  while (i < n) {
+    char c = s[i];
+    if (c == '"') {
+      i = skip_string(s, n, i);
+      continue;
+    }
+    if (c == '{' || c == '[')
+      depth++;
+    else if ((c == '}' || c == ']') && --depth == 0)
+      return i + 1;
+    i++;
+  }
+  return n;
+}
+
+/* The first member named "location" of the compact object `data`, when it
+ * is a string: its text with escapes decoded (into *room). Anything else
+ * (not an object, no such member, not a string): "". The key is compared
+ * after decoding its escapes, as a JSON reader would. */
+static hmq_status location_of(hmq_str data, char **room, size_t *left, hmq_str *out) {
+  static const char want[] = "location";
+  const char *s = data.ptr;
+  size_t n = data.len, i = 1;
+  out->ptr = "";
+  out->len = 0;
+  if (!s || n < 2 || s[0] != '{')
+    return HMQ_OK;
+  while (i < n && s[i] == '"') {
+    size_t kend = skip_string(s, n, i);
+    hmq_str key = {s + i + 1, kend - i - 2};
+    int match = 0;
+    if (kend >= n || s[kend] != ':')
+      return HMQ_OK;
+    if (key.len == sizeof want - 1) {
+      match = memcmp(key.ptr, want, key.len) == 0;
+    } else if (key.len > sizeof want - 1 && key.len <= 6 * (sizeof want - 1) &&
+               memchr(key.ptr, '\\', key.len)) {
+      char k[6 * sizeof want];
+      size_t kl = 0;
+      match = hmq_json_unescape(key, k, sizeof k, &kl) == HMQ_OK && kl == sizeof want - 1 &&
+              memcmp(k, want, kl) == 0;
+    }
+    i = kend + 1;
+    if (match) {
+      if (i >= n || s[i] != '"')
+        return HMQ_OK;
+      size_t vend = skip_string(s, n, i);
+      hmq_str v = {s + i + 1, vend - i - 2};
+      return decoded(v, 0, room, left, out);
+    }
+    i = skip_value(s, n, i);
+    if (i >= n || s[i] != ',')
+      return HMQ_OK;
+    i++;
+  }
   return HMQ_OK;
 }
 
@@ -122,7 +204,7 @@ hmq_status hmq_dbrows_next(hmq_dbrows *r, hmq_dbreading *out, const char **why) 
       break;
   }
   char *room = r->scratch + 2 * r->region;
-  size_t left = r->region;
+  size_t left = 2 * r->region;
   memset(out, 0, sizeof *out);
   out->idx = r->next_idx++;
   if (decoded(e.capability, 0, &room, &left, &out->capability) != HMQ_OK ||
@@ -134,6 +216,10 @@ hmq_status hmq_dbrows_next(hmq_dbrows *r, hmq_dbreading *out, const char **why) 
   if (compacted(e.data, &room, &left, &out->data) != HMQ_OK ||
       compacted(e.failure, &room, &left, &out->failure) != HMQ_OK) {
     *why = "entry data or failure does not compact";
+    return HMQ_ERR_JSON;
+  }
+  if (location_of(out->data, &room, &left, &out->instance) != HMQ_OK) {
+    *why = "the location in entry data has a malformed escape";
     return HMQ_ERR_JSON;
   }
   out->has_ts_ms = e.ts_valid;

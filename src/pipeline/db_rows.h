@@ -36,9 +36,12 @@ typedef struct hmq_dbreading {
   hmq_str property;
   hmq_str ts; /* as sent; ptr NULL when absent */
   int64_t ts_ms;
-  int has_ts_ms;   /* ts parsed as RFC 3339 */
-  hmq_str data;    /* compact JSON; ptr NULL when absent */
-  hmq_str failure; /* compact JSON; ptr NULL when absent */
+  int has_ts_ms;    /* ts parsed as RFC 3339 */
+  hmq_str data;     /* compact JSON; ptr NULL when absent */
+  hmq_str failure;  /* compact JSON; ptr NULL when absent */
+  hmq_str instance; /* the string member "location" of data when data is an
+                       object that has one (escapes decoded), else "" (ptr
+                       never NULL): the instance column (db_schema.h) */
 } hmq_dbreading;
 
 typedef struct hmq_dbrows {
@@ -47,7 +50,7 @@ typedef struct hmq_dbrows {
   hmq_envelope env;
   hmq_entries it;
   char *scratch; /* message fields | reading fields */
-  size_t region; /* bytes per region (scratch holds two) */
+  size_t region; /* bytes per region: two for the message, two for a reading */
   size_t msg_used;
   size_t next_idx;
 } hmq_dbrows;

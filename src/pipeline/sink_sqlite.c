@@ -32,10 +32,24 @@
 #include <string.h>
 
 #include "pipeline/db_batch.h"
+#include "pipeline/db_fold.h"
 #include "pipeline/db_rows.h"
 #include "pipeline/db_schema.h"
+#include "pipeline/sq_ckpt.h"
 
 #define DEFAULT_BUSY_MS 2000u
+
+/* Checkpoints (sq_ckpt.h): the thread is asked for one after a commit that
+ * leaves at least CKPT_FRAMES pages (hmq_db_config.ckpt_pages) in the WAL;
+ * should the log still reach 16 times that (the thread cannot keep up or
+ * keeps failing), the sink runs one itself after its commit, which bounds
+ * the WAL file. */
+#define CKPT_FRAMES 8192
+
+/* The fold (db_fold.h): keys and value bytes it holds before it is
+ * upserted mid-batch (a batch of 2048 hmq-sim messages has ~16k keys). */
+#define FOLD_KEYS  16384
+#define FOLD_BYTES (4u * 1024u * 1024u)
 
 /* Outcome of one pass over the batch. */
 enum { PASS_OK = 0, PASS_ROW = 1, PASS_TRANSIENT = 2 };
@@ -44,11 +58,15 @@ typedef struct sq_sink {
   hmq_bsink base;
   char *path;
   sqlite3 *db;
-  sqlite3_stmt *ins_msg, *ins_rd, *max_rd, *up_latest;
+  sqlite3_stmt *ins_msg, *ins_rd, *max_rd, *up_latest, *up_one;
   unsigned busy_ms;
   int reopen; /* the last failure was more than a lock: open the file again */
   hmq_dbatch batch;
   hmq_dbrows rows;
+  hmq_dbfold fold; /* the newest reading per latest key of the batch */
+  hmq_sq_ckpt ckpt;
+  int wal_frames;   /* pages in the WAL after the last commit */
+  int ckpt_frames;  /* CKPT_FRAMES */
   char rowerr[400]; /* why the last row was refused */
 } sq_sink;
 
@@ -57,21 +75,25 @@ static const char sql_ins_msg[] =
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (message_id) DO NOTHING";
 static const char sql_ins_rd[] =
     "INSERT INTO readings (message_id, idx, vin, capability, property, instance, ts, ts_ms, data,"
-    " failure) VALUES (?1, ?2, ?3, ?4, ?5, coalesce(json_extract(?8, '$.location'), ''), ?6, ?7,"
-    " ?8, ?9)";
+    " failure) VALUES (?1, ?2, ?3, ?4, ?5, ?10, ?6, ?7, ?8, ?9)";
 static const char sql_max_rd[] = "SELECT coalesce(max(rowid), 0) FROM readings";
 /* The WHERE before ON CONFLICT is required by SQLite's grammar for an
  * upsert fed by a SELECT; rows of one key may follow each other, each
  * compared with the row stored so far. */
+#define LATEST_SET                                                                                 \
+  " ON CONFLICT (vin, capability, property, instance) DO UPDATE SET ts = excluded.ts,"             \
+  " ts_ms = excluded.ts_ms, data = excluded.data, message_id = excluded.message_id,"               \
+  " idx = excluded.idx"                                                                            \
+  " WHERE (excluded.ts_ms, excluded.message_id, excluded.idx) >"                                   \
+  " (latest.ts_ms, latest.message_id, latest.idx)"
+/* One reading the batch's fold (db_fold.h) kept. */
+static const char sql_up_one[] =
+    "INSERT INTO latest (vin, capability, property, instance, ts, ts_ms, data, message_id, idx)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)" LATEST_SET;
 static const char sql_up_latest[] =
     "INSERT INTO latest (vin, capability, property, instance, ts, ts_ms, data, message_id, idx)"
     " SELECT vin, capability, property, instance, ts, ts_ms, data, message_id, idx FROM readings"
-    " WHERE rowid > ?1 AND rowid <= ?2 AND ts_ms IS NOT NULL AND data IS NOT NULL"
-    " ON CONFLICT (vin, capability, property, instance) DO UPDATE SET ts = excluded.ts,"
-    " ts_ms = excluded.ts_ms, data = excluded.data, message_id = excluded.message_id,"
-    " idx = excluded.idx"
-    " WHERE (excluded.ts_ms, excluded.message_id, excluded.idx) >"
-    " (latest.ts_ms, latest.message_id, latest.idx)";
+    " WHERE rowid > ?1 AND rowid <= ?2 AND ts_ms IS NOT NULL AND data IS NOT NULL" LATEST_SET;
 
 static int is_row_error(int rc) {
   rc &= 0xff;
@@ -89,7 +111,8 @@ static void disconnect(sq_sink *s) {
   sqlite3_finalize(s->ins_rd);
   sqlite3_finalize(s->max_rd);
   sqlite3_finalize(s->up_latest);
-  s->ins_msg = s->ins_rd = s->max_rd = s->up_latest = NULL;
+  sqlite3_finalize(s->up_one);
+  s->ins_msg = s->ins_rd = s->max_rd = s->up_latest = s->up_one = NULL;
   if (s->db)
     sqlite3_close_v2(s->db);
   s->db = NULL;
@@ -154,6 +177,22 @@ static int schema(sq_sink *s, int *fatal) {
   return rc;
 }
 
+static int on_wal(void *arg, sqlite3 *db, const char *name, int frames) {
+  (void)db;
+  (void)name;
+  ((sq_sink *)arg)->wal_frames = frames;
+  return SQLITE_OK;
+}
+
+/* After a commit: a checkpoint by the thread when the WAL has grown, by
+ * this connection when it has grown far too much. */
+static void checkpoint(sq_sink *s) {
+  if (s->wal_frames < s->ckpt_frames || hmq_sq_ckpt_kick(&s->ckpt))
+    return;
+  if (s->wal_frames >= 16 * s->ckpt_frames)
+    (void)sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+}
+
 /* Open the file, switch to WAL, check the schema, prepare the statements.
  * SQLITE_OK, or an error code with base.err set. */
 static int connect_db(sq_sink *s, int *fatal) {
@@ -199,10 +238,13 @@ static int connect_db(sq_sink *s, int *fatal) {
   rc = schema(s, fatal);
   if (rc != SQLITE_OK)
     return rc;
+  /* our own WAL hook replaces SQLite's automatic checkpoint */
+  sqlite3_wal_hook(s->db, on_wal, s);
   if ((rc = sqlite3_prepare_v2(s->db, sql_ins_msg, -1, &s->ins_msg, NULL)) != SQLITE_OK ||
       (rc = sqlite3_prepare_v2(s->db, sql_ins_rd, -1, &s->ins_rd, NULL)) != SQLITE_OK ||
       (rc = sqlite3_prepare_v2(s->db, sql_max_rd, -1, &s->max_rd, NULL)) != SQLITE_OK ||
-      (rc = sqlite3_prepare_v2(s->db, sql_up_latest, -1, &s->up_latest, NULL)) != SQLITE_OK) {
+      (rc = sqlite3_prepare_v2(s->db, sql_up_latest, -1, &s->up_latest, NULL)) != SQLITE_OK ||
+      (rc = sqlite3_prepare_v2(s->db, sql_up_one, -1, &s->up_one, NULL)) != SQLITE_OK) {
     say(s, "preparing statements (a table of another shape?)", rc);
     *fatal = 1;
     return rc;
@@ -247,12 +289,52 @@ static int upsert_latest(sq_sink *s, sqlite3_int64 after, sqlite3_int64 upto) {
   return run(s, s->up_latest);
 }
 
+static int upsert_one(sq_sink *s, hmq_str vin, hmq_str cap, hmq_str prop, hmq_str inst, hmq_str ts,
+                      int64_t ts_ms, hmq_str data, hmq_str mid, size_t idx) {
+  bind_str(s->up_one, 1, vin);
+  bind_str(s->up_one, 2, cap);
+  bind_str(s->up_one, 3, prop);
+  bind_str(s->up_one, 4, inst);
+  bind_str(s->up_one, 5, ts);
+  sqlite3_bind_int64(s->up_one, 6, ts_ms);
+  bind_str(s->up_one, 7, data);
+  bind_str(s->up_one, 8, mid);
+  sqlite3_bind_int64(s->up_one, 9, (sqlite3_int64)idx);
+  return run(s, s->up_one);
+}
+
+/* Upsert what the fold holds, then clear it. */
+static int flush_fold(sq_sink *s) {
+  int rc = SQLITE_OK;
+  for (size_t i = 0; i < s->fold.count && rc == SQLITE_OK; i++) {
+    const hmq_dbfold_row *x = &s->fold.rows[i];
+    rc = upsert_one(s, x->vin, x->capability, x->property, x->instance, x->ts, x->ts_ms, x->data,
+                    x->message_id, x->idx);
+  }
+  hmq_dbfold_clear(&s->fold);
+  return rc;
+}
+
+/* Offer a new reading to the fold (flushing it when full). */
+static int fold_reading(sq_sink *s, const hmq_dbmsg *m, const hmq_dbreading *r) {
+  hmq_status st = hmq_dbfold_offer(&s->fold, m, r);
+  int rc = SQLITE_OK;
+  if (st == HMQ_ERR_FULL && (rc = flush_fold(s)) == SQLITE_OK)
+    st = hmq_dbfold_offer(&s->fold, m, r);
+  if (rc == SQLITE_OK && st == HMQ_ERR_NO_ROOM) /* bigger than the arena */
+    rc = upsert_one(s, m->vin, r->capability, r->property, r->instance, r->ts, r->ts_ms, r->data,
+                    m->message_id, r->idx);
+  return rc;
+}
+
 /* A refusal that is not SQLite's: the copy no longer decodes. */
 #define ROW_DECODE (-1)
 
 /* Insert one message and (when new) its readings. *last: the largest
- * readings rowid so far. SQLITE_OK, ROW_DECODE or SQLite's code. */
-static int put_message(sq_sink *s, size_t i, sqlite3_int64 *last) {
+ * readings rowid so far. fold: offer its readings to the batch's fold
+ * (else the caller updates latest from the readings rows). SQLITE_OK,
+ * ROW_DECODE or SQLite's code. */
+static int put_message(sq_sink *s, size_t i, sqlite3_int64 *last, int fold) {
   hmq_bmsg m;
   hmq_dbmsg row;
   hmq_dbreading r;
@@ -291,7 +373,10 @@ static int put_message(sq_sink *s, size_t i, sqlite3_int64 *last) {
       sqlite3_bind_null(s->ins_rd, 7);
     bind_str(s->ins_rd, 8, r.data);
     bind_str(s->ins_rd, 9, r.failure);
+    bind_str(s->ins_rd, 10, r.instance);
     if ((rc = run(s, s->ins_rd)) != SQLITE_OK)
+      return rc;
+    if (fold && (rc = fold_reading(s, &row, &r)) != SQLITE_OK)
       return rc;
     *last = sqlite3_last_insert_rowid(s->db);
     s->base.readings++;
@@ -309,7 +394,8 @@ static int pass(sq_sink *s, int isolate, int *code) {
   sqlite3_int64 first = 0, last = 0;
   uint64_t stored = s->base.stored, readings = s->base.readings;
   int rc = exec(s, "BEGIN IMMEDIATE");
-  if (rc == SQLITE_OK)
+  hmq_dbfold_clear(&s->fold);
+  if (rc == SQLITE_OK && isolate)
     rc = max_rowid(s, &first);
   if (rc != SQLITE_OK) {
     *code = rc;
@@ -325,7 +411,7 @@ static int pass(sq_sink *s, int isolate, int *code) {
     uint64_t stored_before = s->base.stored, readings_before = s->base.readings;
     if (isolate && (rc = exec(s, "SAVEPOINT m")) != SQLITE_OK)
       break;
-    rc = put_message(s, i, &last);
+    rc = put_message(s, i, &last, !isolate);
     if (rc == SQLITE_OK && isolate && last > before)
       rc = upsert_latest(s, before, last);
     if (rc == SQLITE_OK) {
@@ -348,8 +434,8 @@ static int pass(sq_sink *s, int isolate, int *code) {
       break;
     hmq_dbatch_reject(&s->batch, &s->base, i, s->rowerr);
   }
-  if (rc == SQLITE_OK && !isolate && last > first) {
-    rc = upsert_latest(s, first, last);
+  if (rc == SQLITE_OK && !isolate) {
+    rc = flush_fold(s);
     if (is_row_error(rc)) {
       exec(s, "ROLLBACK");
       s->base.stored = stored;
@@ -394,6 +480,7 @@ static hmq_status sq_commit(hmq_bsink *b) {
     return HMQ_WANT_WRITE;
   }
   hmq_dbatch_clear(&s->batch);
+  checkpoint(s);
   s->base.commits++;
   s->base.err[0] = 0;
   return HMQ_OK;
@@ -415,9 +502,11 @@ static size_t sq_batched(const hmq_bsink *b) {
 
 static void sq_close(hmq_bsink *b) {
   sq_sink *s = (sq_sink *)b;
+  hmq_sq_ckpt_close(&s->ckpt);
   disconnect(s);
   hmq_dbatch_free(&s->batch);
   hmq_dbrows_free(&s->rows);
+  hmq_dbfold_free(&s->fold);
   free(s->path);
   free(s);
 }
@@ -439,19 +528,30 @@ hmq_status hmq_sink_sqlite_open(hmq_bsink **out, const hmq_db_config *cfg, char 
   }
   sq_sink *s = calloc(1, sizeof *s);
   if (!s || !(s->path = strdup(cfg->target)) ||
-      hmq_dbatch_open(&s->batch, &s->rows, cfg) != HMQ_OK) {
+      hmq_dbatch_open(&s->batch, &s->rows, cfg) != HMQ_OK ||
+      hmq_dbfold_init(&s->fold, FOLD_KEYS, FOLD_BYTES) != HMQ_OK) {
     snprintf(err, errlen, "sqlite %s: out of memory for the batch", cfg->target);
-    if (s)
+    if (s) {
+      hmq_dbatch_free(&s->batch);
+      hmq_dbrows_free(&s->rows);
+      hmq_dbfold_free(&s->fold);
       free(s->path);
+    }
     free(s);
     return HMQ_ERR_IO;
   }
   s->base.ops = &sq_ops;
   s->busy_ms = cfg->busy_ms ? cfg->busy_ms : DEFAULT_BUSY_MS;
+  s->ckpt_frames = cfg->ckpt_pages ? (int)cfg->ckpt_pages : CKPT_FRAMES;
   if (connect_db(s, &fatal) != SQLITE_OK) {
     snprintf(err, errlen, "%s", s->base.err);
     sq_close(&s->base);
     return HMQ_ERR_FILE;
+  }
+  if (hmq_sq_ckpt_open(&s->ckpt, s->path) != HMQ_OK) {
+    snprintf(err, errlen, "sqlite %s: cannot start the checkpoint thread", s->path);
+    sq_close(&s->base);
+    return HMQ_ERR_IO;
   }
   *out = &s->base;
   return HMQ_OK;
