@@ -23,7 +23,15 @@
 #     take (its batch limit); then the server comes back and the drain must
 #     complete (-C N).
 # Environment: HMQ_BUILD_DIR (default build/dbbench, Release), DRAIN_TIMEOUT
-# (default 600 s per drain), DOWN_SECONDS, DB_KEEP=1 (keep the temp dir).
+# (default 600 s per drain), DOWN_SECONDS (0 skips step 4), DB_KEEP=1 (keep
+# the temp dir), DB_SINKS (default "sqlite pg": which database drains run
+# after the file sink), PG_SET (extra server settings "name=value ...", e.g.
+# log_min_duration_statement=0 to see each statement's time in pg/log),
+# PG_TUNED (default 1: the server runs with the settings recommended in
+# docs/database.md, durability untouched; 0: Debian's defaults), PG_PEER
+# (another hmq binary, e.g. a build of an older commit: it drains the same
+# N into its own database in the same run, before and after ours when
+# PG_ROUNDS=2, and the rates are compared).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$(pwd)
@@ -64,13 +72,25 @@ bench_broker_conf "$tmp/mq" "$mport" "" plain "persistence true" "persistence_lo
   "max_inflight_messages 0"
 bench_broker_start "$tmp/mq" "$mport"
 
+# Recommended for a PostgreSQL that hmq writes to (docs/database.md); none
+# of them weakens durability (fsync, synchronous_commit, full_page_writes
+# stay on): memory for the tables a drain touches, WAL written compressed,
+# no checkpoint in the middle of a drain.
+pg_tuned="shared_buffers=512MB wal_compression=on max_wal_size=4GB checkpoint_timeout=15min"
+[[ ${PG_TUNED:-1} == 1 ]] || pg_tuned=
+pg_set=()
+for kv in $pg_tuned ${PG_SET:-}; do pg_set+=(-c "$kv"); done
+peer=${PG_PEER:-}
+rounds=${PG_ROUNDS:-1}
+[[ -z $peer || -x $peer ]] || { echo "db_drain: PG_PEER $peer is not an executable" >&2; exit 2; }
+sinks=${DB_SINKS:-sqlite pg}
 pport=$(free_port)
 mkdir -p "$tmp/pg"
 [[ $(id -u) -eq 0 ]] && chown nobody "$tmp/pg"
 (as_pg "$pgbin/initdb" -D "$tmp/pg/data" -U hmq --auth=trust -E UTF8 --locale=C) >"$tmp/initdb.log" 2>&1
 pg_start() {
   as_pg "$pgbin/postgres" -D "$tmp/pg/data" -p "$pport" -k "$tmp/pg" \
-    -c listen_addresses=127.0.0.1 >>"$tmp/pg/log" 2>&1 &
+    -c listen_addresses=127.0.0.1 "${pg_set[@]}" >>"$tmp/pg/log" 2>&1 &
   pgpid=$!
   for _ in $(seq 300); do pg_isready -q -h 127.0.0.1 -p "$pport" && return 0; sleep 0.1; done
   echo "db_drain: PostgreSQL did not start" >&2; exit 1
@@ -85,7 +105,9 @@ session() { # group
   "$hmq" "${common[@]}" --id "$app-sandbox-$1" --topic "\$share/$1/$base/#" \
     --state-dir "$tmp/sd-$1" --out /dev/null -W 2 || true
 }
-for g in file sqlite pg pgdown; do session "$g"; done
+groups="file sqlite pg pgdown"
+[[ -n $peer ]] && groups+=" peer peer2 pg2"
+for g in $groups; do session "$g"; done
 "$sim" --plain --host 127.0.0.1 --port "$mport" -n "$N" --vins 1000 --dup-rate 0 \
   --app-id "$app" --quiet --timeout "$dt" >/dev/null
 
@@ -103,12 +125,13 @@ pg_cpu() {
   calc "$t / $(getconf CLK_TCK)"
 }
 drain() { # group sink-args...
-  local g=$1 b0 b1 p0 p1
+  local g=$1 b0 b1 p0 p1 bin=$hmq
   shift
+  [[ $g == peer* ]] && bin=$peer
   b0=$(cpu_of "$bpid")
   p0=$(pg_cpu)
   /usr/bin/time -f "%e %U %S %M" -o "$tmp/time-$g" timeout "$dt" \
-    "$hmq" "${common[@]}" --id "$app-sandbox-$g" --topic "\$share/$g/$base/#" \
+    "$bin" "${common[@]}" --id "$app-sandbox-$g" --topic "\$share/$g/$base/#" \
     --state-dir "$tmp/sd-$g" -C "$N" "$@" 2>"$tmp/err-$g"
   sleep 0.3 # the server's backend exits after hmq's disconnect
   b1=$(cpu_of "$bpid")
@@ -121,14 +144,37 @@ drain() { # group sink-args...
   calc "$N / $wall" >"$tmp/rate-$g"
 }
 echo "db_drain: $N messages per sink (plain TCP, loopback, mosquitto $("$broker" -h | head -1 | awk '{print $3}'))"
+echo "db_drain: PostgreSQL $("$pgbin/postgres" -V | awk '{print $3}') settings: ${pg_tuned:-defaults} ${PG_SET:-}"
 drain file --out "$tmp/out.ndjson"
-drain sqlite --sqlite "$tmp/hmq.db"
-drain pg --postgres "$conninfo"
+[[ " $sinks " == *" sqlite "* ]] && drain sqlite --sqlite "$tmp/hmq.db"
+if [[ -n $peer ]]; then
+  for d in peer peer2 pg2; do psql -h 127.0.0.1 -p "$pport" -U hmq -d postgres -qc "CREATE DATABASE $d"; done
+  drain peer --postgres "host=127.0.0.1 port=$pport dbname=peer user=hmq"
+fi
+[[ " $sinks " == *" pg "* ]] && drain pg --postgres "$conninfo"
+if [[ -n $peer ]] && ((rounds > 1)); then
+  drain pg2 --postgres "host=127.0.0.1 port=$pport dbname=pg2 user=hmq"
+  drain peer2 --postgres "host=127.0.0.1 port=$pport dbname=peer2 user=hmq"
+fi
 fr=$(cat "$tmp/rate-file")
-printf 'ratio sqlite/file %.2f (target >= 0.7)   postgres/file %.2f (target >= 0.5)\n' \
-  "$(echo "$(cat "$tmp/rate-sqlite") / $fr" | bc -l)" "$(echo "$(cat "$tmp/rate-pg") / $fr" | bc -l)"
-echo "stored: sqlite $(sqlite3 "$tmp/hmq.db" 'select count(*) from messages'), postgres" \
-  "$(psql -h 127.0.0.1 -p "$pport" -U hmq -d postgres -Atc 'select count(*) from messages')"
+if [[ -f $tmp/rate-sqlite ]]; then
+  printf 'ratio sqlite/file %.2f (target >= 0.7)\n' "$(echo "$(cat "$tmp/rate-sqlite") / $fr" | bc -l)"
+  echo "stored: sqlite $(sqlite3 "$tmp/hmq.db" 'select count(*) from messages')"
+fi
+if [[ -f $tmp/rate-pg ]]; then
+  printf 'ratio postgres/file %.2f (target >= 0.5)\n' "$(echo "$(cat "$tmp/rate-pg") / $fr" | bc -l)"
+  echo "stored: postgres $(psql -h 127.0.0.1 -p "$pport" -U hmq -d postgres -Atc 'select count(*) from messages')"
+fi
+if [[ -f $tmp/rate-peer && -f $tmp/rate-pg ]]; then
+  pr=$(cat "$tmp/rate-peer") our=$(cat "$tmp/rate-pg")
+  if [[ -f $tmp/rate-peer2 ]]; then
+    pr=$(calc "($pr + $(cat "$tmp/rate-peer2")) / 2")
+    our=$(calc "($our + $(cat "$tmp/rate-pg2")) / 2")
+  fi
+  printf 'ratio postgres/file of PG_PEER %.2f; this hmq / PG_PEER rate %.2f (mean of %d rounds, alternating)\n' \
+    "$(calc "$pr / $fr")" "$(calc "$our / $pr")" "$rounds"
+fi
+((down_s > 0)) && [[ -f $tmp/rate-pg ]] || exit 0
 
 # --- memory while the database is down ---------------------------------------
 # hmq starts while the server is down (it must wait, not exit); its session

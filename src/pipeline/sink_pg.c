@@ -5,27 +5,44 @@
  *
  * One batch:
  *   BEGIN
- *   COPY hmq_in FROM STDIN      every message and every entry of the batch,
- *                               one row each, into a temporary table whose
- *                               JSON columns are typed (each value parsed once)
- *   WITH m AS (INSERT INTO messages … ON CONFLICT DO NOTHING RETURNING …)
- *        INSERT INTO readings … JOIN m            readings of new messages only
+ *   COPY messages FROM STDIN    straight into the table (in a SAVEPOINT):
+ *                               the usual case, none of them stored before
+ *     or, when that fails on the messages primary key (a message stored
+ *     before: a redelivery), back to the SAVEPOINT and
+ *     COPY hmq_m FROM STDIN; INSERT INTO messages SELECT … FROM hmq_m
+ *        ON CONFLICT DO NOTHING RETURNING message_id   (the new ones)
+ *   COPY readings FROM STDIN    the entries of the new messages only,
+ *                               straight into the table (the server writes
+ *                               them a page at a time; an INSERT … SELECT
+ *                               writes a WAL record per row)
+ *   COPY hmq_lc FROM STDIN      their candidates for latest (entries with
+ *                               data and a timestamp)
  *   INSERT INTO latest SELECT DISTINCT ON (key) … ORDER BY key, newest first
  *        ON CONFLICT DO UPDATE … WHERE newer
  *   COMMIT                      (synchronous_commit on: durable when it returns)
+ * hmq computes what the server used to: the instance (db_rows.h), ts and
+ * received_at as timestamptz text (exact to the ms in every year RFC 3339
+ * allows; the former timestamptz 'epoch' + ms * interval '1 millisecond'
+ * goes through a double and is off by microseconds centuries away from
+ * 1970), which messages are new.
  *
  * Many hmq instances (a share group on several hosts) may write to one
  * database at once, with the same message arriving at two of them after a
  * redelivery. That stays right in any commit order:
  *  - the messages primary key admits one of the two inserts; the other
- *    waits for the first transaction and then does nothing, and its
- *    readings, joined to the rows it really inserted, are not written;
+ *    waits for the first transaction and then fails (COPY) or does nothing
+ *    (INSERT … ON CONFLICT), and writes readings only for the messages it
+ *    really inserted;
+ *  - only messages new in this transaction add latest candidates: one
+ *    stored before added its own when it was stored;
  *  - the latest upsert compares with the row as committed (ON CONFLICT
  *    locks it) and replaces it only with a greater (ts_ms, message_id, idx),
  *    a total order, so the result does not depend on who commits first;
- *  - rows are inserted in key order, so two batches lock keys in the same
- *    order; a deadlock or serialization failure the server still reports
- *    (SQLSTATE 40xxx) is retried at once, up to three times.
+ *  - latest rows are written in key order, so two batches lock keys in the
+ *    same order; the direct COPY into messages is in arrival order, so two
+ *    instances holding the same two new messages in opposite orders can
+ *    deadlock: the server ends one of them (SQLSTATE 40P01), which, like
+ *    any 40xxx, is retried at once, up to three times.
  * message_id columns use the "C" collation: byte order, as SQLite compares,
  * whatever the database's locale.
  *
@@ -61,6 +78,12 @@
 /* pg_advisory_xact_lock key while creating the schema ("hmq" in ASCII) */
 #define SCHEMA_LOCK_KEY "6843761"
 
+typedef struct pg_out {
+  char *p;
+  size_t len, cap;
+  int grow; /* 0: flush to the server when full; 1: realloc */
+} pg_out;
+
 typedef struct pg_sink {
   hmq_bsink base;
   char *conninfo;
@@ -73,40 +96,46 @@ typedef struct pg_sink {
   PGconn *conn;
   hmq_dbatch batch;
   hmq_dbrows rows;
-  char *chunk; /* COPY data staging */
-  size_t chunk_len;
+  pg_out chunk; /* COPY data staging */
+  pg_out lat;   /* latest candidates of the batch (COPY text) */
   char sqlstate[6];
+  char constraint[64]; /* of the last failure, "" when none */
   char rowerr[512];
 } pg_sink;
 
-/* The batch as rows: idx < 0 is the message row, idx >= 0 an entry. The
- * JSON columns have their final types, so COPY parses each value once (the
- * statements below only move them). */
+/* Two temporary tables per session: the batch's messages (to learn which
+ * are new) and its candidates for latest. Readings go straight into
+ * readings by COPY: the server inserts them a page at a time. */
 static const char sql_temp[] =
-    "CREATE TEMP TABLE IF NOT EXISTS hmq_in (message_id text COLLATE \"C\", idx integer,"
-    " vin text, application_id text, version integer, received_ms bigint, envelope json,"
-    " capability text, property text, ts_ms bigint, data jsonb, failure jsonb)"
-    " ON COMMIT DELETE ROWS";
-static const char sql_copy[] = "COPY hmq_in FROM STDIN";
-static const char sql_store[] =
-    "WITH m AS (INSERT INTO messages (message_id, vin, application_id, version, received_at,"
-    " envelope) SELECT message_id, vin, application_id, version,"
-    " timestamptz 'epoch' + received_ms * interval '1 millisecond', envelope"
-    " FROM hmq_in WHERE idx < 0 ORDER BY message_id"
-    " ON CONFLICT (message_id) DO NOTHING RETURNING message_id),"
-    " r AS (INSERT INTO readings (message_id, idx, vin, capability, property, instance, ts,"
-    " ts_ms, data, failure) SELECT i.message_id, i.idx, i.vin, i.capability, i.property,"
-    " coalesce(i.data ->> 'location', ''),"
-    " timestamptz 'epoch' + i.ts_ms * interval '1 millisecond', i.ts_ms, i.data,"
-    " i.failure FROM hmq_in i JOIN m USING (message_id) WHERE i.idx >= 0 RETURNING 1)"
-    " SELECT (SELECT count(*) FROM m), (SELECT count(*) FROM r)";
+    "CREATE TEMP TABLE IF NOT EXISTS hmq_m (message_id text COLLATE \"C\", vin text,"
+    " application_id text, version integer, received_at timestamptz, envelope json)"
+    " ON COMMIT DELETE ROWS;"
+    " CREATE TEMP TABLE IF NOT EXISTS hmq_lc (vin text, capability text, property text,"
+    " instance text, ts timestamptz, ts_ms bigint, data jsonb, message_id text COLLATE \"C\","
+    " idx integer) ON COMMIT DELETE ROWS";
+/* Sorts and joins of one batch fit in memory (the default 4 MB spills to
+ * disk). */
+static const char sql_session[] = "SET synchronous_commit TO on; SET work_mem TO '64MB'";
+static const char sql_copy_m[] = "COPY hmq_m FROM STDIN";
+static const char sql_messages[] =
+    "INSERT INTO messages (message_id, vin, application_id, version, received_at, envelope)"
+    " SELECT * FROM hmq_m ORDER BY message_id ON CONFLICT (message_id) DO NOTHING"
+    " RETURNING message_id";
+static const char sql_copy_r[] = "COPY readings (message_id, idx, vin, capability, property,"
+                                 " instance, ts, ts_ms, data, failure) FROM STDIN";
+static const char sql_copy_l[] = "COPY hmq_lc FROM STDIN";
+/* Messages straight into messages by COPY when none of them is stored yet
+ * (the usual case); a duplicate makes it fail on the primary key and the
+ * batch takes the way through hmq_m instead. */
+static const char sql_copy_direct[] = "COPY messages (message_id, vin, application_id, version,"
+                                      " received_at, envelope) FROM STDIN";
+/* One candidate per key (the newest of the batch); ON CONFLICT compares it
+ * with the row as committed, under the row's lock. No pre-filter against
+ * latest: readings mostly arrive newer than what is stored, and the join
+ * cost an index probe per candidate (about a third of the statement). */
 static const char sql_latest[] =
     "INSERT INTO latest (vin, capability, property, instance, ts, ts_ms, data, message_id, idx)"
-    " SELECT DISTINCT ON (vin, capability, property, instance) vin, capability, property,"
-    " instance, timestamptz 'epoch' + ts_ms * interval '1 millisecond', ts_ms, data,"
-    " message_id, idx FROM (SELECT vin, capability, property,"
-    " coalesce(data ->> 'location', '') AS instance, ts_ms, data,"
-    " message_id, idx FROM hmq_in WHERE idx >= 0 AND ts_ms IS NOT NULL AND data IS NOT NULL) e"
+    " SELECT DISTINCT ON (vin, capability, property, instance) * FROM hmq_lc"
     " ORDER BY vin, capability, property, instance, ts_ms DESC, message_id DESC, idx DESC"
     " ON CONFLICT (vin, capability, property, instance) DO UPDATE SET ts = excluded.ts,"
     " ts_ms = excluded.ts_ms, data = excluded.data, message_id = excluded.message_id,"
@@ -132,7 +161,9 @@ static void note(pg_sink *s, const char *what, const PGresult *res) {
   const char *msg = res ? PQresultErrorMessage(res) : NULL;
   if (!msg || !*msg)
     msg = s->conn ? PQerrorMessage(s->conn) : "no connection";
+  const char *con = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
   snprintf(s->sqlstate, sizeof s->sqlstate, "%s", state ? state : "");
+  snprintf(s->constraint, sizeof s->constraint, "%s", con ? con : "");
   snprintf(s->rowerr, sizeof s->rowerr, "postgres: %s", msg);
   one_line(s->rowerr);
   snprintf(s->base.err, sizeof s->base.err, "%s: %s: %s", s->where, what, s->rowerr + 10);
@@ -360,8 +391,7 @@ static int connect_db(pg_sink *s, int *fatal) {
     return -1;
   }
   /* durable at COMMIT whatever the server's default says */
-  if (cmd(s, "SET synchronous_commit TO on", PGRES_COMMAND_OK, "session setup") != 0 ||
-      schema(s, fatal) != 0 ||
+  if (cmd(s, sql_session, PGRES_COMMAND_OK, "session setup") != 0 || schema(s, fatal) != 0 ||
       cmd(s, sql_temp, PGRES_COMMAND_OK, "creating the temporary table") != 0) {
     disconnect(s);
     return -1;
@@ -371,122 +401,129 @@ static int connect_db(pg_sink *s, int *fatal) {
 
 /* --- COPY text ------------------------------------------------------------------ */
 
+/* Where COPY text goes: the chunk streamed to the server (flushed when
+ * full) or the latest candidates kept until their own COPY (grows; at most
+ * about the batch's size, which is bounded). */
 static int flush_chunk(pg_sink *s) {
   int r = 1;
-  while (s->chunk_len && (r = PQputCopyData(s->conn, s->chunk, (int)s->chunk_len)) == 0)
+  while (s->chunk.len && (r = PQputCopyData(s->conn, s->chunk.p, (int)s->chunk.len)) == 0)
     if (wait_sock(s, 1) != 0 || !PQconsumeInput(s->conn))
       break; /* libpq's buffer is full: wait until the server takes some */
   if (r != 1) {
     note(s, "sending COPY data", NULL);
     return -1;
   }
-  s->chunk_len = 0;
+  s->chunk.len = 0;
+  return 0;
+}
+
+/* Room for `need` more bytes in o. */
+static int ensure(pg_sink *s, pg_out *o, size_t need) {
+  if (o->cap - o->len >= need)
+    return 0;
+  if (!o->grow)
+    return flush_chunk(s);
+  size_t cap = o->cap ? o->cap : COPY_CHUNK;
+  while (cap - o->len < need)
+    cap *= 2;
+  char *p = realloc(o->p, cap);
+  if (!p) {
+    s->sqlstate[0] = 0;
+    snprintf(s->base.err, sizeof s->base.err, "%s: out of memory for the batch", s->where);
+    return -1;
+  }
+  o->p = p;
+  o->cap = cap;
   return 0;
 }
 
 /* Append bytes escaped for COPY's text format (backslash, tab, newline,
  * carriage return). */
-static int put_text(pg_sink *s, const char *p, size_t n) {
+static int put_text(pg_sink *s, pg_out *o, const char *p, size_t n) {
   size_t i = 0;
   while (i < n) {
-    if (COPY_CHUNK - s->chunk_len < 8 && flush_chunk(s) != 0)
+    if (ensure(s, o, 8) != 0)
       return -1;
-    size_t room = (COPY_CHUNK - s->chunk_len - 2), k = 0;
+    size_t room = o->cap - o->len - 2, k = 0;
     while (i + k < n && k < room) {
       char c = p[i + k];
       if (c == '\\' || c == '\t' || c == '\n' || c == '\r')
         break;
       k++;
     }
-    memcpy(s->chunk + s->chunk_len, p + i, k);
-    s->chunk_len += k;
+    memcpy(o->p + o->len, p + i, k);
+    o->len += k;
     i += k;
     if (i < n && k < room) {
       char c = p[i++];
-      s->chunk[s->chunk_len++] = '\\';
-      s->chunk[s->chunk_len++] = c == '\t' ? 't' : c == '\n' ? 'n' : c == '\r' ? 'r' : '\\';
+      o->p[o->len++] = '\\';
+      o->p[o->len++] = c == '\t' ? 't' : c == '\n' ? 'n' : c == '\r' ? 'r' : '\\';
     }
   }
   return 0;
 }
 
-static int put_raw(pg_sink *s, const char *p) {
+static int put_raw(pg_sink *s, pg_out *o, const char *p) {
   size_t n = strlen(p);
-  if (COPY_CHUNK - s->chunk_len < n && flush_chunk(s) != 0)
+  if (ensure(s, o, n) != 0)
     return -1;
-  memcpy(s->chunk + s->chunk_len, p, n);
-  s->chunk_len += n;
+  memcpy(o->p + o->len, p, n);
+  o->len += n;
   return 0;
 }
 
-static int put_field(pg_sink *s, hmq_str v, int last) {
-  int rc = v.ptr ? put_text(s, v.ptr, v.len) : put_raw(s, "\\N");
-  return rc ? rc : put_raw(s, last ? "\n" : "\t");
+static int put_field(pg_sink *s, pg_out *o, hmq_str v, int last) {
+  int rc = v.ptr ? put_text(s, o, v.ptr, v.len) : put_raw(s, o, "\\N");
+  return rc ? rc : put_raw(s, o, last ? "\n" : "\t");
 }
 
-static int put_num(pg_sink *s, long long v, int have, int last) {
+static int put_num(pg_sink *s, pg_out *o, long long v, int have, int last) {
   char b[32];
   if (!have)
-    return put_field(s, (hmq_str){NULL, 0}, last);
+    return put_field(s, o, (hmq_str){NULL, 0}, last);
   snprintf(b, sizeof b, "%lld%s", v, last ? "\n" : "\t");
-  return put_raw(s, b);
+  return put_raw(s, o, b);
 }
 
-static const hmq_str none = {NULL, 0};
-
-/* COPY rows of batch item i: the message and its entries. 1 when the copy
- * does not decode (rowerr says why), -1 on a connection failure. */
-static int copy_item(pg_sink *s, size_t i) {
-  hmq_bmsg m;
-  hmq_dbmsg row;
-  hmq_dbreading r;
-  const char *why = "";
-  hmq_status st;
-  hmq_dbatch_get(&s->batch, i, &m);
-  if (hmq_dbrows_message(&s->rows, &m, &row, &why) != HMQ_OK) {
-    snprintf(s->rowerr, sizeof s->rowerr, "%s", why);
-    return 1;
+/* A time in ms since 1970 as timestamptz input, exact to the ms (the
+ * years RFC 3339 allows, 0000-9999, some of them BC in PostgreSQL's
+ * counting). */
+static int put_time(pg_sink *s, pg_out *o, int64_t ms, int have, int last) {
+  char b[64];
+  struct tm tm;
+  if (!have)
+    return put_field(s, o, (hmq_str){NULL, 0}, last);
+  int64_t sec = ms / 1000, frac = ms % 1000;
+  if (frac < 0) {
+    frac += 1000;
+    sec--;
   }
-  if (put_field(s, row.message_id, 0) || put_num(s, -1, 1, 0) || put_field(s, row.vin, 0) ||
-      put_field(s, row.application_id, 0) || put_num(s, row.version, row.has_version, 0) ||
-      put_num(s, (long long)row.received_ms, 1, 0) || put_field(s, row.envelope, 0) ||
-      put_field(s, none, 0) || put_field(s, none, 0) || put_field(s, none, 0) ||
-      put_field(s, none, 0) || put_field(s, none, 1))
-    return -1;
-  while ((st = hmq_dbrows_next(&s->rows, &r, &why)) == HMQ_OK) {
-    if (put_field(s, row.message_id, 0) || put_num(s, (long long)r.idx, 1, 0) ||
-        put_field(s, row.vin, 0) || put_field(s, none, 0) || put_field(s, none, 0) ||
-        put_field(s, none, 0) || put_field(s, none, 0) || put_field(s, r.capability, 0) ||
-        put_field(s, r.property, 0) || put_num(s, r.ts_ms, r.has_ts_ms, 0) ||
-        put_field(s, r.data, 0) || put_field(s, r.failure, 1))
-      return -1;
-  }
-  if (st != HMQ_NEED_MORE) {
-    snprintf(s->rowerr, sizeof s->rowerr, "%s", why);
-    return 1;
-  }
-  return 0;
+  time_t t = (time_t)sec;
+  if (!gmtime_r(&t, &tm))
+    return put_field(s, o, (hmq_str){NULL, 0}, last);
+  long y = tm.tm_year + 1900L;
+  snprintf(b, sizeof b, "%04ld-%02d-%02d %02d:%02d:%02d.%03d+00%s%s", y > 0 ? y : 1 - y,
+           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)frac,
+           y > 0 ? "" : " BC", last ? "\n" : "\t");
+  return put_raw(s, o, b);
 }
 
-/* COPY items [from, to) that are not rejected. 0, 1 (item `*bad` does not
- * decode) or -1 (server error, noted). */
-static int copy_range(pg_sink *s, size_t from, size_t to, size_t *bad) {
-  PGresult *res = run(s, sql_copy);
-  int rc = 0;
-  if (PQresultStatus(res) != PGRES_COPY_IN) {
+/* --- one batch ----------------------------------------------------------------- */
+
+/* Start a COPY. 0 or -1 (noted). */
+static int copy_begin(pg_sink *s, const char *sql) {
+  PGresult *res = run(s, sql);
+  int ok = PQresultStatus(res) == PGRES_COPY_IN;
+  if (!ok)
     note(s, "COPY", res);
-    PQclear(res);
-    return -1;
-  }
   PQclear(res);
-  s->chunk_len = 0;
-  for (size_t i = from; i < to && rc == 0; i++) {
-    if (s->batch.items[i].rejected)
-      continue;
-    rc = copy_item(s, i);
-    if (rc == 1)
-      *bad = i;
-  }
+  s->chunk.len = 0;
+  return ok ? 0 : -1;
+}
+
+/* End the COPY started: rc 0 sends the rest and ends it (*rows: rows
+ * taken), else abandons it. Returns rc, or -1 when the server refused. */
+static int copy_end(pg_sink *s, int rc, uint64_t *rows) {
   if (rc == 0 && flush_chunk(s) != 0)
     rc = -1;
   if (s->hung)
@@ -499,27 +536,223 @@ static int copy_range(pg_sink *s, size_t from, size_t to, size_t *bad) {
     note(s, "ending COPY", NULL);
     return -1;
   }
-  res = answer(s);
+  PGresult *res = answer(s);
   if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0) {
     note(s, "COPY", res);
     rc = -1;
   }
+  if (rc == 0 && rows)
+    *rows = strtoull(PQcmdTuples(res), NULL, 10);
   PQclear(res);
   return rc;
 }
 
-/* Store what hmq_in holds; counters on success. */
-static int store(pg_sink *s) {
-  PGresult *res = run(s, sql_store);
-  if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-    note(s, "storing messages and readings", res);
+/* Decode item i's message row; 1 when it does not decode (rowerr says
+ * why). */
+static int message_of(pg_sink *s, size_t i, hmq_dbmsg *row) {
+  hmq_bmsg m;
+  const char *why = "";
+  hmq_dbatch_get(&s->batch, i, &m);
+  if (hmq_dbrows_message(&s->rows, &m, row, &why) != HMQ_OK) {
+    snprintf(s->rowerr, sizeof s->rowerr, "%s", why);
+    return 1;
+  }
+  return 0;
+}
+
+/* The next item at or after *i (before `to`) that is not rejected, decoded
+ * into row: 0; 1 when it does not decode (*bad = its index, rowerr says
+ * why); 2 when there is none. */
+static int next_item(pg_sink *s, size_t *i, size_t to, hmq_dbmsg *row, size_t *bad) {
+  for (; *i < to; (*i)++) {
+    if (s->batch.items[*i].rejected)
+      continue;
+    if (message_of(s, *i, row) == 0)
+      return 0;
+    *bad = *i;
+    return 1;
+  }
+  return 2;
+}
+
+/* The message ids the INSERT returned (new to the database), in byte
+ * order, each taken once. */
+typedef struct fresh_id {
+  const char *p;
+  size_t len;
+  int taken;
+} fresh_id;
+
+static int id_cmp(const char *a, size_t al, const char *b, size_t bl) {
+  int c = memcmp(a, b, al < bl ? al : bl);
+  return c ? c : (al > bl) - (al < bl);
+}
+
+static int fresh_cmp(const void *a, const void *b) {
+  const fresh_id *x = a, *y = b;
+  return id_cmp(x->p, x->len, y->p, y->len);
+}
+
+/* 1 when message id `v` is one of the new ones not taken yet (taking it). */
+static int take_fresh(fresh_id *ids, size_t n, hmq_str v) {
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int c = id_cmp(ids[mid].p, ids[mid].len, v.ptr, v.len);
+    if (c == 0) {
+      if (ids[mid].taken)
+        return 0;
+      ids[mid].taken = 1;
+      return 1;
+    }
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return 0;
+}
+
+/* COPY the messages of items [from, to) (into hmq_m or messages). 0, 1 (item *bad does
+ * not decode) or -1; *sent: rows sent. */
+static int copy_messages(pg_sink *s, const char *sql, size_t from, size_t to, size_t *bad,
+                         size_t *sent) {
+  hmq_dbmsg row;
+  pg_out *o = &s->chunk;
+  int rc = 0;
+  *sent = 0;
+  if (copy_begin(s, sql) != 0)
+    return -1;
+  for (size_t i = from; rc == 0 && (rc = next_item(s, &i, to, &row, bad)) == 0; i++) {
+    if (put_field(s, o, row.message_id, 0) || put_field(s, o, row.vin, 0) ||
+        put_field(s, o, row.application_id, 0) || put_num(s, o, row.version, row.has_version, 0) ||
+        put_time(s, o, (int64_t)row.received_ms, 1, 0) || put_field(s, o, row.envelope, 1))
+      rc = -1;
+    (*sent)++;
+  }
+  return copy_end(s, rc == 2 ? 0 : rc, NULL);
+}
+
+/* The last failure was the messages primary key: a message stored before. */
+static int dup_key(const pg_sink *s) {
+  return strcmp(s->sqlstate, "23505") == 0 && strcmp(s->constraint, "messages_pkey") == 0;
+}
+
+/* COPY the readings of the new messages among items [from, to) into
+ * readings, and keep their latest candidates in s->lat. ids NULL: all are
+ * new. 0, 1 (item *bad does not decode) or -1. */
+static int copy_readings(pg_sink *s, size_t from, size_t to, fresh_id *ids, size_t nids,
+                         size_t *bad) {
+  hmq_dbmsg row;
+  hmq_dbreading r;
+  const char *why = "";
+  hmq_status st;
+  pg_out *o = &s->chunk, *l = &s->lat;
+  uint64_t rows = 0;
+  int rc = 0;
+  l->len = 0;
+  if (copy_begin(s, sql_copy_r) != 0)
+    return -1;
+  for (size_t i = from; rc == 0 && (rc = next_item(s, &i, to, &row, bad)) == 0; i++) {
+    if (ids && !take_fresh(ids, nids, row.message_id))
+      continue; /* stored before (or twice in this batch) */
+    while (rc == 0 && (st = hmq_dbrows_next(&s->rows, &r, &why)) == HMQ_OK) {
+      if (put_field(s, o, row.message_id, 0) || put_num(s, o, (long long)r.idx, 1, 0) ||
+          put_field(s, o, row.vin, 0) || put_field(s, o, r.capability, 0) ||
+          put_field(s, o, r.property, 0) || put_field(s, o, r.instance, 0) ||
+          put_time(s, o, r.ts_ms, r.has_ts_ms, 0) || put_num(s, o, r.ts_ms, r.has_ts_ms, 0) ||
+          put_field(s, o, r.data, 0) || put_field(s, o, r.failure, 1))
+        rc = -1;
+      else if (r.has_ts_ms && r.data.ptr &&
+               (put_field(s, l, row.vin, 0) || put_field(s, l, r.capability, 0) ||
+                put_field(s, l, r.property, 0) || put_field(s, l, r.instance, 0) ||
+                put_time(s, l, r.ts_ms, 1, 0) || put_num(s, l, r.ts_ms, 1, 0) ||
+                put_field(s, l, r.data, 0) || put_field(s, l, row.message_id, 0) ||
+                put_num(s, l, (long long)r.idx, 1, 1)))
+        rc = -1;
+    }
+    if (rc == 0 && st != HMQ_NEED_MORE) {
+      snprintf(s->rowerr, sizeof s->rowerr, "%s", why);
+      *bad = i;
+      rc = 1;
+    }
+  }
+  rc = copy_end(s, rc == 2 ? 0 : rc, &rows);
+  if (rc == 0)
+    s->base.readings += rows;
+  return rc;
+}
+
+/* The latest candidates kept in s->lat: COPY, then the upsert. */
+static int store_latest(pg_sink *s) {
+  if (s->lat.len == 0)
+    return 0;
+  if (copy_begin(s, sql_copy_l) != 0)
+    return -1;
+  int rc = 0;
+  for (size_t off = 0; off < s->lat.len && rc == 0; off += COPY_CHUNK) {
+    size_t n = s->lat.len - off < COPY_CHUNK ? s->lat.len - off : COPY_CHUNK;
+    memcpy(s->chunk.p, s->lat.p + off, n);
+    s->chunk.len = n;
+    rc = flush_chunk(s);
+  }
+  if (copy_end(s, rc, NULL) != 0)
+    return -1;
+  return cmd(s, sql_latest, PGRES_COMMAND_OK, "updating latest");
+}
+
+/* Store items [from, to) in the open transaction: their messages (the
+ * primary key decides which are new), the readings of the new ones, and
+ * latest. 0, 1 (item *bad does not decode: rowerr) or -1 (noted). */
+static int store_range(pg_sink *s, size_t from, size_t to, size_t *bad) {
+  size_t sent = 0, n;
+  int rc;
+  /* all new (the usual case): straight into messages */
+  if (cmd(s, "SAVEPOINT d", PGRES_COMMAND_OK, "SAVEPOINT") != 0)
+    return -1;
+  rc = copy_messages(s, sql_copy_direct, from, to, bad, &sent);
+  if (rc == 0) {
+    if (cmd(s, "RELEASE d", PGRES_COMMAND_OK, "RELEASE") != 0)
+      return -1;
+    s->base.stored += sent;
+    rc = sent ? copy_readings(s, from, to, NULL, 0, bad) : 0;
+    return rc == 0 && sent ? store_latest(s) : rc;
+  }
+  if (rc == 1 || !dup_key(s) || cmd(s, "ROLLBACK TO d", PGRES_COMMAND_OK, "ROLLBACK TO") != 0)
+    return rc == 1 ? 1 : -1;
+  /* some are stored already: through hmq_m, the key decides which are new */
+  rc = copy_messages(s, sql_copy_m, from, to, bad, &sent);
+  if (rc != 0)
+    return rc;
+  PGresult *res = run(s, sql_messages);
+  if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+    note(s, "storing messages", res);
     PQclear(res);
     return -1;
   }
-  s->base.stored += strtoull(PQgetvalue(res, 0, 0), NULL, 10);
-  s->base.readings += strtoull(PQgetvalue(res, 0, 1), NULL, 10);
+  n = (size_t)PQntuples(res);
+  s->base.stored += n;
+  fresh_id *ids = NULL;
+  if (n > 0 && n < sent) { /* find the new ones */
+    ids = calloc(n, sizeof *ids);
+    if (!ids) {
+      PQclear(res);
+      snprintf(s->base.err, sizeof s->base.err, "%s: out of memory for the batch", s->where);
+      return -1;
+    }
+    for (size_t k = 0; k < n; k++) {
+      ids[k].p = PQgetvalue(res, (int)k, 0);
+      ids[k].len = (size_t)PQgetlength(res, (int)k, 0);
+    }
+    qsort(ids, n, sizeof *ids, fresh_cmp);
+  }
+  if (n > 0)
+    rc = copy_readings(s, from, to, ids, n, bad);
+  free(ids);
   PQclear(res);
-  return cmd(s, sql_latest, PGRES_COMMAND_OK, "updating latest");
+  if (rc == 0 && n > 0)
+    rc = store_latest(s);
+  return rc;
 }
 
 enum { PASS_OK = 0, PASS_ROW = 1, PASS_FAIL = 2 };
@@ -530,13 +763,7 @@ static int pass_batch(pg_sink *s) {
   uint64_t stored = s->base.stored, readings = s->base.readings;
   if (cmd(s, "BEGIN", PGRES_COMMAND_OK, "BEGIN") != 0)
     return PASS_FAIL;
-  int rc = copy_range(s, 0, s->batch.count, &bad);
-  if (rc == 1) {
-    quiet(s, "ROLLBACK");
-    return PASS_ROW; /* a copy that does not decode: find it message by message */
-  }
-  if (rc == 0)
-    rc = store(s);
+  int rc = store_range(s, 0, s->batch.count, &bad);
   if (rc == 0)
     rc = cmd(s, "COMMIT", PGRES_COMMAND_OK, "COMMIT");
   if (rc == 0)
@@ -545,7 +772,9 @@ static int pass_batch(pg_sink *s) {
   s->base.readings = readings;
   if (PQstatus(s->conn) == CONNECTION_OK)
     quiet(s, "ROLLBACK");
-  return row_error(s) ? PASS_ROW : PASS_FAIL;
+  /* a copy that does not decode, or a row the server refuses: find it
+   * message by message */
+  return rc == 1 || row_error(s) ? PASS_ROW : PASS_FAIL;
 }
 
 /* A SAVEPOINT per message; refused ones rejected. */
@@ -560,12 +789,10 @@ static int pass_isolated(pg_sink *s) {
       continue;
     if (cmd(s, "SAVEPOINT m", PGRES_COMMAND_OK, "SAVEPOINT") != 0)
       goto failed;
-    int rc = copy_range(s, i, i + 1, &bad);
-    if (rc == 0)
-      rc = store(s);
+    int rc = store_range(s, i, i + 1, &bad);
     if (rc == 0) {
       if (cmd(s, "RELEASE m", PGRES_COMMAND_OK, "RELEASE") != 0 ||
-          cmd(s, "TRUNCATE hmq_in", PGRES_COMMAND_OK, "TRUNCATE") != 0)
+          cmd(s, "TRUNCATE hmq_m, hmq_lc", PGRES_COMMAND_OK, "TRUNCATE") != 0)
         goto failed;
       continue;
     }
@@ -636,7 +863,8 @@ static void pg_close(hmq_bsink *b) {
   disconnect(s);
   hmq_dbatch_free(&s->batch);
   hmq_dbrows_free(&s->rows);
-  free(s->chunk);
+  free(s->chunk.p);
+  free(s->lat.p);
   free(s->conninfo);
   free(s);
 }
@@ -668,17 +896,19 @@ hmq_status hmq_sink_pg_open(hmq_bsink **out, const hmq_db_config *cfg, char *err
     return HMQ_ERR_ARG;
   }
   pg_sink *s = calloc(1, sizeof *s);
-  if (!s || !(s->conninfo = strdup(cfg->target)) || !(s->chunk = malloc(COPY_CHUNK)) ||
+  if (!s || !(s->conninfo = strdup(cfg->target)) || !(s->chunk.p = malloc(COPY_CHUNK)) ||
       hmq_dbatch_open(&s->batch, &s->rows, cfg) != HMQ_OK) {
     snprintf(err, errlen, "postgres: out of memory for the batch");
     if (s) {
-      free(s->chunk);
+      free(s->chunk.p);
       free(s->conninfo);
     }
     free(s);
     return HMQ_ERR_IO;
   }
   s->base.ops = &pg_ops;
+  s->chunk.cap = COPY_CHUNK;
+  s->lat.grow = 1;
   snprintf(s->timeout, sizeof s->timeout, "%u",
            cfg->timeout_s ? cfg->timeout_s : DEFAULT_TIMEOUT_S);
   s->answer_s = cfg->answer_s ? cfg->answer_s : DEFAULT_ANSWER_S;

@@ -258,6 +258,73 @@ static void test_rows_duplicates_latest(void **state) {
                    1);
 }
 
+/* The ways through one batch: straight COPY into messages (all new), and
+ * the fallback when one is stored already, with a message twice in the
+ * same batch (stored once, its readings once). Times that hmq now formats
+ * itself (ts, received_at) are exact to the ms, before 1970 (negative ms),
+ * in year 0 (1 BC to PostgreSQL) and in 9999. */
+static void test_paths_and_exact_times(void **state) {
+  (void)state;
+  char t0[2048], t1[2048], t2[2048], t3[2048];
+  hmq_bsink *s = open_sink(NULL);
+  env_of(t0, sizeof t0, "T0", "V1", "2025-08-12T16:00:10Z", 1);
+  env_of(t1, sizeof t1, "T1", "V1", "1969-12-31T23:59:59.999Z", 2);
+  env_of(t2, sizeof t2, "T2", "V1", "0000-03-01T12:00:00.5Z", 3);
+  env_of(t3, sizeof t3, "T3", "V1", "9999-12-31T23:59:59.999+01:00", 4);
+  assert_int_equal(dbt_put(s, t0, 1755014400123ULL), HMQ_OK);
+  assert_int_equal(hmq_bsink_commit(s), HMQ_OK);
+  assert_int_equal(s->stored, 1);
+  assert_int_equal(s->readings, 4);
+  assert_int_equal(dbt_put(s, t1, 1), HMQ_OK);
+  assert_int_equal(dbt_put(s, t0, 2), HMQ_OK); /* stored before */
+  assert_int_equal(dbt_put(s, t2, 3), HMQ_OK);
+  assert_int_equal(dbt_put(s, t1, 4), HMQ_OK); /* twice in this batch */
+  assert_int_equal(dbt_put(s, t3, 5), HMQ_OK);
+  assert_int_equal(hmq_bsink_commit(s), HMQ_OK);
+  assert_int_equal(s->stored, 4);
+  assert_int_equal(s->readings, 16);
+  /* a batch of duplicates only: nothing new, nothing written */
+  assert_int_equal(dbt_put(s, t2, 6), HMQ_OK);
+  assert_int_equal(dbt_put(s, t0, 7), HMQ_OK);
+  assert_int_equal(hmq_bsink_commit(s), HMQ_OK);
+  assert_int_equal(s->stored, 4);
+  assert_int_equal(s->readings, 16);
+  hmq_bsink_close(s);
+
+  assert_int_equal(q_int("SELECT count(*) FROM messages"), 4);
+  assert_int_equal(q_int("SELECT count(*) FROM readings"), 16);
+  assert_int_equal(q_int("SELECT count(DISTINCT (message_id, idx)) FROM readings"), 16);
+  assert_int_equal(q_int("SELECT count(*) FROM messages WHERE received_at = timestamptz "
+                         "'2025-08-12 16:00:00.123+00' "
+                         " AND message_id = 'T0'"),
+                   1);
+  assert_int_equal(q_int("SELECT count(*) FROM messages WHERE received_at = timestamptz "
+                         "'1970-01-01 00:00:00.001+00' "
+                         " AND message_id = 'T1'"),
+                   1);
+  /* every ts is the same instant as its ts_ms */
+  assert_int_equal(q_int("SELECT count(*) FROM readings WHERE ts_ms IS NOT NULL"), 12);
+  assert_int_equal(q_int("SELECT count(*) FROM readings WHERE ts_ms IS DISTINCT FROM"
+                         " (extract(epoch FROM ts) * 1000)::bigint"),
+                   0);
+  assert_int_equal(q_int("SELECT count(*) FROM latest WHERE ts_ms IS DISTINCT FROM"
+                         " (extract(epoch FROM ts) * 1000)::bigint"),
+                   0);
+  assert_int_equal(q_int("SELECT ts_ms + 10 FROM readings WHERE message_id = 'T1' AND idx = 0"), 9);
+  assert_int_equal(
+      q_int("SELECT count(*) FROM readings WHERE ts = timestamptz '1969-12-31 23:59:59.999+00'"
+            " AND message_id = 'T1' AND idx = 0"),
+      1);
+  assert_int_equal(
+      q_int("SELECT count(*) FROM readings WHERE ts = timestamptz '0001-03-01 12:00:00.5+00 BC'"
+            " AND message_id = 'T2' AND idx = 0"),
+      1);
+  /* the newest: T3 in 9999 */
+  assert_int_equal(q_int("SELECT count(*) FROM latest WHERE message_id = 'T3' AND"
+                         " ts = timestamptz '9999-12-31 22:59:59.999+00'"),
+                   2);
+}
+
 /* A constraint the user added refuses one message: reject callback with
  * the server's message, the rest committed. */
 static void test_refused_row_rejected_rest_committed(void **state) {
@@ -452,6 +519,7 @@ int main(void) {
       cmocka_unit_test_setup(test_started_while_server_down, fresh),
       cmocka_unit_test_setup(test_hung_server_times_out_then_stored, fresh),
       cmocka_unit_test_setup(test_rows_duplicates_latest, fresh),
+      cmocka_unit_test_setup(test_paths_and_exact_times, fresh),
       cmocka_unit_test_setup(test_refused_row_rejected_rest_committed, fresh),
       cmocka_unit_test_setup(test_server_down_retried_nothing_lost, fresh),
       cmocka_unit_test_setup(test_four_writers_concurrently, fresh),
