@@ -96,6 +96,7 @@ static void test_schema_created_versioned_newer_refused(void **state) {
   char mode[16];
   dbt_sq_text(db, "PRAGMA journal_mode", mode, sizeof mode);
   assert_string_equal(mode, "wal");
+  assert_int_equal(dbt_sq_int(db, "PRAGMA page_size"), 8192); /* a new file's pages */
   assert_int_equal(dbt_sq_int(db, "SELECT count(*) FROM sqlite_schema WHERE name IN"
                                   " ('messages','readings','latest','readings_by_vehicle')"),
                    4);

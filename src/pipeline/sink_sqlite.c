@@ -208,6 +208,16 @@ static int connect_db(sq_sink *s, int *fatal) {
     return rc;
   }
   sqlite3_busy_timeout(s->db, (int)s->busy_ms);
+  /* Pages of 8 KiB for a new file (an existing one keeps its own):
+   * bench_dbsink, 5 rounds against 4 KiB, 5-35 % less CPU per message
+   * and 4 % fewer bytes written (BENCHMARKS.md). Only a file without
+   * tables takes it, so it goes before the switch to WAL. */
+  rc = exec(s, "PRAGMA page_size=8192");
+  if (rc != SQLITE_OK) {
+    say(s, "PRAGMA page_size", rc);
+    *fatal = (rc & 0xff) == SQLITE_NOTADB;
+    return rc;
+  }
   rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL);
   if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
     const unsigned char *m = sqlite3_column_text(st, 0);
