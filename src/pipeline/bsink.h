@@ -107,7 +107,7 @@ typedef struct hmq_db_config {
   size_t batch_msgs;   /* messages one batch holds; 0: 65535 */
   size_t max_message;  /* largest payload expected; 0: 1 MiB (raised batch_bytes to fit) */
   unsigned busy_ms;    /* SQLite: wait this long for another writer's lock; 0: 2000 */
-  unsigned ckpt_pages; /* SQLite: WAL pages after a commit that start a checkpoint; 0: 8192 */
+  unsigned ckpt_pages; /* SQLite: WAL pages after a commit that start a checkpoint; 0: 4096 */
   unsigned timeout_s;  /* PostgreSQL: connect_timeout; 0: 10 */
   unsigned answer_s;   /* PostgreSQL: longest wait for any answer of the server; 0: 30 */
 } hmq_db_config;

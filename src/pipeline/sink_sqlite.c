@@ -44,7 +44,7 @@
  * should the log still reach 16 times that (the thread cannot keep up or
  * keeps failing), the sink runs one itself after its commit, which bounds
  * the WAL file. */
-#define CKPT_FRAMES 8192
+#define CKPT_FRAMES 4096
 
 /* The fold (db_fold.h): keys and value bytes it holds before it is
  * upserted mid-batch (a batch of 2048 hmq-sim messages has ~16k keys). */
