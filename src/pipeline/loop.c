@@ -141,8 +141,8 @@ static void output_failed(hmq_loop *L, hmq_status st) {
     return;
   }
   fprintf(stderr,
-          "hmq: output failed, nothing more is acknowledged: %s; %zu message%s not written, "
-          "will be redelivered\n",
+          "hmq: output failed, nothing more is acknowledged: %s; %zu message%s taken but not "
+          "durable, not acknowledged: the broker sends them again\n",
           hmq_deliver_error(L->d), n, n == 1 ? "" : "s");
   stop(L, HMQ_EXIT_SINK, 1);
   L->exit_code = HMQ_EXIT_SINK;
