@@ -74,6 +74,28 @@ static inline int tr_other_threads(pid_t pid, pid_t *tid) {
   return n;
 }
 
+/* Wait (up to 5 s) until thread tid of pid sleeps in futex: the sync
+ * thread's wait for a job. Holding a thread that is still starting can stop
+ * it inside the C or sanitizer runtime while it holds a lock the loop needs
+ * too (seen once under ASan: the held hmq printed nothing for 20 s); at its
+ * job wait it holds none. */
+static inline void tr_idle(pid_t pid, pid_t tid) {
+  char path[96], buf[32];
+  uint64_t end = hmq_h_now() + 5000;
+  snprintf(path, sizeof path, "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
+  while (hmq_h_now() < end) {
+    FILE *fp = fopen(path, "r");
+    int is_futex = 0;
+    if (fp) {
+      is_futex = fgets(buf, sizeof buf, fp) && strtol(buf, NULL, 10) == SYS_futex;
+      fclose(fp);
+    }
+    if (is_futex)
+      return;
+    hmq_h_sleep_ms(2);
+  }
+}
+
 /* The sync thread of hmq `pid`: the one thread besides the loop, waited
  * for up to 10 s (it starts when the output is opened). -1 when there is
  * not exactly one. */
@@ -87,6 +109,7 @@ static inline pid_t tr_sync_thread(pid_t pid) {
     fprintf(stderr, "tracer: hmq %d has %d threads besides the loop, want 1\n", (int)pid, n);
     return -1;
   }
+  tr_idle(pid, tid);
   return tid;
 }
 
