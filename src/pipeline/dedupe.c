@@ -72,7 +72,7 @@ size_t hmq_dedupe_mem_size(size_t capacity) {
   return 8 * capacity + 8 * table_size(capacity) + 8;
 }
 
-void hmq_dedupe_init(hmq_dedupe *set, void *mem, size_t mem_bytes, size_t capacity) {
+static void setup(hmq_dedupe *set, void *mem, size_t mem_bytes, size_t capacity, int zeroed) {
   uintptr_t a = (uintptr_t)mem;
   size_t pad = (size_t)((8 - a % 8) % 8);
   memset(set, 0, sizeof *set);
@@ -97,11 +97,23 @@ void hmq_dedupe_init(hmq_dedupe *set, void *mem, size_t mem_bytes, size_t capaci
   if (capacity == 0) {
     return;
   }
-  set->ring = (uint64_t *)(void *)((char *)mem + pad);
-  set->table = set->ring + capacity;
+  /* The table first: on memory aligned to 2 MiB (dedupe_mem.h) it covers
+   * exactly its own huge pages and the ring starts on the next one. */
+  set->table = (uint64_t *)(void *)((char *)mem + pad);
   set->capacity = capacity;
   set->mask = table_size(capacity) - 1;
-  memset(set->table, 0, 8 * (set->mask + 1));
+  set->ring = set->table + set->mask + 1;
+  if (!zeroed) {
+    memset(set->table, 0, 8 * (set->mask + 1));
+  }
+}
+
+void hmq_dedupe_init(hmq_dedupe *set, void *mem, size_t mem_bytes, size_t capacity) {
+  setup(set, mem, mem_bytes, capacity, 0);
+}
+
+void hmq_dedupe_init_zeroed(hmq_dedupe *set, void *mem, size_t mem_bytes, size_t capacity) {
+  setup(set, mem, mem_bytes, capacity, 1);
 }
 
 static size_t slot_of(const hmq_dedupe *set, uint64_t h) {

@@ -48,6 +48,11 @@ size_t hmq_dedupe_mem_size(size_t capacity);
  */
 void hmq_dedupe_init(hmq_dedupe *set, void *mem, size_t mem_bytes, size_t capacity);
 
+/* The same over memory the caller knows to be all zero bytes (a fresh
+ * anonymous mapping, dedupe_mem.h): the table is not written, so its pages
+ * are faulted in by the first lookups, not all at start. */
+void hmq_dedupe_init_zeroed(hmq_dedupe *set, void *mem, size_t mem_bytes, size_t capacity);
+
 /* The fixed 64-bit hash of an id (never 0). */
 uint64_t hmq_dedupe_hash(const char *id, size_t len);
 

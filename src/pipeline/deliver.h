@@ -50,6 +50,7 @@
 #include <stdio.h>
 
 #include "pipeline/dedupe.h"
+#include "pipeline/dedupe_mem.h"
 #include "hmq/envelope.h"
 #include "pipeline/bsink.h"
 #include "pipeline/dedupe_store.h"
@@ -112,8 +113,8 @@ typedef struct hmq_deliver {
   hmq_envelope_parser parser;
   void *tok_mem;
   hmq_dedupe set;
-  void *set_mem;
-  hmq_dstore store; /* dedupe persistence (store.fd < 0: none) */
+  hmq_dedupe_mem set_mem; /* the filter's memory (dedupe_mem.h) */
+  hmq_dstore store;       /* dedupe persistence (store.fd < 0: none) */
   /* pending: arrival order ring of (seq, arrival time) */
   uint64_t *seqs;
   uint64_t *arrived;

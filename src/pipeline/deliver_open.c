@@ -117,14 +117,18 @@ hmq_status hmq_deliver_open(hmq_deliver *d, const hmq_deliver_config *cfg, char 
   size_t ntok = maxmsg / HMQ_DELIVER_BYTES_PER_TOKEN + 256;
   size_t setmem = hmq_dedupe_mem_size(dedupe);
   d->tok_mem = malloc(ntok * HMQ_JSON_TOKEN_BYTES);
-  d->set_mem = setmem ? malloc(setmem) : NULL;
+  if (setmem != 0)
+    (void)hmq_dedupe_mem_get(&d->set_mem, setmem, 0); /* p stays NULL when it fails */
   d->seqs = malloc(d->pend_cap * sizeof *d->seqs);
   d->arrived = malloc(d->pend_cap * sizeof *d->arrived);
   d->staged = malloc(d->pend_cap * sizeof *d->staged);
-  if (!d->tok_mem || !d->set_mem || !d->seqs || !d->arrived || !d->staged)
+  if (!d->tok_mem || !d->set_mem.p || !d->seqs || !d->arrived || !d->staged)
     return open_fail(d, HMQ_ERR_IO, errbuf, errlen, "out of memory for the delivery buffers");
   hmq_envelope_parser_init(&d->parser, d->tok_mem, ntok * HMQ_JSON_TOKEN_BYTES);
-  hmq_dedupe_init(&d->set, d->set_mem, setmem, dedupe);
+  if (d->set_mem.mapped) /* zeroed by the kernel: no memset of the table */
+    hmq_dedupe_init_zeroed(&d->set, d->set_mem.p, setmem, dedupe);
+  else
+    hmq_dedupe_init(&d->set, d->set_mem.p, setmem, dedupe);
   hmq_stats_init(&d->stats, wall_ms());
 
   const char *arg = cfg->sink == HMQ_SINK_FILE ? cfg->out_path : cfg->exec_cmd;
@@ -186,11 +190,11 @@ void hmq_deliver_close(hmq_deliver *d) {
   hmq_deliver_db_close(d);
   hmq_dstore_close(&d->store);
   free(d->tok_mem);
-  free(d->set_mem);
+  hmq_dedupe_mem_put(&d->set_mem);
   free(d->seqs);
   free(d->arrived);
   free(d->staged);
-  d->tok_mem = d->set_mem = NULL;
+  d->tok_mem = NULL;
   d->seqs = d->arrived = d->staged = NULL;
   d->pend_count = d->staged_count = 0;
   d->open = 0;
