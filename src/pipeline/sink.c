@@ -343,17 +343,30 @@ static hmq_status write_failed(hmq_sink *s, int err_no) {
   return st;
 }
 
+/* Bytes of p[0..n) up to and including its last newline; 0 when none. */
+static size_t upto_newline(const uint8_t *p, size_t n) {
+  while (n > 0 && p[n - 1] != '\n')
+    n--;
+  return n;
+}
+
 /* Write all of p. Never blocks for good on a pipe, FIFO or terminal: see
- * hmq_sink_io. */
+ * hmq_sink_io. On those, each write() is at most PIPE_BUF bytes and ends at
+ * a line's end when one is in reach: the kernel takes such a write whole or
+ * not at all, so a reader left behind by a stop (SIGTERM while the pipe is
+ * full) finds whole lines only, unless a single line is longer than
+ * PIPE_BUF. */
 static hmq_status write_all(hmq_sink *s, const uint8_t *p, size_t n) {
   while (n > 0) {
     size_t want = n;
+    if (s->io != HMQ_SINK_IO_PLAIN && want > PIPE_BUF) {
+      size_t line = upto_newline(p, PIPE_BUF);
+      want = line ? line : PIPE_BUF;
+    }
     if (s->io == HMQ_SINK_IO_SHARED) {
       hmq_status st = wait_room(s);
       if (st != HMQ_OK)
         return st;
-      if (want > PIPE_BUF)
-        want = PIPE_BUF;
     }
     ssize_t k = write(s->fd, p, want);
     s->writes++;
@@ -389,6 +402,22 @@ static hmq_status flush_buf(hmq_sink *s) {
   return st;
 }
 
+/* The buffer is full in the middle of a line: on a pipe, write the whole
+ * lines and keep the started one for the next write (see write_all). */
+static hmq_status make_room(hmq_sink *s) {
+  size_t whole = s->io == HMQ_SINK_IO_PLAIN ? 0 : upto_newline(s->buf, s->len);
+  if (whole == 0 || whole == s->len)
+    return flush_buf(s);
+  hmq_status st = write_all(s, s->buf, whole);
+  if (st != HMQ_OK) {
+    s->len = 0;
+    return st;
+  }
+  memmove(s->buf, s->buf + whole, s->len - whole);
+  s->len -= whole;
+  return HMQ_OK;
+}
+
 hmq_status hmq_sink_reserve(hmq_sink *s, size_t want, uint8_t **p, size_t *room) {
   if (s->err != HMQ_OK)
     return s->err;
@@ -419,10 +448,10 @@ hmq_status hmq_sink_write(hmq_sink *s, const void *data, size_t n) {
   while (n > 0) {
     size_t room = s->cap - s->len;
     if (room == 0) {
-      hmq_status st = flush_buf(s);
+      hmq_status st = make_room(s);
       if (st != HMQ_OK)
         return st;
-      room = s->cap;
+      room = s->cap - s->len;
     }
     size_t k = n < room ? n : room;
     memcpy(s->buf + s->len, p, k);

@@ -5,7 +5,8 @@
  *
  *  - SIGTERM while stdout is a full pipe nobody reads, and while an --exec
  *    command never reads: hmq stops within 2 s, exit 0, says how many
- *    messages it left unwritten, and a later run brings every message;
+ *    messages it left unwritten, leaves whole lines in the pipe, and a
+ *    later run brings every message;
  *  - a FIFO --out without a reader: hmq says it waits for one, and SIGTERM
  *    still ends it at once;
  *  - an --exec command that exits while no message flows: noticed at once
@@ -81,6 +82,9 @@ static void test_sigterm_with_stdout_pipe_full(void **state) {
   close(p[0]);
   text_split(&got);
   assert_true(got.n > 0);
+  /* hmq writes a pipe in whole lines (PIPE_BUF pieces that end at a line's
+   * end): the stop leaves no torn line for the reader */
+  assert_false(got.partial);
   rest_arrives(f, "bp", &got, k);
   text_free(&got);
 }
