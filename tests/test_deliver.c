@@ -151,6 +151,42 @@ static void test_flat_no_readings_dead_lettered(void **state) {
   assert_non_null(strstr(buf, "E2"));
 }
 
+/* --format flat repeats the names on every line: a long property name over
+ * many tiny entries would write the square of the payload (24 KB in, 4 MB
+ * out here). Such a message is dead-lettered whole; a normal one next to it
+ * is written. */
+static void test_flat_amplification_dead_lettered(void **state) {
+  (void)state;
+  static char bomb[32768];
+  size_t n = 0;
+  n += (size_t)snprintf(bomb + n, sizeof bomb - n,
+                        "{\"message_id\":\"B1\",\"vin\":\"V\",\"data\":{\"c\":{\"");
+  memset(bomb + n, 'p', 2000);
+  n += 2000;
+  n += (size_t)snprintf(bomb + n, sizeof bomb - n, "\":[");
+  for (int i = 0; i < 2000; i++)
+    n += (size_t)snprintf(bomb + n, sizeof bomb - n, "%s{\"data\":1}", i ? "," : "");
+  n += (size_t)snprintf(bomb + n, sizeof bomb - n, "]}}}");
+  assert_true(n < sizeof bomb - 1);
+  hmq_deliver d;
+  hmq_deliver_config c = file_cfg(HMQ_FORMAT_FLAT, 0);
+  open_ok(&d, &c);
+  put(&d, 1, bomb);
+  put(&d, 2, env_msg("F1"));
+  uint64_t seqs[3];
+  assert_int_equal(commit(&d, seqs, 3), 2);
+  assert_int_equal(d.stats.written, 1);
+  assert_int_equal(d.stats.invalid, 1);
+  hmq_deliver_close(&d);
+  static char buf[65536];
+  assert_true(slurp_file(path("out.ndjson"), buf, sizeof buf) < 4096);
+  assert_non_null(strstr(buf, "\"message_id\":\"F1\""));
+  assert_null(strstr(buf, "B1"));
+  slurp_file(path("out.ndjson.dead"), buf, sizeof buf);
+  assert_non_null(strstr(buf, "flat lines would take more than 16 times the payload"));
+  assert_non_null(strstr(buf, "B1"));
+}
+
 /* Invalid UTF-8 inside a JSON string (issue 8, item 14) is not JSON: it is
  * dead-lettered (as payload_base64), never copied into an output line. */
 static void test_invalid_utf8_dead_lettered(void **state) {
@@ -664,6 +700,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_flat_format_one_line_per_entry, setup, teardown),
       cmocka_unit_test_setup_teardown(test_raw_format_passes_everything_through, setup, teardown),
       cmocka_unit_test_setup_teardown(test_flat_no_readings_dead_lettered, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_flat_amplification_dead_lettered, setup, teardown),
       cmocka_unit_test_setup_teardown(test_invalid_utf8_dead_lettered, setup, teardown),
       cmocka_unit_test_setup_teardown(test_dead_letter_lines_exact, setup, teardown),
       cmocka_unit_test_setup_teardown(test_dead_letter_stderr_default_and_explicit_path, setup,

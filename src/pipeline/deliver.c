@@ -260,6 +260,26 @@ static void newest_report(hmq_deliver *d, const hmq_newest *n, uint64_t now_ms) 
     hmq_stats_age(&d->stats, (int64_t)now_ms - n->ts_ms);
 }
 
+_Static_assert(HMQ_DELIVER_FLAT_RATIO == 16u, "the dead-letter reason below says 16");
+
+/* An upper bound of the bytes write_flat would write for env: every line's
+ * names and values at their size in the payload (compacting only shortens
+ * them) plus its fixed keys. Stops counting once past `limit`. */
+
+static size_t flat_size_bound(const hmq_envelope *env, size_t limit) {
+  hmq_entries it;
+  hmq_entry e;
+  size_t total = 0, head = env->vin.len + env->message_id.len + 128u;
+  hmq_entries_begin(&it, env);
+  while (total <= limit && hmq_entries_next(&it, &e) == HMQ_OK) {
+    if (e.warnings & HMQ_ENTRY_SKIPPED)
+      continue;
+    total += head + e.capability.len + e.property.len + e.timestamp.len + e.data.len +
+             e.failure.len + e.availability.len;
+  }
+  return total;
+}
+
 /* One line per entry; the same walk collects the data age and warnings
  * (as survey() does for the other formats), so flat walks only once. */
 static hmq_status write_flat(hmq_deliver *d, const hmq_envelope *env, size_t len, uint64_t now_ms,
@@ -408,7 +428,12 @@ hmq_status hmq_deliver_message(hmq_deliver *d, uint64_t seq, const char *topic, 
         d, "payload larger than the sink buffer (raise the maximum message size)", topic, topic_len,
         payload, len, now_ms);
   } else if (d->format == HMQ_FORMAT_FLAT) {
-    size_t lines = 0;
+    size_t lines = 0, limit = len * HMQ_DELIVER_FLAT_RATIO + HMQ_DELIVER_FLAT_FLOOR;
+    if (flat_size_bound(&env, limit) > limit)
+      return hmq_deliver_dead_letter(d,
+                                     "flat lines would take more than 16 times the payload "
+                                     "(its names repeated on every line): not written as flat",
+                                     topic, topic_len, payload, len, now_ms);
     st = write_flat(d, &env, len, now_ms, &entry_warn, &lines);
     if (st == HMQ_OK && lines == 0) /* written or dead-lettered, never dropped */
       return hmq_deliver_dead_letter(

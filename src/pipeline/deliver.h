@@ -91,6 +91,15 @@ typedef struct hmq_deliver_config {
  * the sink buffer holds max_message plus this, so one line always fits. */
 #define HMQ_DELIVER_LINE_SLACK 4096u
 
+/* --format flat repeats vin, message_id, capability and property on every
+ * line, so a payload built for it (a long property name over thousands of
+ * tiny entries) would write its square: a message whose flat lines could
+ * take more than HMQ_DELIVER_FLAT_RATIO times its payload plus
+ * HMQ_DELIVER_FLAT_FLOOR bytes goes to the dead-letter sink instead. Real
+ * envelopes take 1.5-3 times their payload. */
+#define HMQ_DELIVER_FLAT_RATIO 16u
+#define HMQ_DELIVER_FLAT_FLOOR (64u * 1024u)
+
 /* Most -v warning lines written per second (the rest are counted). */
 #define HMQ_DELIVER_WARN_BURST 20u
 
