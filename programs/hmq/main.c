@@ -125,7 +125,9 @@ static int open_delivery(hmq_deliver *d, const hmq_opts *o, const char *state_di
   dc.log = stderr;
   if (hmq_deliver_open(d, &dc, err, sizeof err) != HMQ_OK) {
     fprintf(stderr, "hmq: %s\n", err[0] ? err : hmq_deliver_error(d));
-    return HMQ_EXIT_SINK;
+    /* asked to stop while the sink waited (a FIFO without a reader):
+     * nothing was received, a normal stop (-1) */
+    return hmq_sink_stopping() ? -1 : HMQ_EXIT_SINK;
   }
   return HMQ_EXIT_OK;
 }
@@ -188,9 +190,17 @@ int main(int argc, char **argv) {
     fprintf(stderr, "hmq: client id %s%s, topic %s, state dir %s\n", opts.client_id,
             n > 1 ? "-1.." : "", opts.topic_count ? opts.topics[0] : "-", inst.dir);
 
+  /* Signals first: a stop request while a sink waits at open (a FIFO
+   * without a reader) ends that wait instead of killing hmq. */
+  L.sig_fd = hmq_loop_signals();
+  if (L.sig_fd < 0) {
+    perror("hmq: signal pipe");
+    hmq_instance_close(&inst);
+    return HMQ_EXIT_RUNTIME;
+  }
   if (!opts.end_session && (rc = open_delivery(&deliver, &opts, inst.dir)) != HMQ_EXIT_OK) {
     hmq_instance_close(&inst);
-    return rc;
+    return rc < 0 ? HMQ_EXIT_OK : rc; /* < 0: stopped while the sink waited */
   }
 
   /* Startup allocations only: nothing below is freed and re-made per
@@ -260,11 +270,6 @@ int main(int argc, char **argv) {
     hmq_link_init(links[i], &lcfg, &ccfg[i], &mem[i]);
   }
 
-  L.sig_fd = hmq_loop_signals();
-  if (L.sig_fd < 0) {
-    perror("hmq: signal pipe");
-    return HMQ_EXIT_RUNTIME;
-  }
   for (i = 0; i < n; i++) {
     hmq_status st = hmq_link_start(links[i], hmq_now_ms());
     if (st != HMQ_OK) {

@@ -62,6 +62,10 @@ static int stop_requested(void) {
   return stop_fd >= 0 && poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
 }
 
+int hmq_sink_stopping(void) {
+  return stop_requested();
+}
+
 /* Milliseconds this sink may still wait: -1 = no limit (no stop request),
  * 0 = the grace after a stop request is over. */
 static int wait_budget(hmq_sink *s) {

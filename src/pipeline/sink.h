@@ -90,6 +90,9 @@ typedef struct hmq_sink {
  * read by the sinks). Every sink, open or not, watches it while it waits. */
 void hmq_sink_set_stop_fd(int fd);
 
+/* 1 once a stop was requested (the stop fd is readable). */
+int hmq_sink_stopping(void);
+
 /* Open a sink. `arg` is the path (FILE) or the shell command (EXEC), ignored
  * otherwise; it is copied. `bufcap` is the batch buffer size (0: 256 KiB).
  * EXEC forks `/bin/sh -c arg` with a pipe on its stdin. Every kind sets
