@@ -568,6 +568,13 @@ static void test_open_errors(void **state) {
   assert_int_equal(hmq_deliver_open(&d, &c, err, sizeof err), HMQ_ERR_FILE);
   assert_non_null(strstr(err, "no-such-dir-hmq/x/out.ndjson"));
   hmq_deliver_close(&d);
+  /* the dead-letter file is named as such, with the option that sets it */
+  c = file_cfg(HMQ_FORMAT_ENVELOPE, 0);
+  c.dead_path = "no-such-dir-hmq/dead";
+  assert_int_equal(hmq_deliver_open(&d, &c, err, sizeof err), HMQ_ERR_FILE);
+  assert_non_null(
+      strstr(err, "dead-letter file (--dead-letter): cannot open no-such-dir-hmq/dead"));
+  hmq_deliver_close(&d);
   c = file_cfg(HMQ_FORMAT_ENVELOPE, 0);
   c.format = (hmq_format)9;
   assert_int_equal(hmq_deliver_open(&d, &c, err, sizeof err), HMQ_ERR_ARG);

@@ -149,8 +149,16 @@ hmq_status hmq_deliver_open(hmq_deliver *d, const hmq_deliver_config *cfg, char 
     dead_path[0] = 0;
   st = hmq_sink_open(&d->dead, dead_path[0] ? HMQ_SINK_FILE : HMQ_SINK_STDERR, dead_path,
                      HMQ_DELIVER_DEAD_BUFFER, msg, sizeof msg);
-  if (st != HMQ_OK)
-    return open_fail(d, st, errbuf, errlen, msg);
+  if (st != HMQ_OK) {
+    /* say which file this is: the user named --out or --sqlite, not it */
+    char why[700];
+    snprintf(why, sizeof why, "dead-letter file (%s): %.500s",
+             cfg->dead_path && *cfg->dead_path ? "--dead-letter"
+                                               : "the default beside the output; --dead-letter "
+                                                 "names another",
+             msg);
+    return open_fail(d, st, errbuf, errlen, why);
+  }
 
   if ((cfg->sqlite_path && *cfg->sqlite_path) || (cfg->pg_conninfo && *cfg->pg_conninfo)) {
     st = hmq_deliver_db_open(d, cfg, msg, sizeof msg);
