@@ -151,8 +151,8 @@ hmq_status hmq_deliver_open(hmq_deliver *d, const hmq_deliver_config *cfg, char 
                      HMQ_DELIVER_DEAD_BUFFER, msg, sizeof msg);
   if (st != HMQ_OK) {
     /* say which file this is: the user named --out or --sqlite, not it */
-    char why[700];
-    snprintf(why, sizeof why, "dead-letter file (%s): %.500s",
+    char why[512];
+    snprintf(why, sizeof why, "dead-letter file (%s): %.400s",
              cfg->dead_path && *cfg->dead_path ? "--dead-letter"
                                                : "the default beside the output; --dead-letter "
                                                  "names another",
