@@ -33,9 +33,14 @@
  * trip 2048 still allows ~68,000 msg/s), and at shutdown that unread data
  * is what the broker resends. A broker's smaller window (e.g. 50) decides. */
 #define RECEIVE_MAX 2048u
-#define TX_CAP      (512u * 1024u) /* CONNECT/SUBSCRIBE + up to 65535 4-byte PUBACKs */
-#define ALIAS_MAX   16u
-#define ALIAS_CAP   (ALIAS_MAX * (HMQ_OPT_TOPIC + 2u))
+/* --sqlite: a wider window and a batch of up to this many messages
+ * (loop.h db_batch_max). A SQLite commit rewrites about the same pages
+ * (the vehicle-keyed readings index, latest) for 900 messages as for
+ * 4000: bench/db_drain.sh, BENCHMARKS.md "SQLite after issue-12 tuning". */
+#define RECEIVE_MAX_SQLITE 8192u
+#define TX_CAP             (512u * 1024u) /* CONNECT/SUBSCRIBE + up to 65535 4-byte PUBACKs */
+#define ALIAS_MAX          16u
+#define ALIAS_CAP          (ALIAS_MAX * (HMQ_OPT_TOPIC + 2u))
 
 static hmq_opts opts;
 
@@ -100,6 +105,11 @@ static void warn_key_mode(const hmq_opts *o) {
             o->key, (st.st_mode & S_IROTH) ? "world" : "group", (unsigned)(st.st_mode & 0777));
 }
 
+/* The Receive Maximum we announce on each connection. */
+static unsigned receive_max(const hmq_opts *o) {
+  return o->sqlite[0] ? RECEIVE_MAX_SQLITE : RECEIVE_MAX;
+}
+
 /* The messages go to standard output (no file, command or database). */
 static int sink_is_stdout(const hmq_opts *o) {
   return !o->end_session && !o->out[0] && !o->exec_cmd[0] && !o->sqlite[0] && !o->postgres[0];
@@ -120,7 +130,7 @@ static int open_delivery(hmq_deliver *d, const hmq_opts *o, const char *state_di
   dc.state_dir = state_dir;
   dc.dedupe_capacity = o->dedupe;
   dc.max_message = MAX_PACKET;
-  dc.max_pending = (size_t)RECEIVE_MAX * o->connections;
+  dc.max_pending = (size_t)receive_max(o) * o->connections;
   dc.verbose = o->verbose;
   dc.log = stderr;
   if (hmq_deliver_open(d, &dc, err, sizeof err) != HMQ_OK) {
@@ -237,7 +247,7 @@ int main(int argc, char **argv) {
     hmq_client_config_default(&ccfg[i]);
     ccfg[i].client_id = hmq_str_c(ids[i]);
     ccfg[i].keep_alive = opts.keepalive;
-    ccfg[i].receive_max = RECEIVE_MAX;
+    ccfg[i].receive_max = (uint16_t)receive_max(&opts);
     ccfg[i].max_packet_size = MAX_PACKET;
     ccfg[i].topic_alias_max = ALIAS_MAX;
     if (opts.end_session) {
@@ -257,7 +267,7 @@ int main(int argc, char **argv) {
     mem[i].rx = malloc(mem[i].rx_cap);
     mem[i].tx_cap = TX_CAP;
     mem[i].tx = malloc(mem[i].tx_cap);
-    mem[i].slots_cap = RECEIVE_MAX;
+    mem[i].slots_cap = receive_max(&opts);
     mem[i].slots = calloc(mem[i].slots_cap, sizeof *mem[i].slots);
     mem[i].alias_cap = ALIAS_CAP;
     mem[i].alias = malloc(mem[i].alias_cap);
@@ -284,7 +294,8 @@ int main(int argc, char **argv) {
   L.links = links;
   L.ids = ids;
   L.n = n;
-  L.receive_max = RECEIVE_MAX;
+  L.receive_max = (uint16_t)receive_max(&opts);
+  L.db_batch_max = opts.sqlite[0] ? RECEIVE_MAX_SQLITE : 0;
   L.next_stats = hmq_now_ms() + (uint64_t)opts.stats_s * 1000u;
   rc = hmq_loop_run(&L);
   if (opts.end_session && rc == HMQ_EXIT_OK && !opts.quiet)

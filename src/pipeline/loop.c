@@ -211,7 +211,9 @@ static int commit(hmq_loop *L) {
     return -1; /* database down: no attempt before the backoff is over */
   while (hmq_deliver_pending(L->d) > 0) {
     size_t n = 0;
+    uint64_t t0 = hmq_now_ms();
     hmq_status st = hmq_deliver_commit(L->d, L->acks, L->acks_cap, &n);
+    L->db_commit_ms = hmq_now_ms() - t0;
     if (st == HMQ_WANT_WRITE) {
       db_unavailable(L);
       return -1;
@@ -548,10 +550,30 @@ static void print_stats(hmq_loop *L, uint64_t now) {
  * costs nothing measurable. */
 #define HMQ_LOOP_BATCH_MAX 2048u
 
+/* With db_batch_max set (--sqlite), a socket that ran dry commits the
+ * batch only once its oldest message has waited as long as the last
+ * commit took (at most --max-delay-ms). In a backlog drain the socket runs
+ * dry for moments while the broker catches up with us; committing at each
+ * of them made batches of ~900 messages, and SQLite rewrites about the
+ * same pages (the vehicle-keyed index, latest) for 900 messages as for
+ * 4000 (BENCHMARKS.md). Waiting as long as the last commit keeps commits
+ * at most about half of the time, and adds at most one commit's duration
+ * to a message's wait. Returns the ms still to wait, 0: commit now. */
+static uint64_t db_wait_left(const hmq_loop *L) {
+  uint64_t wait, due, now;
+  if (!L->db_batch_max || !L->d || hmq_deliver_pending(L->d) == 0)
+    return 0;
+  wait = L->db_commit_ms < L->o->max_delay_ms ? L->db_commit_ms : L->o->max_delay_ms;
+  due = hmq_deliver_oldest_ms(L->d) + wait;
+  now = wall_ms();
+  return due > now ? due - now : 0;
+}
+
 /* Window full on some link: the broker cannot send more until we ack, or
  * the batch reached HMQ_LOOP_BATCH_MAX. */
 static int window_full(const hmq_loop *L) {
-  size_t i, limit = L->receive_max < HMQ_LOOP_BATCH_MAX ? L->receive_max : HMQ_LOOP_BATCH_MAX;
+  size_t i, cap = L->db_batch_max ? L->db_batch_max : HMQ_LOOP_BATCH_MAX;
+  size_t limit = L->receive_max < cap ? L->receive_max : cap;
   if (L->d && hmq_deliver_pending(L->d) >= limit)
     return 1;
   for (i = 0; i < L->n; i++)
@@ -726,8 +748,11 @@ int hmq_loop_run(hmq_loop *L) {
      * while a sync is in flight, only until their lines are written: its
      * done fd wakes us for the next seal. */
     if (pending > 0 && !L->closing && !L->db_down_since &&
-        (!syncing || hmq_deliver_buffered(L->d) > 0))
-      tmo = 0;
+        (!syncing || hmq_deliver_buffered(L->d) > 0)) {
+      /* (db_wait_left: sleep until then or until data comes) */
+      uint64_t left = !async && !busy && tmo > 0 ? db_wait_left(L) : 0;
+      tmo = left ? (left < (uint64_t)tmo ? (int)left : tmo) : 0;
+    }
     if (L->flushing && !L->closing && tmo > 10)
       tmo = 10;
     rc = poll(pfd, L->n + 3, tmo);
@@ -767,7 +792,7 @@ int hmq_loop_run(hmq_loop *L) {
         seal(L);
     } else if (!async && L->d && !L->closing && hmq_deliver_pending(L->d) > 0) {
       uint64_t oldest = hmq_deliver_oldest_ms(L->d);
-      int drained = pending > 0 && !readable && !busy;
+      int drained = pending > 0 && !readable && !busy && db_wait_left(L) == 0;
       if (drained || window_full(L) || wall_ms() >= oldest + L->o->max_delay_ms)
         commit(L);
     }

@@ -42,11 +42,14 @@ static long long stored(const fixture *f) {
 
 /* The last round (99) drains all the kills left: under ASan on a loaded
  * machine that took more than run_hmq's -W 40, so it gets -W 85 (the later
- * -W wins), inside the test's own 90 s wait. */
+ * -W wins), inside the test's own 90 s wait. Round 0 logs its CONNECT
+ * (--debug). */
 static pid_t start_hmq(fixture *f, int round) {
   char extra[600];
   snprintf(extra, sizeof extra, "--sqlite '%s/hmq.db' --stats 1%s", f->b.dir,
-           round == 99 ? " -W 85" : "");
+           round == 99  ? " -W 85"
+           : round == 0 ? " --debug"
+                        : "");
   return run_hmq(f, "db", "g", extra, -1);
 }
 
@@ -63,6 +66,9 @@ static void test_kill9_during_drain_exactly_once_latest_right(void **state) {
   /* the session and its subscription exist; then the backlog queues */
   pid_t p = start_hmq(f, 0);
   wait_log(f, "db.log", "subscribed to", 1, 15000);
+  /* --sqlite announces the wider window its batches may fill (main.c
+   * RECEIVE_MAX_SQLITE; every other sink 2048) */
+  assert_int_equal(occurrences(f, "db.log", "receive_max=8192"), 1);
   kill(-p, SIGKILL);
   wait_exit(p, 5000);
   publish_file(f, "pub.txt");
