@@ -31,7 +31,9 @@
 # docs/database.md, durability untouched; 0: Debian's defaults), PG_PEER
 # (another hmq binary, e.g. a build of an older commit: it drains the same
 # N into its own database in the same run, before and after ours when
-# PG_ROUNDS=2, and the rates are compared).
+# PG_ROUNDS=2, and the rates are compared), SQ_PEER (the same for --sqlite:
+# another hmq binary drains N into its own SQLite file; SQ_ROUNDS=2 runs
+# this hmq, the peer, the peer, this hmq: ABBA).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$(pwd)
@@ -83,6 +85,9 @@ for kv in $pg_tuned ${PG_SET:-}; do pg_set+=(-c "$kv"); done
 peer=${PG_PEER:-}
 rounds=${PG_ROUNDS:-1}
 [[ -z $peer || -x $peer ]] || { echo "db_drain: PG_PEER $peer is not an executable" >&2; exit 2; }
+sqpeer=${SQ_PEER:-}
+sqrounds=${SQ_ROUNDS:-1}
+[[ -z $sqpeer || -x $sqpeer ]] || { echo "db_drain: SQ_PEER $sqpeer is not an executable" >&2; exit 2; }
 sinks=${DB_SINKS:-sqlite pg}
 pport=$(free_port)
 mkdir -p "$tmp/pg"
@@ -107,6 +112,7 @@ session() { # group
 }
 groups="file sqlite pg pgdown"
 [[ -n $peer ]] && groups+=" peer peer2 pg2"
+[[ -n $sqpeer ]] && groups+=" sqpeer sqpeer2 sqlite2"
 for g in $groups; do session "$g"; done
 "$sim" --plain --host 127.0.0.1 --port "$mport" -n "$N" --vins 1000 --dup-rate 0 \
   --app-id "$app" --quiet --timeout "$dt" >/dev/null
@@ -128,6 +134,7 @@ drain() { # group sink-args...
   local g=$1 b0 b1 p0 p1 bin=$hmq
   shift
   [[ $g == peer* ]] && bin=$peer
+  [[ $g == sqpeer* ]] && bin=$sqpeer
   b0=$(cpu_of "$bpid")
   p0=$(pg_cpu)
   /usr/bin/time -f "%e %U %S %M" -o "$tmp/time-$g" timeout "$dt" \
@@ -147,6 +154,13 @@ echo "db_drain: $N messages per sink (plain TCP, loopback, mosquitto $("$broker"
 echo "db_drain: PostgreSQL $("$pgbin/postgres" -V | awk '{print $3}') settings: ${pg_tuned:-defaults} ${PG_SET:-}"
 drain file --out "$tmp/out.ndjson"
 [[ " $sinks " == *" sqlite "* ]] && drain sqlite --sqlite "$tmp/hmq.db"
+if [[ -n $sqpeer ]]; then
+  drain sqpeer --sqlite "$tmp/sqpeer.db"
+  if ((sqrounds > 1)); then
+    drain sqpeer2 --sqlite "$tmp/sqpeer2.db"
+    drain sqlite2 --sqlite "$tmp/hmq2.db"
+  fi
+fi
 if [[ -n $peer ]]; then
   for d in peer peer2 pg2; do psql -h 127.0.0.1 -p "$pport" -U hmq -d postgres -qc "CREATE DATABASE $d"; done
   drain peer --postgres "host=127.0.0.1 port=$pport dbname=peer user=hmq"
@@ -160,6 +174,17 @@ fr=$(cat "$tmp/rate-file")
 if [[ -f $tmp/rate-sqlite ]]; then
   printf 'ratio sqlite/file %.2f (target >= 0.7)\n' "$(echo "$(cat "$tmp/rate-sqlite") / $fr" | bc -l)"
   echo "stored: sqlite $(sqlite3 "$tmp/hmq.db" 'select count(*) from messages')"
+fi
+if [[ -f $tmp/rate-sqpeer && -f $tmp/rate-sqlite ]]; then
+  pr=$(cat "$tmp/rate-sqpeer") our=$(cat "$tmp/rate-sqlite") n=1
+  if [[ -f $tmp/rate-sqpeer2 ]]; then
+    pr=$(calc "($pr + $(cat "$tmp/rate-sqpeer2")) / 2")
+    our=$(calc "($our + $(cat "$tmp/rate-sqlite2")) / 2")
+    n=2
+  fi
+  printf 'ratio sqlite/file of SQ_PEER %.2f; this hmq / SQ_PEER rate %.2f (mean of %d rounds, ABBA)\n' \
+    "$(calc "$pr / $fr")" "$(calc "$our / $pr")" "$n"
+  echo "stored: sqlite of SQ_PEER $(sqlite3 "$tmp/sqpeer.db" 'select count(*) from messages')"
 fi
 if [[ -f $tmp/rate-pg ]]; then
   printf 'ratio postgres/file %.2f (target >= 0.5)\n' "$(echo "$(cat "$tmp/rate-pg") / $fr" | bc -l)"
