@@ -106,6 +106,15 @@ int hmq_sq_ckpt_busy(hmq_sq_ckpt *c) {
   return busy;
 }
 
+void hmq_sq_ckpt_wait(hmq_sq_ckpt *c) {
+  if (!c->running)
+    return;
+  pthread_mutex_lock(&c->mu);
+  while (c->busy)
+    pthread_cond_wait(&c->cv, &c->mu);
+  pthread_mutex_unlock(&c->mu);
+}
+
 void hmq_sq_ckpt_close(hmq_sq_ckpt *c) {
   if (c->running) {
     pthread_mutex_lock(&c->mu);
@@ -139,6 +148,10 @@ int hmq_sq_ckpt_kick(hmq_sq_ckpt *c) {
 int hmq_sq_ckpt_busy(hmq_sq_ckpt *c) {
   (void)c;
   return 0;
+}
+
+void hmq_sq_ckpt_wait(hmq_sq_ckpt *c) {
+  (void)c;
 }
 
 void hmq_sq_ckpt_close(hmq_sq_ckpt *c) {

@@ -53,6 +53,9 @@ int hmq_sq_ckpt_kick(hmq_sq_ckpt *c);
 /* 1 while a checkpoint runs. */
 int hmq_sq_ckpt_busy(hmq_sq_ckpt *c);
 
+/* Wait until no checkpoint runs (returns at once when none does). */
+void hmq_sq_ckpt_wait(hmq_sq_ckpt *c);
+
 /* Let a running checkpoint finish, end the thread, close its connection.
  * Safe on a zeroed struct and twice. */
 void hmq_sq_ckpt_close(hmq_sq_ckpt *c);
