@@ -368,6 +368,30 @@ static void test_dedupe_within_batch_still_acked(void **state) {
   assert_string_equal(buf + la, want);
 }
 
+/* The duplicate filter compares message ids as JSON strings, escapes
+ * decoded: "\u0041" is "A" (as the database sinks store it), so a broker
+ * cannot slip a message past the filter by escaping a character of its
+ * id. Ids without a backslash hash as before (the logs stay valid). */
+static void test_dedupe_decodes_escaped_ids(void **state) {
+  (void)state;
+  hmq_deliver d;
+  hmq_deliver_config c = file_cfg(HMQ_FORMAT_ENVELOPE, 0);
+  open_ok(&d, &c);
+  put(&d, 1, env_msg("AB/1"));
+  put(&d, 2, env_msg("\\u0041B/1")); /* the same id */
+  put(&d, 3, env_msg("AB\\/1"));     /* the same id */
+  put(&d, 4, env_msg("\\u0061b/1")); /* "ab/1": another id */
+  put(&d, 5, env_msg("\\u00e9"));    /* U+00E9 escaped ... */
+  put(&d, 6, env_msg("\xc3\xa9"));   /* ... and as UTF-8: the same */
+  uint64_t seqs[8];
+  assert_int_equal(commit(&d, seqs, 8), 6);
+  assert_int_equal(d.stats.written, 3);
+  assert_int_equal(d.stats.duplicates, 3);
+  assert_int_equal(hmq_dedupe_hash_id("AB/1", 4), hmq_dedupe_hash("AB/1", 4));
+  assert_int_equal(hmq_dedupe_hash_id("\\u0041B\\/1", 10), hmq_dedupe_hash("AB/1", 4));
+  hmq_deliver_close(&d);
+}
+
 /* --- exec sink ------------------------------------------------------------ */
 
 static hmq_deliver_config exec_cfg(const char *cmd) {
@@ -713,6 +737,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_dead_letter_stderr_default_and_explicit_path, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_dedupe_within_batch_still_acked, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_dedupe_decodes_escaped_ids, setup, teardown),
       cmocka_unit_test_setup_teardown(test_exec_sink_child_reads_lines, setup, teardown),
       cmocka_unit_test_setup_teardown(test_exec_child_exits_commit_fails, setup, teardown),
       cmocka_unit_test_setup_teardown(test_exec_child_dies_before_reading, setup, teardown),

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "pipeline/dedupe.h"
+#include "hmq/envelope.h"
 
 #define RD64(p)                                                                                    \
   ((uint64_t)(p)[0] | (uint64_t)(p)[1] << 8 | (uint64_t)(p)[2] << 16 | (uint64_t)(p)[3] << 24 |    \
@@ -54,6 +55,16 @@ uint64_t hmq_dedupe_hash(const char *id, size_t len) {
   }
   h = finalize(h);
   return h == 0 ? 1 : h;
+}
+
+uint64_t hmq_dedupe_hash_id(const char *id, size_t len) {
+  char buf[HMQ_DEDUPE_ID_MAX];
+  size_t n = 0;
+  hmq_str s = {id, len};
+  if (id == NULL || len > sizeof buf || memchr(id, '\\', len) == NULL ||
+      hmq_json_unescape(s, buf, sizeof buf, &n) != HMQ_OK)
+    return hmq_dedupe_hash(id, len);
+  return hmq_dedupe_hash(buf, n);
 }
 
 static size_t table_size(size_t capacity) {

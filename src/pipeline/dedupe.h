@@ -56,6 +56,14 @@ void hmq_dedupe_init_zeroed(hmq_dedupe *set, void *mem, size_t mem_bytes, size_t
 /* The fixed 64-bit hash of an id (never 0). */
 uint64_t hmq_dedupe_hash(const char *id, size_t len);
 
+/* The hash of a message_id as it appears inside a JSON string (escapes not
+ * decoded): the hash of the string it stands for, so "\u0041" and "A" are
+ * one id, as the database sinks store it. An id without a backslash is
+ * hashed as it is (hmq_dedupe_hash); one whose escapes fail to decode, or
+ * that is longer than HMQ_DEDUPE_ID_MAX bytes, too. */
+#define HMQ_DEDUPE_ID_MAX 4096
+uint64_t hmq_dedupe_hash_id(const char *id, size_t len);
+
 /*
  * Returns 1 when `id` (len bytes, compared exactly) is in the set; else
  * inserts it (evicting the oldest id when full) and returns 0.

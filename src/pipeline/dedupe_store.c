@@ -453,7 +453,7 @@ static uint64_t line_hash(const uint8_t *p, size_t n, int *ok) {
   const char *id;
   size_t id_len;
   *ok = hmq_dstore_line_id((const char *)p, n, &id, &id_len) == 0;
-  return *ok ? hmq_dedupe_hash(id, id_len) : 0;
+  return *ok ? hmq_dedupe_hash_id(id, id_len) : 0;
 }
 
 hmq_status hmq_dstore_recover(hmq_dstore *s, hmq_dedupe *set, int fd, uint64_t dev, uint64_t ino,

@@ -411,7 +411,7 @@ hmq_status hmq_deliver_message(hmq_deliver *d, uint64_t seq, const char *topic, 
       snprintf(why, sizeof why, "%s", hmq_status_str(st));
     return hmq_deliver_dead_letter(d, why, topic, topic_len, payload, len, now_ms);
   }
-  uint64_t h = hmq_dedupe_hash(env.message_id.ptr, env.message_id.len);
+  uint64_t h = hmq_dedupe_hash_id(env.message_id.ptr, env.message_id.len);
   if (hmq_dedupe_contains(&d->set, h)) {
     d->stats.duplicates++;
     return HMQ_OK;
