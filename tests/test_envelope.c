@@ -257,6 +257,11 @@ static void rejections_with_reason(void **state) {
        HMQ_ERR_ENVELOPE, "duplicate key: application_id"},
       {"{\"message_id\":\"m\",\"vin\":\"V\",\"message_id\":\"n\",\"data\":{}}", HMQ_ERR_ENVELOPE,
        "duplicate key: message_id"},
+      /* a key spelled with an escape is the same key to a JSON reader */
+      {"{\"message_id\":\"m\",\"vin\":\"V\",\"message\\u005fid\":\"n\",\"data\":{}}",
+       HMQ_ERR_ENVELOPE, "duplicate key: message_id"},
+      {"{\"message_id\":\"m\",\"\\u0076in\":\"W\",\"vin\":\"V\",\"data\":{}}", HMQ_ERR_ENVELOPE,
+       "duplicate key: vin"},
       {"{\"message_id\":\"m\",\"vin\":\"V\",\"vin\":\"W\",\"data\":{}}", HMQ_ERR_ENVELOPE,
        "duplicate key: vin"},
       {"{\"message_id\":\"m\",\"vin\":\"V\",\"data\":{},\"data\":{}}", HMQ_ERR_ENVELOPE,

@@ -51,6 +51,23 @@ static int has_backslash(hmq_str s) {
   return memchr(s.ptr, '\\', s.len) != NULL;
 }
 
+/* Whether key token t names `name`, its escapes decoded ("message\u005fid"
+ * is message_id to every JSON reader downstream, so it must be to the
+ * duplicate-key check too). Only keys holding a backslash are decoded. */
+static int key_is(const char *json, const hmq_jtok *t, const char *name, size_t len) {
+  char buf[16];
+  size_t n = 0;
+  hmq_str k;
+  if (hmq_jtok_eq(json, t, name, len))
+    return 1;
+  if (t->type != JSMN_STRING)
+    return 0;
+  k = hmq_jtok_str(json, t);
+  if (!has_backslash(k) || hmq_json_unescape(k, buf, sizeof buf, &n) != HMQ_OK)
+    return 0;
+  return n == len && memcmp(buf, name, len) == 0;
+}
+
 /* 1 for the bytes of a hex digit. A table and no branch per byte: the
  * check runs on every message_id (64 bytes), and the per-byte branches of
  * the range tests were most of this file's time in a drain's profile. */
@@ -183,7 +200,7 @@ hmq_status hmq_envelope_parse(hmq_envelope_parser *p, const char *payload, size_
   for (i = 1; i < n;) {
     size_t v = i + 1, k;
     for (k = 0; k < K_COUNT; k++) {
-      if (hmq_jtok_eq(payload, &toks[i], known[k].name, known[k].len)) {
+      if (key_is(payload, &toks[i], known[k].name, known[k].len)) {
         break;
       }
     }
