@@ -470,6 +470,21 @@ static void test_protocol_order(void **state) {
   feed(f, b, s_suback(b, sizeof b, 999, &r, 1));
   assert_int_equal(next(f, 0, &ev), HMQ_ERR_PROTOCOL);
   expect_disconnect(f, 0, 0x82);
+  /* AUTH: we never send an Authentication Method, so the server must not
+   * send AUTH (4.12); before CONNACK and after it, a Protocol Error. */
+  static const uint8_t auth[] = {0xF0, 0x00};
+  fx_init(f);
+  assert_int_equal(hmq_client_start(&f->c, 0), HMQ_OK);
+  drain(f, 0);
+  mark = f->out_len;
+  feed(f, auth, sizeof auth);
+  assert_int_equal(next(f, 0, &ev), HMQ_ERR_PROTOCOL);
+  expect_disconnect(f, mark, 0x82);
+  fx_init(f);
+  connect_ok(f, 0, 0, NULL);
+  feed(f, auth, sizeof auth);
+  assert_int_equal(next(f, 0, &ev), HMQ_ERR_PROTOCOL);
+  expect_disconnect(f, 0, 0x82);
   free(f);
 }
 

@@ -109,7 +109,8 @@ typedef enum hmq_event_type {
   HMQ_EV_PUBLISH,    /* publish (topic resolved from any alias) + seq */
   HMQ_EV_PUBACK,     /* ack: the server acknowledged one of our QoS 1 PUBLISHes */
   HMQ_EV_DISCONNECT, /* disconnect: the server's DISCONNECT (status says why) */
-  HMQ_EV_AUTH        /* auth: enhanced authentication packet from the server */
+  HMQ_EV_AUTH        /* auth, only with HMQ_ERR_PROTOCOL: no Authentication Method
+                        is sent, so an AUTH from the server is a Protocol Error [MQTT-4.12.0-6] */
 } hmq_event_type;
 
 /* Packet ids the set in mem.slots holds at once: our QoS 1 PUBLISHes in

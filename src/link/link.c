@@ -536,6 +536,11 @@ hmq_status hmq_link_next_event(hmq_link *l, uint64_t now_ms, hmq_link_event *ev)
              rt);
   } else if (st == HMQ_ERR_TOPIC_ALIAS) {
     alias_text(l, &ev->mqtt.publish, detail, sizeof detail);
+  } else if (st == HMQ_ERR_PROTOCOL && ev->mqtt.type == HMQ_EV_AUTH) {
+    snprintf(detail, sizeof detail,
+             "server sent AUTH (reason 0x%02X) though our CONNECT had no Authentication Method "
+             "[MQTT-4.12.0-6]; sent DISCONNECT 0x%02X",
+             ev->mqtt.auth.reason, reason);
   } else if (reason != 0) {
     snprintf(detail, sizeof detail, "%s; sent DISCONNECT 0x%02X", hmq_status_str(st), reason);
   }

@@ -249,8 +249,13 @@ hmq_status hmq_client_on_packet(hmq_client *c, const uint8_t *pkt, size_t len, c
     if (st != HMQ_OK) {
       return hmq_client_fail(c, st);
     }
+    /* 4.12: a server must not send AUTH to a client whose CONNECT had no
+     * Authentication Method, and ours never has one: a Protocol Error
+     * (before, an AUTH was handed up as an event nobody answered, and
+     * one instead of CONNACK left the connection waiting for it). The
+     * event names it for the error text. */
     ev->type = HMQ_EV_AUTH;
-    return HMQ_OK;
+    return hmq_client_fail(c, HMQ_ERR_PROTOCOL);
   }
   default:
     /* CONNECT, SUBSCRIBE, UNSUBSCRIBE, PINGREQ: never sent by a server. */

@@ -117,6 +117,15 @@ static void test_topic_alias_out_of_range(void **state) {
                          "server sent topic alias 5 (our Topic Alias Maximum is ");
 }
 
+static void test_auth_without_method(void **state) {
+  (void)state;
+  /* AUTH, reason 0x18 Continue authentication, no properties: our CONNECT
+   * had no Authentication Method, so the server must not send it
+   * [MQTT-4.12.0-6]; the line says what came */
+  static const uint8_t bad[] = {0xF0, 0x02, 0x18, 0x00};
+  expect_disconnect_says(bad, sizeof bad, 0x82, HMQ_ERR_PROTOCOL, "server sent AUTH (reason 0x18)");
+}
+
 static void test_publish_qos3(void **state) {
   (void)state;
   /* PUBLISH, flags QoS bits 11; topic "t/a", packet id 1, no properties. */
@@ -431,6 +440,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_remaining_length_five_bytes),
       cmocka_unit_test(test_topic_alias_out_of_range),
+      cmocka_unit_test(test_auth_without_method),
       cmocka_unit_test(test_publish_qos3),
       cmocka_unit_test(test_more_inflight_than_receive_maximum),
       cmocka_unit_test(test_oversize_packet),
