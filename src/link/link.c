@@ -327,6 +327,17 @@ static void step_mqtt(hmq_link *l, uint64_t now_ms) {
   pump_read(l);
   hmq_status st = hmq_client_tick(&l->client, now_ms);
   hmq_status wst = pump_write(l);
+  if (st == HMQ_ERR_TIMEOUT) {
+    /* the engine's only timeout: CONNACK did not come */
+    char detail[160];
+    unsigned ka = l->client.cfg.keep_alive;
+    snprintf(detail, sizeof detail,
+             "no CONNACK within %u s of our CONNECT: the server took the connection but did "
+             "not answer",
+             ka > 10 ? ka : 10);
+    teardown(l, st, 0, detail, now_ms);
+    return;
+  }
   if (st < 0) {
     teardown(l, st, 0, NULL, now_ms);
     return;

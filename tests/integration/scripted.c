@@ -87,6 +87,8 @@ static void on_packet(hmq_h_srv *s, const uint8_t *pkt, const hmq_frame *f) {
   switch (f->type) {
   case HMQ_PKT_CONNECT:
     s->connects++;
+    if (s->no_connack)
+      break;
     if (hmq_encode_connack(out, sizeof out, &s->connack, &n) != HMQ_OK) {
       fprintf(stderr, "scripted server: CONNACK 0x%02X does not encode\n", s->connack.reason);
       abort();

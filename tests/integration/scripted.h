@@ -30,6 +30,7 @@ typedef struct hmq_h_srv {
   /* script */
   hmq_connack connack;     /* sent for every CONNECT (reason >= 0x80: then closed) */
   bool drop_after_connack; /* close right after an accepted CONNACK */
+  bool no_connack;         /* CONNECT gets no answer at all */
   bool no_suback;          /* SUBSCRIBE gets no SUBACK (only `bad`) */
   uint8_t suback_reason;   /* 0x01 unless set by hmq_h_srv_open's caller */
   hmq_props suback_props;  /* properties of the SUBACK */

@@ -126,6 +126,28 @@ static void test_auth_without_method(void **state) {
   expect_disconnect_says(bad, sizeof bad, 0x82, HMQ_ERR_PROTOCOL, "server sent AUTH (reason 0x18)");
 }
 
+/* A server that takes the connection and never answers CONNECT: the
+ * attempt ends after the CONNACK timeout (10 s with keep-alive 0) and the
+ * line says what was missing, not just "timed out". */
+static void test_no_connack_is_named(void **state) {
+  (void)state;
+  hmq_h_srv s;
+  hmq_h_srv_open(&s);
+  s.no_connack = true;
+  hmq_h_client *c = client_for(&s);
+  assert_int_equal(hmq_h_client_start(c), HMQ_OK);
+  run r = {&s, c, 1};
+  hmq_h_client *cs[1] = {c};
+  bool ok = hmq_h_run(cs, 1, 13000, until, &r);
+  fprintf(stderr, "  link: %s (%s)\n", hmq_status_name(c->last_down), c->last_msg);
+  assert_true(ok);
+  assert_int_equal(c->last_down, HMQ_ERR_TIMEOUT);
+  assert_non_null(strstr(c->last_msg, "no CONNACK within 10 s of our CONNECT"));
+  hmq_link_free(&c->link);
+  free(c);
+  hmq_h_srv_free(&s);
+}
+
 static void test_publish_qos3(void **state) {
   (void)state;
   /* PUBLISH, flags QoS bits 11; topic "t/a", packet id 1, no properties. */
@@ -441,6 +463,7 @@ int main(void) {
       cmocka_unit_test(test_remaining_length_five_bytes),
       cmocka_unit_test(test_topic_alias_out_of_range),
       cmocka_unit_test(test_auth_without_method),
+      cmocka_unit_test(test_no_connack_is_named),
       cmocka_unit_test(test_publish_qos3),
       cmocka_unit_test(test_more_inflight_than_receive_maximum),
       cmocka_unit_test(test_oversize_packet),
