@@ -10,6 +10,7 @@
  * decoded a second time out of its data.
  */
 #include "pipeline/db_rows.h"
+#include "pipeline/jskip.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -73,44 +74,6 @@ static hmq_status compacted(hmq_str v, char **room, size_t *left, hmq_str *out) 
   return HMQ_OK;
 }
 
-/* Past the string whose opening quote is at s[i]: the index after its
- * closing quote (n when it does not end). */
-static size_t skip_string(const char *s, size_t n, size_t i) {
-  for (i++; i < n; i++) {
-    if (s[i] == '\\')
-      i++;
-    else if (s[i] == '"')
-      return i + 1;
-  }
-  return n;
-}
-
-/* Past the compact JSON value at s[i] (data compacted by us: no
- * whitespace). */
-static size_t skip_value(const char *s, size_t n, size_t i) {
-  int depth = 0;
-  if (i < n && s[i] == '"')
-    return skip_string(s, n, i);
-  if (i < n && s[i] != '{' && s[i] != '[') {
-    while (i < n && s[i] != ',' && s[i] != '}' && s[i] != ']')
-      i++;
-    return i;
-  }
-  while (i < n) {
-    char c = s[i];
-    if (c == '"') {
-      i = skip_string(s, n, i);
-      continue;
-    }
-    if (c == '{' || c == '[')
-      depth++;
-    else if ((c == '}' || c == ']') && --depth == 0)
-      return i + 1;
-    i++;
-  }
-  return n;
-}
-
 /* The first member named "location" of the compact object `data`, when it
  * is a string: its text with escapes decoded (into *room). Anything else
  * (not an object, no such member, not a string): "". The key is compared
@@ -124,7 +87,7 @@ static hmq_status location_of(hmq_str data, char **room, size_t *left, hmq_str *
   if (!s || n < 2 || s[0] != '{')
     return HMQ_OK;
   while (i < n && s[i] == '"') {
-    size_t kend = skip_string(s, n, i);
+    size_t kend = hmq_jskip_string(s, i, n);
     hmq_str key = {s + i + 1, kend - i - 2};
     int match = 0;
     if (kend >= n || s[kend] != ':')
@@ -142,11 +105,11 @@ static hmq_status location_of(hmq_str data, char **room, size_t *left, hmq_str *
     if (match) {
       if (i >= n || s[i] != '"')
         return HMQ_OK;
-      size_t vend = skip_string(s, n, i);
+      size_t vend = hmq_jskip_string(s, i, n);
       hmq_str v = {s + i + 1, vend - i - 2};
       return decoded(v, 0, room, left, out);
     }
-    i = skip_value(s, n, i);
+    i = hmq_jskip_value(s, i, n);
     if (i >= n || s[i] != ',')
       return HMQ_OK;
     i++;

@@ -13,6 +13,7 @@
  * from there (dedupe_store.h).
  */
 #include "pipeline/dedupe_store.h"
+#include "pipeline/jskip.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -327,43 +328,6 @@ static size_t skip_ws(const char *p, size_t i, size_t n) {
   return i;
 }
 
-/* i at an opening quote; returns the index after the closing quote, or n. */
-static size_t skip_string(const char *p, size_t i, size_t n) {
-  for (i++; i < n; i++) {
-    if (p[i] == '\\')
-      i++;
-    else if (p[i] == '"')
-      return i + 1;
-  }
-  return n;
-}
-
-/* Skip one value (string, object, array or scalar). */
-static size_t skip_value(const char *p, size_t i, size_t n) {
-  if (i < n && p[i] == '"')
-    return skip_string(p, i, n);
-  size_t depth = 0;
-  while (i < n) {
-    char c = p[i];
-    if (c == '"') {
-      i = skip_string(p, i, n);
-      continue;
-    }
-    if (c == '{' || c == '[') {
-      depth++;
-    } else if (c == '}' || c == ']') {
-      if (depth == 0)
-        return i;
-      if (--depth == 0)
-        return i + 1;
-    } else if (c == ',' && depth == 0) {
-      return i;
-    }
-    i++;
-  }
-  return n;
-}
-
 int hmq_dstore_line_id(const char *p, size_t n, const char **id, size_t *id_len) {
   size_t i = skip_ws(p, 0, n);
   if (i >= n || p[i] != '{')
@@ -374,7 +338,7 @@ int hmq_dstore_line_id(const char *p, size_t n, const char **id, size_t *id_len)
     if (i >= n || p[i] != '"')
       return -1;
     size_t k0 = i + 1;
-    i = skip_string(p, i, n);
+    i = hmq_jskip_string(p, i, n);
     if (i >= n)
       return -1;
     size_t klen = i - 1 - k0;
@@ -387,14 +351,14 @@ int hmq_dstore_line_id(const char *p, size_t n, const char **id, size_t *id_len)
     if (klen == 10 && memcmp(p + k0, "message_id", 10) == 0) {
       if (p[i] != '"')
         return -1;
-      size_t end = skip_string(p, i, n);
+      size_t end = hmq_jskip_string(p, i, n);
       if (end > n || p[end - 1] != '"' || end - 1 <= i + 1)
         return -1;
       *id = p + i + 1;
       *id_len = end - 1 - (i + 1);
       return 0;
     }
-    i = skip_ws(p, skip_value(p, i, n), n);
+    i = skip_ws(p, hmq_jskip_value(p, i, n), n);
     if (i >= n || p[i] != ',')
       return -1;
     i++;
