@@ -3,9 +3,8 @@
  * hmq program: the batch sink interface — where delivered messages are
  * stored, one batch at a time.
  *
- *   put(message)  take one parsed message into the open batch (the sink
- *                 copies what it needs: the payload lives in the receive
- *                 buffer only during the call)
+ *   put(message)  take one parsed message into the open batch (a copy: the
+ *                 payload lives in the receive buffer only during the call)
  *   commit()      make the whole batch durable, then report it:
  *                   HMQ_OK          durable: the caller may now acknowledge
  *                                   every message put since the last commit
@@ -21,10 +20,26 @@
  *                 open batch (the in-memory batch limit: what keeps memory
  *                 bounded while a database is down)
  *
+ * commit() in three steps, so that the store can run on another thread
+ * while put() fills the next batch (deliver.c's asynchronous commit):
+ *   seal()        the open batch becomes the sealed one (unless a sealed
+ *                 batch still waits: one that did not go through is retried
+ *                 alone, nothing joins it); a new batch opens
+ *   store()       make the sealed batch durable (ops->commit): may run on
+ *                 another thread, concurrently with put()/room() on the
+ *                 open batch and nothing else of the sink
+ *   release()     after store() returned HMQ_OK, on the caller's thread:
+ *                 hand each refused message to the reject callback, then
+ *                 forget the sealed batch
+ * Each sink holds two arenas (db_batch.h), swapped by seal(); the store
+ * reads only the sealed one and its own connection, put() writes only the
+ * open one, so the two sides share nothing.
+ *
  * A message the store itself refuses (a database constraint, a value its
- * type cannot hold) is not a reason to stop the stream: commit() hands it
- * to the reject callback with the store's own message (the pipeline writes
- * it to the dead-letter sink) and commits the rest of the batch.
+ * type cannot hold) is not a reason to stop the stream: the store marks it
+ * with the store's own message and commits the rest of the batch;
+ * release() hands it to the reject callback (the pipeline writes it to the
+ * dead-letter sink).
  *
  * Why a batch and not a message: every store here is made durable by one
  * expensive step (fdatasync, a database COMMIT), so the pipeline collects
@@ -59,14 +74,14 @@ typedef struct hmq_bmsg {
 typedef void (*hmq_bsink_reject_fn)(void *ctx, const hmq_bmsg *m, const char *reason);
 
 typedef struct hmq_bsink hmq_bsink;
+typedef struct hmq_dbatch hmq_dbatch; /* db_batch.h */
 
 typedef struct hmq_bsink_ops {
   const char *name; /* "sqlite", "postgres" */
-  hmq_status (*put)(hmq_bsink *s, const hmq_bmsg *m);
-  int (*room)(const hmq_bsink *s, size_t len);
+  /* store the sealed batch (hmq_bsink_store): HMQ_OK, HMQ_WANT_WRITE as
+   * commit() above; refused messages marked in the arena, not reported */
   hmq_status (*commit)(hmq_bsink *s);
-  size_t (*batched)(const hmq_bsink *s); /* messages in the open batch */
-  void (*close)(hmq_bsink *s);           /* frees s too; the batch is dropped */
+  void (*close)(hmq_bsink *s); /* frees s too (and the arenas); the batch is dropped */
 } hmq_bsink_ops;
 
 /* The common head of every batch sink (implementations embed it first). */
@@ -74,27 +89,29 @@ struct hmq_bsink {
   const hmq_bsink_ops *ops;
   hmq_bsink_reject_fn reject; /* NULL: refused messages are only counted */
   void *reject_ctx;
-  char err[512];     /* why the last commit was not durable / failed ("" when ok) */
-  uint64_t commits;  /* durable commits */
-  uint64_t failures; /* commits that returned HMQ_WANT_WRITE */
-  uint64_t rejected; /* messages handed to reject */
-  uint64_t stored;   /* messages new to the store (not already there) */
-  uint64_t readings; /* reading rows stored */
+  char err[512];      /* why the last commit was not durable / failed ("" when ok) */
+  uint64_t commits;   /* durable commits */
+  uint64_t failures;  /* commits that returned HMQ_WANT_WRITE */
+  uint64_t rejected;  /* messages handed to reject */
+  uint64_t stored;    /* messages new to the store (not already there) */
+  uint64_t readings;  /* reading rows stored */
+  hmq_dbatch *open;   /* put() fills it */
+  hmq_dbatch *sealed; /* store() makes it durable */
+  hmq_dbatch *arenas; /* the two (hmq_bsink_arenas_open) */
 };
 
-/* Convenience wrappers (NULL-safe where it matters). */
-static inline hmq_status hmq_bsink_put(hmq_bsink *s, const hmq_bmsg *m) {
-  return s->ops->put(s, m);
-}
-static inline int hmq_bsink_room(const hmq_bsink *s, size_t len) {
-  return s->ops->room(s, len);
-}
-static inline hmq_status hmq_bsink_commit(hmq_bsink *s) {
-  return s->ops->commit(s);
-}
-static inline size_t hmq_bsink_batched(const hmq_bsink *s) {
-  return s->ops->batched(s);
-}
+/* The steps above (db_batch.c). put: HMQ_OK or HMQ_ERR_FULL (nothing
+ * taken). seal: returns how many messages the sealed batch holds. store:
+ * ops->commit; HMQ_OK also for an empty sealed batch. release: only after
+ * store() returned HMQ_OK. commit: seal, store and release until both
+ * batches are stored, or the first store that did not go through. */
+hmq_status hmq_bsink_put(hmq_bsink *s, const hmq_bmsg *m);
+int hmq_bsink_room(const hmq_bsink *s, size_t len);
+size_t hmq_bsink_batched(const hmq_bsink *s); /* messages in both batches */
+size_t hmq_bsink_seal(hmq_bsink *s);
+hmq_status hmq_bsink_store(hmq_bsink *s);
+void hmq_bsink_release(hmq_bsink *s);
+hmq_status hmq_bsink_commit(hmq_bsink *s);
 static inline void hmq_bsink_close(hmq_bsink *s) {
   if (s)
     s->ops->close(s);

@@ -94,7 +94,6 @@ typedef struct pg_sink {
   int hung;          /* the server did not answer in time: drop the connection */
   int quiet;         /* running a clean-up command: note() keeps the first reason */
   PGconn *conn;
-  hmq_dbatch batch;
   hmq_dbrows rows;
   pg_out chunk; /* COPY data staging */
   pg_out lat;   /* latest candidates of the batch (COPY text) */
@@ -552,7 +551,7 @@ static int copy_end(pg_sink *s, int rc, uint64_t *rows) {
 static int message_of(pg_sink *s, size_t i, hmq_dbmsg *row) {
   hmq_bmsg m;
   const char *why = "";
-  hmq_dbatch_get(&s->batch, i, &m);
+  hmq_dbatch_get(s->base.sealed, i, &m);
   if (hmq_dbrows_message(&s->rows, &m, row, &why) != HMQ_OK) {
     snprintf(s->rowerr, sizeof s->rowerr, "%s", why);
     return 1;
@@ -565,7 +564,7 @@ static int message_of(pg_sink *s, size_t i, hmq_dbmsg *row) {
  * why); 2 when there is none. */
 static int next_item(pg_sink *s, size_t *i, size_t to, hmq_dbmsg *row, size_t *bad) {
   for (; *i < to; (*i)++) {
-    if (s->batch.items[*i].rejected)
+    if (s->base.sealed->items[*i].rejected)
       continue;
     if (message_of(s, *i, row) == 0)
       return 0;
@@ -763,7 +762,7 @@ static int pass_batch(pg_sink *s) {
   uint64_t stored = s->base.stored, readings = s->base.readings;
   if (cmd(s, "BEGIN", PGRES_COMMAND_OK, "BEGIN") != 0)
     return PASS_FAIL;
-  int rc = store_range(s, 0, s->batch.count, &bad);
+  int rc = store_range(s, 0, s->base.sealed->count, &bad);
   if (rc == 0)
     rc = cmd(s, "COMMIT", PGRES_COMMAND_OK, "COMMIT");
   if (rc == 0)
@@ -782,10 +781,10 @@ static int pass_isolated(pg_sink *s) {
   uint64_t stored = s->base.stored, readings = s->base.readings;
   if (cmd(s, "BEGIN", PGRES_COMMAND_OK, "BEGIN") != 0)
     return PASS_FAIL;
-  for (size_t i = 0; i < s->batch.count; i++) {
+  for (size_t i = 0; i < s->base.sealed->count; i++) {
     size_t bad = 0;
     uint64_t st0 = s->base.stored, rd0 = s->base.readings;
-    if (s->batch.items[i].rejected)
+    if (s->base.sealed->items[i].rejected)
       continue;
     if (cmd(s, "SAVEPOINT m", PGRES_COMMAND_OK, "SAVEPOINT") != 0)
       goto failed;
@@ -803,7 +802,7 @@ static int pass_isolated(pg_sink *s) {
     if (cmd(s, "ROLLBACK TO m", PGRES_COMMAND_OK, "ROLLBACK TO") != 0 ||
         cmd(s, "RELEASE m", PGRES_COMMAND_OK, "RELEASE") != 0)
       goto failed;
-    hmq_dbatch_reject(&s->batch, &s->base, i, s->rowerr);
+    hmq_dbatch_reject(s->base.sealed, &s->base, i, s->rowerr);
   }
   if (cmd(s, "COMMIT", PGRES_COMMAND_OK, "COMMIT") == 0)
     return PASS_OK;
@@ -818,7 +817,7 @@ failed:
 static hmq_status pg_commit(hmq_bsink *b) {
   pg_sink *s = (pg_sink *)b;
   int fatal = 0, r = PASS_FAIL;
-  if (s->batch.count == 0)
+  if (s->base.sealed->count == 0)
     return HMQ_OK;
   if (s->conn && PQstatus(s->conn) != CONNECTION_OK)
     disconnect(s);
@@ -840,28 +839,15 @@ static hmq_status pg_commit(hmq_bsink *b) {
     s->base.failures++;
     return HMQ_WANT_WRITE;
   }
-  hmq_dbatch_clear(&s->batch);
   s->base.commits++;
   s->base.err[0] = 0;
   return HMQ_OK;
 }
 
-static hmq_status pg_put(hmq_bsink *b, const hmq_bmsg *m) {
-  return hmq_dbatch_add(&((pg_sink *)b)->batch, m);
-}
-
-static int pg_room(const hmq_bsink *b, size_t len) {
-  return hmq_dbatch_room(&((const pg_sink *)b)->batch, HMQ_DBATCH_TOPIC_MAX, len);
-}
-
-static size_t pg_batched(const hmq_bsink *b) {
-  return ((const pg_sink *)b)->batch.count;
-}
-
 static void pg_close(hmq_bsink *b) {
   pg_sink *s = (pg_sink *)b;
   disconnect(s);
-  hmq_dbatch_free(&s->batch);
+  hmq_bsink_arenas_free(&s->base);
   hmq_dbrows_free(&s->rows);
   free(s->chunk.p);
   free(s->lat.p);
@@ -881,7 +867,7 @@ static int unreachable(pg_sink *s) {
   return p == PQPING_NO_RESPONSE || p == PQPING_REJECT;
 }
 
-static const hmq_bsink_ops pg_ops = {"postgres", pg_put, pg_room, pg_commit, pg_batched, pg_close};
+static const hmq_bsink_ops pg_ops = {"postgres", pg_commit, pg_close};
 
 int hmq_sink_pg_available(void) {
   return 1;
@@ -897,7 +883,7 @@ hmq_status hmq_sink_pg_open(hmq_bsink **out, const hmq_db_config *cfg, char *err
   }
   pg_sink *s = calloc(1, sizeof *s);
   if (!s || !(s->conninfo = strdup(cfg->target)) || !(s->chunk.p = malloc(COPY_CHUNK)) ||
-      hmq_dbatch_open(&s->batch, &s->rows, cfg) != HMQ_OK) {
+      hmq_bsink_arenas_open(&s->base, &s->rows, cfg) != HMQ_OK) {
     snprintf(err, errlen, "postgres: out of memory for the batch");
     if (s) {
       free(s->chunk.p);

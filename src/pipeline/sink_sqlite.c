@@ -61,7 +61,6 @@ typedef struct sq_sink {
   sqlite3_stmt *ins_msg, *ins_rd, *max_rd, *up_latest, *up_one;
   unsigned busy_ms;
   int reopen; /* the last failure was more than a lock: open the file again */
-  hmq_dbatch batch;
   hmq_dbrows rows;
   hmq_dbfold fold; /* the newest reading per latest key of the batch */
   hmq_sq_ckpt ckpt;
@@ -363,7 +362,7 @@ static int put_message(sq_sink *s, size_t i, sqlite3_int64 *last, int fold) {
   const char *why = "";
   hmq_status st;
   int rc;
-  hmq_dbatch_get(&s->batch, i, &m);
+  hmq_dbatch_get(s->base.sealed, i, &m);
   if (hmq_dbrows_message(&s->rows, &m, &row, &why) != HMQ_OK) {
     snprintf(s->rowerr, sizeof s->rowerr, "%s", why);
     return ROW_DECODE;
@@ -426,8 +425,8 @@ static int pass(sq_sink *s, int isolate, int *code) {
     return PASS_TRANSIENT;
   }
   last = first;
-  for (size_t i = 0; i < s->batch.count; i++) {
-    if (s->batch.items[i].rejected)
+  for (size_t i = 0; i < s->base.sealed->count; i++) {
+    if (s->base.sealed->items[i].rejected)
       continue;
     sqlite3_int64 before = last;
     uint64_t stored_before = s->base.stored, readings_before = s->base.readings;
@@ -454,7 +453,7 @@ static int pass(sq_sink *s, int isolate, int *code) {
     s->base.readings = readings_before;
     if ((rc = exec(s, "ROLLBACK TO m")) != SQLITE_OK || (rc = exec(s, "RELEASE m")) != SQLITE_OK)
       break;
-    hmq_dbatch_reject(&s->batch, &s->base, i, s->rowerr);
+    hmq_dbatch_reject(s->base.sealed, &s->base, i, s->rowerr);
   }
   if (rc == SQLITE_OK && !isolate) {
     rc = flush_fold(s);
@@ -482,7 +481,7 @@ static int pass(sq_sink *s, int isolate, int *code) {
 static hmq_status sq_commit(hmq_bsink *b) {
   sq_sink *s = (sq_sink *)b;
   int code = SQLITE_OK, fatal = 0, r;
-  if (s->batch.count == 0)
+  if (s->base.sealed->count == 0)
     return HMQ_OK;
   if ((!s->db || s->reopen) && connect_db(s, &fatal) != SQLITE_OK) {
     s->reopen = 1;
@@ -501,39 +500,24 @@ static hmq_status sq_commit(hmq_bsink *b) {
     s->base.failures++;
     return HMQ_WANT_WRITE;
   }
-  hmq_dbatch_clear(&s->batch);
   checkpoint(s);
   s->base.commits++;
   s->base.err[0] = 0;
   return HMQ_OK;
 }
 
-static hmq_status sq_put(hmq_bsink *b, const hmq_bmsg *m) {
-  sq_sink *s = (sq_sink *)b;
-  return hmq_dbatch_add(&s->batch, m);
-}
-
-static int sq_room(const hmq_bsink *b, size_t len) {
-  const sq_sink *s = (const sq_sink *)b;
-  return hmq_dbatch_room(&s->batch, HMQ_DBATCH_TOPIC_MAX, len);
-}
-
-static size_t sq_batched(const hmq_bsink *b) {
-  return ((const sq_sink *)b)->batch.count;
-}
-
 static void sq_close(hmq_bsink *b) {
   sq_sink *s = (sq_sink *)b;
   hmq_sq_ckpt_close(&s->ckpt);
   disconnect(s);
-  hmq_dbatch_free(&s->batch);
+  hmq_bsink_arenas_free(&s->base);
   hmq_dbrows_free(&s->rows);
   hmq_dbfold_free(&s->fold);
   free(s->path);
   free(s);
 }
 
-static const hmq_bsink_ops sq_ops = {"sqlite", sq_put, sq_room, sq_commit, sq_batched, sq_close};
+static const hmq_bsink_ops sq_ops = {"sqlite", sq_commit, sq_close};
 
 int hmq_sink_sqlite_available(void) {
   return 1;
@@ -550,11 +534,11 @@ hmq_status hmq_sink_sqlite_open(hmq_bsink **out, const hmq_db_config *cfg, char 
   }
   sq_sink *s = calloc(1, sizeof *s);
   if (!s || !(s->path = strdup(cfg->target)) ||
-      hmq_dbatch_open(&s->batch, &s->rows, cfg) != HMQ_OK ||
+      hmq_bsink_arenas_open(&s->base, &s->rows, cfg) != HMQ_OK ||
       hmq_dbfold_init(&s->fold, FOLD_KEYS, FOLD_BYTES) != HMQ_OK) {
     snprintf(err, errlen, "sqlite %s: out of memory for the batch", cfg->target);
     if (s) {
-      hmq_dbatch_free(&s->batch);
+      hmq_bsink_arenas_free(&s->base);
       hmq_dbrows_free(&s->rows);
       hmq_dbfold_free(&s->fold);
       free(s->path);
