@@ -249,6 +249,46 @@ static void entry_warnings(void **state) {
   assert_int_equal(it.warnings, HMQ_ENTRY_WARN_TIMESTAMP | HMQ_ENTRY_WARN_DUP_KEY);
 }
 
+/* Entry keys and the timestamp spelled with JSON escapes are what every JSON
+ * reader sees once decoded: "time\u0073tamp" is the timestamp, a key given
+ * once plainly and once escaped is a duplicate (warned, the first used), and
+ * an escaped timestamp value is parsed decoded. */
+static void escaped_entry_keys(void **state) {
+  hmq_envelope env;
+  hmq_entries it;
+  hmq_entry e;
+  (void)state;
+  parse_data("{\"c\":{\"p\":[{\"d\\u0061ta\":1,\"time\\u0073tamp\":\"2025-08-12T16:07:48Z\"},"
+             "{\"data\":2,\"timestamp\":\"2025-08-12T16:07:48Z\","
+             "\"\\u0074imestamp\":\"2025-08-12T16:07:49Z\"},"
+             "{\"data\":3,\"timestamp\":\"2025-08-12T16:07:4\\u0038.5\\u005a\"},"
+             "{\"data\":4,\"f\\u0061ilure\":{\"re\\u0061son\":\"r\",\"description\":\"d\","
+             "\"descri\\u0070tion\":\"x\"},\"\\u0061vailability\":{}}]}}",
+             &env);
+  hmq_entries_begin(&it, &env);
+  assert_int_equal(hmq_entries_next(&it, &e), HMQ_OK);
+  assert_int_equal(e.warnings, 0);
+  assert_true(str_eq(e.data, "1"));
+  assert_true(str_eq(e.timestamp, "2025-08-12T16:07:48Z"));
+  assert_int_equal(e.ts_valid, 1);
+  assert_int_equal(e.ts_ms, 1755014868000);
+  assert_int_equal(hmq_entries_next(&it, &e), HMQ_OK);
+  assert_int_equal(e.warnings, HMQ_ENTRY_WARN_DUP_KEY);
+  assert_int_equal(e.ts_ms, 1755014868000);
+  assert_int_equal(hmq_entries_next(&it, &e), HMQ_OK);
+  assert_int_equal(e.warnings, 0);
+  assert_int_equal(e.ts_valid, 1);
+  assert_int_equal(e.ts_ms, 1755014868500);
+  assert_true(str_eq(e.timestamp, "2025-08-12T16:07:4\\u0038.5\\u005a")); /* view as sent */
+  assert_int_equal(hmq_entries_next(&it, &e), HMQ_OK);
+  assert_true(str_eq(e.data, "4"));
+  assert_non_null(e.failure.ptr);
+  assert_non_null(e.availability.ptr);
+  assert_true(str_eq(e.failure_reason, "r"));
+  assert_true(str_eq(e.failure_description, "d"));
+  assert_int_equal(hmq_entries_next(&it, &e), HMQ_NEED_MORE);
+}
+
 static void rfc3339(void **state) {
   static const struct {
     const char *s;
@@ -364,6 +404,7 @@ int main(void) {
       cmocka_unit_test_setup(multi_valued_and_empty, setup),
       cmocka_unit_test_setup(odd_shapes_are_skipped_records, setup),
       cmocka_unit_test_setup(entry_warnings, setup),
+      cmocka_unit_test_setup(escaped_entry_keys, setup),
       cmocka_unit_test_setup(rfc3339, setup),
       cmocka_unit_test_setup(bad_iterator_use, setup),
   };

@@ -37,6 +37,11 @@ static hmq_str raw_view(const char *js, const hmq_jtok *t) {
 
 static const hmq_str absent = {NULL, 0};
 
+/* Key names compared decoded: "time\u0073tamp" is the timestamp to every
+ * JSON reader, so it is here too (and a duplicate of a plain "timestamp").
+ * Room for the longest name compared ("availability", "description"). */
+#define KEY_ROOM 16
+
 /* Find the string members "reason" and "description" of a failure object. */
 static void failure_fields(const char *js, const hmq_jtok *toks, size_t n, size_t obj,
                            hmq_entry *e) {
@@ -44,15 +49,45 @@ static void failure_fields(const char *js, const hmq_jtok *toks, size_t n, size_
   while (i < n && toks[i].start < toks[obj].end) {
     size_t v = i + 1;
     if (toks[v].type == JSMN_STRING) {
-      if (e->failure_reason.ptr == NULL && hmq_jtok_eq(js, &toks[i], "reason", 6)) {
+      char kb[KEY_ROOM];
+      hmq_str k = hmq_jtok_key(js, &toks[i], kb, sizeof kb);
+      if (e->failure_reason.ptr == NULL && hmq_str_is(k, "reason", 6)) {
         e->failure_reason = hmq_jtok_str(js, &toks[v]);
-      } else if (e->failure_description.ptr == NULL &&
-                 hmq_jtok_eq(js, &toks[i], "description", 11)) {
+      } else if (e->failure_description.ptr == NULL && hmq_str_is(k, "description", 11)) {
         e->failure_description = hmq_jtok_str(js, &toks[v]);
       }
     }
     i = hmq_jtok_skip(toks, n, v);
   }
+}
+
+/* A timestamp view parsed as RFC 3339 with its escapes decoded
+ * ("2025-08-12T16:07:4\u0038Z" is a date to a JSON reader). The longest
+ * date the parser takes is 35 characters: more does not parse either. */
+static int timestamp_ms(hmq_str ts, int64_t *ms) {
+  char buf[48];
+  size_t n = 0;
+  if (memchr(ts.ptr, '\\', ts.len) != NULL) {
+    if (hmq_json_unescape(ts, buf, sizeof buf, &n) != HMQ_OK)
+      return 0;
+    ts.ptr = buf;
+    ts.len = n;
+  }
+  return hmq_rfc3339_parse(ts, ms) == HMQ_OK;
+}
+
+/* Which entry member key k names: 1 data, 2 timestamp, 3 failure,
+ * 4 availability, 0 none. */
+static int member_of(hmq_str k) {
+  if (hmq_str_is(k, "data", 4))
+    return 1;
+  if (hmq_str_is(k, "timestamp", 9))
+    return 2;
+  if (hmq_str_is(k, "failure", 7))
+    return 3;
+  if (hmq_str_is(k, "availability", 12))
+    return 4;
+  return 0;
 }
 
 static void fill_entry(const char *js, const hmq_jtok *toks, size_t n, size_t obj, hmq_entry *e) {
@@ -61,19 +96,30 @@ static void fill_entry(const char *js, const hmq_jtok *toks, size_t n, size_t ob
   while (i < n && toks[i].start < toks[obj].end) {
     size_t v = i + 1;
     hmq_str *slot = NULL;
-    if (hmq_jtok_eq(js, &toks[i], "data", 4)) {
+    int m = 0;
+    if (toks[i].type == JSMN_STRING) {
+      /* The plain spelling first (the usual case, no copy); then the key
+       * decoded, when it holds a backslash. */
+      hmq_str k = hmq_jtok_str(js, &toks[i]);
+      m = member_of(k);
+      if (m == 0 && memchr(k.ptr, '\\', k.len) != NULL) {
+        char kb[KEY_ROOM];
+        m = member_of(hmq_jtok_key(js, &toks[i], kb, sizeof kb));
+      }
+    }
+    if (m == 1) {
       slot = &e->data;
-    } else if (hmq_jtok_eq(js, &toks[i], "timestamp", 9)) {
+    } else if (m == 2) {
       slot = &e->timestamp;
       if (e->timestamp.ptr == NULL) {
         ts = v;
       }
-    } else if (hmq_jtok_eq(js, &toks[i], "failure", 7)) {
+    } else if (m == 3) {
       slot = &e->failure;
       if (e->failure.ptr == NULL) {
         fail = v;
       }
-    } else if (hmq_jtok_eq(js, &toks[i], "availability", 12)) {
+    } else if (m == 4) {
       slot = &e->availability;
     }
     if (slot != NULL) {
@@ -90,7 +136,7 @@ static void fill_entry(const char *js, const hmq_jtok *toks, size_t n, size_t ob
      * handed out as a string view. A non-string one only warns. */
     if (toks[ts].type == JSMN_STRING) {
       e->timestamp = hmq_jtok_str(js, &toks[ts]);
-      e->ts_valid = hmq_rfc3339_parse(e->timestamp, &e->ts_ms) == HMQ_OK;
+      e->ts_valid = (uint8_t)timestamp_ms(e->timestamp, &e->ts_ms);
     } else {
       e->timestamp = absent; /* a string view cannot show a number; raw has it */
     }

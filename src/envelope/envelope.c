@@ -56,16 +56,9 @@ static int has_backslash(hmq_str s) {
  * duplicate-key check too). Only keys holding a backslash are decoded. */
 static int key_is(const char *json, const hmq_jtok *t, const char *name, size_t len) {
   char buf[16];
-  size_t n = 0;
-  hmq_str k;
   if (hmq_jtok_eq(json, t, name, len))
     return 1;
-  if (t->type != JSMN_STRING)
-    return 0;
-  k = hmq_jtok_str(json, t);
-  if (!has_backslash(k) || hmq_json_unescape(k, buf, sizeof buf, &n) != HMQ_OK)
-    return 0;
-  return n == len && memcmp(buf, name, len) == 0;
+  return hmq_str_is(hmq_jtok_key(json, t, buf, sizeof buf), name, len);
 }
 
 /* 1 for the bytes of a hex digit. A table and no branch per byte: the

@@ -23,8 +23,9 @@
 #include <jsmn.h>
 
 #include <stddef.h>
+#include <string.h>
 
-#include "hmq/hmq.h"
+#include "hmq/envelope.h"
 
 typedef jsmntok_t hmq_jtok;
 
@@ -87,6 +88,31 @@ static inline int hmq_jtok_eq(const char *json, const hmq_jtok *t, const char *k
     }
   }
   return 1;
+}
+
+/* The key (string token t) as every JSON reader sees it: when it holds a
+ * backslash, its escapes decoded into buf (cap bytes); else the view in
+ * place. A key that does not decode or decodes to more than cap bytes
+ * comes back with ptr NULL: it is none of the short names a caller
+ * compares it with (give cap >= the longest of them). */
+static inline hmq_str hmq_jtok_key(const char *json, const hmq_jtok *t, char *buf, size_t cap) {
+  hmq_str k = hmq_jtok_str(json, t);
+  size_t n = 0;
+  if (t->type != JSMN_STRING || memchr(k.ptr, '\\', k.len) == NULL)
+    return k;
+  if (hmq_json_unescape(k, buf, cap, &n) != HMQ_OK) {
+    k.ptr = NULL;
+    k.len = 0;
+    return k;
+  }
+  k.ptr = buf;
+  k.len = n;
+  return k;
+}
+
+/* Whether a view equals the literal. */
+static inline int hmq_str_is(hmq_str s, const char *lit, size_t n) {
+  return s.ptr != NULL && s.len == n && memcmp(s.ptr, lit, n) == 0;
 }
 
 /* Compact the JSON value json[0..len) into the writer (internal form used by
