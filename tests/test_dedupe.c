@@ -206,6 +206,63 @@ static void export_import_round_trip(void **state) {
   assert_int_equal(back.count, 0);
 }
 
+/* Message ids as JSON strings: the hash of an id with escapes is the hash
+ * of what it stands for, at any length (decoded in parts, no length limit):
+ * ids around and well past 4 KiB, escaped fully, partly, with 2-, 3- and
+ * 4-byte characters, agree with their plain spelling. A malformed escape
+ * hashes the raw bytes. */
+static void hash_id_any_length(void **state) {
+  (void)state;
+  static const size_t lens[] = {1, 63, 64, 4095, 4096, 4097, 5000, 20000};
+  static char plain[20000 * 4 + 8], esc[20000 * 12 + 8];
+  for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
+    size_t pn = 0, en = 0;
+    for (size_t i = 0; i < lens[k]; i++) {
+      char c = (char)('A' + (char)(i % 26));
+      switch (i % 5) {
+      case 0: /* escaped ASCII */
+        plain[pn++] = c;
+        en += (size_t)sprintf(esc + en, "\\u%04x", (unsigned)c);
+        break;
+      case 1: /* plain ASCII */
+        plain[pn++] = c;
+        esc[en++] = c;
+        break;
+      case 2: /* U+00E9 escaped */
+        memcpy(plain + pn, "\xc3\xa9", 2);
+        pn += 2;
+        en += (size_t)sprintf(esc + en, "\\u00E9");
+        break;
+      case 3: /* U+1F600 as a surrogate pair */
+        memcpy(plain + pn, "\xf0\x9f\x98\x80", 4);
+        pn += 4;
+        en += (size_t)sprintf(esc + en, "\\ud83d\\ude00");
+        break;
+      default: /* U+20AC as UTF-8 in both */
+        memcpy(plain + pn, "\xe2\x82\xac", 3);
+        memcpy(esc + en, "\xe2\x82\xac", 3);
+        pn += 3;
+        en += 3;
+        break;
+      }
+    }
+    assert_true(en > pn || lens[k] == 1);
+    assert_int_equal(hmq_dedupe_hash_id(esc, en), hmq_dedupe_hash(plain, pn));
+    assert_int_equal(hmq_dedupe_hash_id(plain, pn), hmq_dedupe_hash(plain, pn));
+    /* another id of the same length differs */
+    plain[pn - 1] ^= 1;
+    assert_int_not_equal(hmq_dedupe_hash_id(esc, en), hmq_dedupe_hash(plain, pn));
+  }
+  /* a 5000-byte id with one escape at its end (the case that was hashed raw) */
+  memset(plain, 'x', 5000);
+  memcpy(esc, plain, 4999);
+  memcpy(esc + 4999, "\\u0078", 6);
+  assert_int_equal(hmq_dedupe_hash_id(esc, 5005), hmq_dedupe_hash(plain, 5000));
+  /* malformed: the raw bytes */
+  assert_int_equal(hmq_dedupe_hash_id("ab\\q", 4), hmq_dedupe_hash("ab\\q", 4));
+  assert_int_equal(hmq_dedupe_hash_id("ab\\", 3), hmq_dedupe_hash("ab\\", 3));
+}
+
 static void memory_sizing(void **state) {
   hmq_dedupe set;
   size_t need = hmq_dedupe_mem_size(1000);
@@ -237,6 +294,7 @@ int main(void) {
       cmocka_unit_test(fifo_eviction_at_capacity),
       cmocka_unit_test(many_ids),
       cmocka_unit_test(export_import_round_trip),
+      cmocka_unit_test(hash_id_any_length),
       cmocka_unit_test(memory_sizing),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

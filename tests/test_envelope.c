@@ -485,6 +485,32 @@ static void escaped_strings(void **state) {
   /* no escapes: the flag is 0 and the text is unchanged */
   assert_int_equal(parse_c(HMQ_SEED_EXAMPLE, &env), HMQ_OK);
   assert_int_equal(env.message_id_escapes, 0);
+  /* in parts with every small buffer size: the parts put together are the
+   * whole decode, no character split (surrogate pair, 2-, 3-byte ones) */
+  {
+    hmq_str s = hmq_str_c("a\\uD83D\\uDE00\\u00e9\\u20acb\\/\\uD83Dx\\n\\u0041\\u0042c");
+    char whole[64], parts[64], part[8];
+    size_t wn = 0;
+    assert_int_equal(hmq_json_unescape(s, whole, sizeof whole, &wn), HMQ_OK);
+    for (size_t cap = 4; cap <= sizeof part; cap++) {
+      size_t at = 0, got = 0, calls = 0;
+      while (at < s.len) {
+        assert_int_equal(hmq_json_unescape_part(s, &at, part, cap, &n), HMQ_OK);
+        assert_true(n > 0 && n <= cap);
+        memcpy(parts + got, part, n);
+        got += n;
+        assert_true(++calls <= s.len);
+      }
+      assert_int_equal(got, wn);
+      assert_memory_equal(parts, whole, wn);
+    }
+    size_t at = 0;
+    assert_int_equal(hmq_json_unescape_part(s, &at, part, 3, &n), HMQ_ERR_ARG);
+    at = s.len + 1;
+    assert_int_equal(hmq_json_unescape_part(s, &at, part, 4, &n), HMQ_ERR_ARG);
+    at = 0;
+    assert_int_equal(hmq_json_unescape_part(hmq_str_c("ab\\u12"), &at, part, 8, &n), HMQ_ERR_JSON);
+  }
 }
 
 /* An envelope whose data.c.p holds `arrays` nested arrays: the document is

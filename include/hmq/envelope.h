@@ -145,6 +145,17 @@ hmq_status hmq_envelope_describe(const hmq_envelope *env, char *buf, size_t cap,
  */
 hmq_status hmq_json_unescape(hmq_str s, char *buf, size_t cap, size_t *out_len);
 
+/*
+ * The same in parts, for a string of any length with a small buffer:
+ * decode s from byte *at on into buf until s ends or fewer than 4 bytes of
+ * buf are left (a character never splits across parts), set *at to where
+ * the next part starts (s.len at the end) and *out_len to the bytes
+ * written. The parts put together are hmq_json_unescape's output. HMQ_OK,
+ * HMQ_ERR_JSON for a malformed escape, HMQ_ERR_ARG when cap < 4, *at > s.len
+ * or a pointer is NULL.
+ */
+hmq_status hmq_json_unescape_part(hmq_str s, size_t *at, char *buf, size_t cap, size_t *out_len);
+
 /* ------------------------------------------------------------------------ */
 /* Data walk: capability -> property -> array of entries                     */
 

@@ -57,14 +57,49 @@ uint64_t hmq_dedupe_hash(const char *id, size_t len) {
   return h == 0 ? 1 : h;
 }
 
+/* hmq_dedupe_hash fed in pieces: the same words, the same result. */
+typedef struct hash_feed {
+  uint64_t h, w;
+  unsigned k; /* bytes in w */
+} hash_feed;
+
+static void feed(hash_feed *f, const unsigned char *p, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    f->w |= (uint64_t)p[i] << (8 * f->k);
+    if (++f->k == 8) {
+      f->h ^= f->w * K2;
+      f->h = (f->h << 27 | f->h >> 37) * K1;
+      f->w = 0;
+      f->k = 0;
+    }
+  }
+}
+
+/* Decoded in parts into a small buffer and hashed as it goes: any length
+ * (the hash starts from the decoded length, which a first pass counts
+ * without writing anything). */
 uint64_t hmq_dedupe_hash_id(const char *id, size_t len) {
-  char buf[HMQ_DEDUPE_ID_MAX];
-  size_t n = 0;
+  char part[256];
+  size_t n = 0, at = 0;
   hmq_str s = {id, len};
-  if (id == NULL || len > sizeof buf || memchr(id, '\\', len) == NULL ||
-      hmq_json_unescape(s, buf, sizeof buf, &n) != HMQ_OK)
+  if (id == NULL || memchr(id, '\\', len) == NULL)
     return hmq_dedupe_hash(id, len);
-  return hmq_dedupe_hash(buf, n);
+  hmq_status st = hmq_json_unescape(s, NULL, 0, &n);
+  if (st != HMQ_OK && st != HMQ_ERR_NO_ROOM)
+    return hmq_dedupe_hash(id, len); /* a malformed escape: the bytes as they are */
+  hash_feed f = {K1 ^ ((uint64_t)n * K2), 0, 0};
+  while (at < len) {
+    size_t got = 0;
+    if (hmq_json_unescape_part(s, &at, part, sizeof part, &got) != HMQ_OK)
+      return hmq_dedupe_hash(id, len); /* not reached: the first pass decoded it */
+    feed(&f, (const unsigned char *)part, got);
+  }
+  if (f.k > 0) {
+    f.h ^= f.w * K2;
+    f.h = (f.h << 27 | f.h >> 37) * K1;
+  }
+  uint64_t h = finalize(f.h);
+  return h == 0 ? 1 : h;
 }
 
 static size_t table_size(size_t capacity) {

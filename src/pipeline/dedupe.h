@@ -58,10 +58,9 @@ uint64_t hmq_dedupe_hash(const char *id, size_t len);
 
 /* The hash of a message_id as it appears inside a JSON string (escapes not
  * decoded): the hash of the string it stands for, so "\u0041" and "A" are
- * one id, as the database sinks store it. An id without a backslash is
- * hashed as it is (hmq_dedupe_hash); one whose escapes fail to decode, or
- * that is longer than HMQ_DEDUPE_ID_MAX bytes, too. */
-#define HMQ_DEDUPE_ID_MAX 4096
+ * one id, as the database sinks store it, at any length (decoded in parts,
+ * no buffer of the id's size). An id without a backslash is hashed as it is
+ * (hmq_dedupe_hash); one whose escapes fail to decode, too. */
 uint64_t hmq_dedupe_hash_id(const char *id, size_t len);
 
 /*
