@@ -35,12 +35,14 @@
 # build/ref-<sha>, instead of from the working tree), MOSQUITTO (broker
 # binary; default from scripts/get-mosquitto, else the system's),
 # LIVE_RATES ("1000 10000"), LIVE_LOADS ("quiet sync"), LIVE_SECONDS (5),
-# LIVE_PUB (probe | mosquitto_pub, see 3.),
+# LIVE_PUB (probe | mosquitto_pub, see 3.), HMQ_BIN (measure this hmq
+# binary instead of the one built, e.g. a patched build for an A/B),
 # HMQ_ARGS (extra hmq options), LIVE_KEEP=1 (keep the temp dir), LIVE_STRACE
 # (diagnosis: strace -f -T -ttt -s 65536 -e trace=LIST of the hmq process into
 # hmq.strace; use with LIVE_KEEP=1), LIVE_PERF=sched|sys (diagnosis: perf
 # record of the hmq process into perf.data, monotonic clock: its context
-# switches with kernel stacks, or its write/recvfrom/poll/sendto calls).
+# switches with kernel stacks, its write/recvfrom/poll/sendto calls, or
+# LIVE_PERF=cpu: samples of its CPU time with call stacks).
 # Every wait
 # is bounded; everything started is stopped on exit.
 set -euo pipefail
@@ -62,6 +64,11 @@ bench_pick_broker prefer-get
 bench_select_source "$bdir"
 bench_tools "$root/build/live" live_probe=tools/live-probe/live_probe.c
 probe=$tools/live-probe
+if [[ -n ${HMQ_BIN:-} ]]; then # measure this hmq binary (an A/B of a patched build)
+  [[ -x $HMQ_BIN ]] || { echo "live: HMQ_BIN: $HMQ_BIN is not an executable" >&2; exit 2; }
+  hmq=$HMQ_BIN
+  hmq_from="binary $(basename "$(dirname "$HMQ_BIN")")/$(basename "$HMQ_BIN")"
+fi
 
 # latency stats of one consumer: "p50 p99 max missing" in ms
 lat() { # publish-log stamp-log total
@@ -74,6 +81,17 @@ lat() { # publish-log stamp-log total
       printf "%.3f %.3f %.3f %d\n", v[i50], v[i99], v[NR], total - NR
     }'
 }
+
+# ms after the first send at which the slowest message of a consumer was sent
+max_at() { # publish-log stamp-log
+  awk 'NR == FNR { s[$1] = $2; if (FNR == 1) t0 = $2; next }
+    ($1 in s) && !($1 in seen) { seen[$1] = 1; d = $2 - s[$1]; if (d > m) { m = d; at = s[$1] - t0 } }
+    END { printf "%.0f", at / 1e6 }' "$1" "$2"
+}
+# a stamper's own CPU seconds from its last line ("?" from an older live-probe)
+stamp_cpu() { sed -n 's/.*CPU \([0-9.]*\) s$/\1/p' "$1" | grep . || echo "?"; }
+# busy and total jiffies of all CPUs ("busy total"), for the machine's share
+cpu_jiffies() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat; }
 
 bench_pki
 app=879577a3-b25f-4a28-8c0e-7effcc7682a2
@@ -116,6 +134,7 @@ cell() { # rate load
     [[ $LIVE_PERF == sys ]] && pev=(-e syscalls:sys_enter_write -e syscalls:sys_exit_write
       -e syscalls:sys_exit_recvfrom -e syscalls:sys_enter_poll -e syscalls:sys_exit_poll
       -e syscalls:sys_exit_sendto -e sched:sched_switch)
+    [[ $LIVE_PERF == cpu ]] && pev=(-F 4999 -g) # where its CPU time goes, with stacks
     perf record -q -k CLOCK_MONOTONIC "${pev[@]}" -p "${cpids[0]}" -o "$d/perf.data" \
       >/dev/null 2>&1 &
     pids+=($!)
@@ -146,6 +165,8 @@ cell() { # rate load
     pids+=("$lpid")
     sleep 0.5
   fi
+  local j0
+  j0=$(cpu_jiffies)
   if [[ $publisher == probe ]]; then
     # the publisher: live-probe itself, one plain MQTT connection, QoS 1
     # PUBLISHes pipelined at the rate, each send time logged
@@ -181,9 +202,14 @@ cell() { # rate load
     kill -0 "$hstamp" 2>/dev/null || kill -0 "$mstamp" 2>/dev/null || break
     sleep 0.1
   done
+  # CPU seconds each process used during the cell (broker, hmq, mosquitto_sub;
+  # the publisher and the stampers print their own), and how busy the whole
+  # machine was from the publisher's start to here (every process, ours or not)
+  local cpu j1 busy
+  j1=$(cpu_jiffies)
+  busy=$(awk -v a="$j0" -v b="$j1" 'BEGIN { split(a, x, " "); split(b, y, " ");
+    if (y[2] > x[2]) printf "%.0f", 100 * (y[1] - x[1]) / (y[2] - x[2]); else printf "?" }')
   [[ -n $lpid ]] && stop "$lpid"
-  # CPU seconds each process used during the cell (broker, hmq, mosquitto_sub)
-  local cpu
   cpu="broker $(cpu_of "$bpid" 2>/dev/null || echo ?) s, hmq $(cpu_of "${cpids[0]}" 2>/dev/null || echo ?) s, mosquitto_sub $(cpu_of "${cpids[1]}" 2>/dev/null || echo ?) s"
   local p
   for p in "${cpids[@]}"; do stop "$p"; done
@@ -195,7 +221,8 @@ cell() { # rate load
   ml=$(lat "$d/pub.log" "$d/m.recv" "$n")
   rows+=("$rate $load $hl $ml")
   echo "live[$rate msg/s, $load]: hmq p50/p99/max/missing $hl; mosquitto_sub $ml ($(cat "$d/pace.err"))" >&2
-  echo "live:   CPU: $cpu; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+  echo "live:   slowest message sent at +$(max_at "$d/pub.log" "$d/h.recv") ms (hmq), +$(max_at "$d/pub.log" "$d/m.recv") ms (mosquitto_sub)" >&2
+  echo "live:   CPU: $cpu; stampers: hmq's $(stamp_cpu "$d/h.stamp.err") s, mosquitto_sub's $(stamp_cpu "$d/m.stamp.err") s; machine busy $busy % of $(nproc) CPUs; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
   [[ $load == sync ]] && sed 's/^/live:   /' "$d/syncload.err" >&2
   return 0
 }

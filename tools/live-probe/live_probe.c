@@ -22,7 +22,8 @@
  *       Reads lines from stdin (a consumer's stdout through a pipe), or with
  *       --follow from the end of a growing FILE (inotify), and logs
  *       "<message_id> <ns>" per complete line, the time it was read. Stops at
- *       EOF, after N lines, after S seconds or on SIGTERM/SIGINT.
+ *       EOF, after N lines, after S seconds or on SIGTERM/SIGINT, and prints
+ *       the lines stamped and its own CPU time on stderr.
  *   live-probe count --interval-ms I --seconds S FILE...
  *       Every I ms prints "<ms since start> <lines of FILE1> ... <total>",
  *       reading only what each file gained (files may appear late).
@@ -595,8 +596,13 @@ static int do_stamp(const struct opts *o) {
         break;
     }
   }
-  fprintf(stderr, "live-probe: stamped %lld lines%s\n", s.lines,
-          s.overlong ? " (some over-long lines skipped)" : "");
+  struct rusage ru;
+  double cpu = 0;
+  if (getrusage(RUSAGE_SELF, &ru) == 0)
+    cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+          (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  fprintf(stderr, "live-probe: stamped %lld lines%s, CPU %.2f s\n", s.lines,
+          s.overlong ? " (some over-long lines skipped)" : "", cpu);
   free(s.buf);
   if (fclose(log) != 0)
     rc = 1;
