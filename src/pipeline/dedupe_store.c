@@ -14,6 +14,7 @@
  */
 #include "pipeline/dedupe_store.h"
 #include "pipeline/jskip.h"
+#include "hmq/envelope.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -328,6 +329,21 @@ static size_t skip_ws(const char *p, size_t i, size_t n) {
   return i;
 }
 
+/* Whether the key p[0, n) (between its quotes) is "message_id" with its
+ * escapes decoded, as the live filter's parser reads it: an envelope
+ * written as it came may spell the key "message\u005fid". */
+static int is_id_key(const char *p, size_t n) {
+  char k[16];
+  size_t kn = 0;
+  hmq_str s = {p, n};
+  if (n == 10)
+    return memcmp(p, "message_id", 10) == 0;
+  if (n < 10 || n > 60 || memchr(p, '\\', n) == NULL) /* 10 characters, 6 bytes each at most */
+    return 0;
+  return hmq_json_unescape(s, k, sizeof k, &kn) == HMQ_OK && kn == 10 &&
+         memcmp(k, "message_id", 10) == 0;
+}
+
 int hmq_dstore_line_id(const char *p, size_t n, const char **id, size_t *id_len) {
   size_t i = skip_ws(p, 0, n);
   if (i >= n || p[i] != '{')
@@ -348,7 +364,7 @@ int hmq_dstore_line_id(const char *p, size_t n, const char **id, size_t *id_len)
     i = skip_ws(p, i + 1, n);
     if (i >= n)
       return -1;
-    if (klen == 10 && memcmp(p + k0, "message_id", 10) == 0) {
+    if (is_id_key(p + k0, klen)) {
       if (p[i] != '"')
         return -1;
       size_t end = hmq_jskip_string(p, i, n);

@@ -130,14 +130,16 @@ hmq_status hmq_dstore_recovered(hmq_dstore *s, uint64_t dev, uint64_t ino, uint6
 hmq_status hmq_dstore_append(hmq_dstore *s, const hmq_dedupe *set, const uint64_t *h, size_t n,
                              uint64_t dev, uint64_t ino, uint64_t off);
 
-/* Find the top-level "message_id" string of one JSON object line (envelope,
- * flat or raw line) and return its raw bytes between the quotes. Returns 0,
- * or -1 when there is none. */
 /* Replays the log records in b[0..n) into `set` and the store's position
  * fields; returns the length of the valid prefix (a torn or corrupt tail is
  * not part of it). Used at open; exposed for the log fuzzer. */
 uint64_t hmq_dstore_replay(hmq_dstore *s, hmq_dedupe *set, const uint8_t *b, size_t n);
 
+/* Find the top-level "message_id" string of one JSON object line (envelope,
+ * flat or raw line) and return its raw bytes between the quotes (escapes
+ * not decoded: hmq_dedupe_hash_id decodes them). The key is compared with
+ * its escapes decoded ("message\u005fid" is message_id, as to the live
+ * filter's parser). Returns 0, or -1 when there is none. */
 int hmq_dstore_line_id(const char *line, size_t len, const char **id, size_t *id_len);
 
 /* fdatasync records a lazy log has not synced yet. HMQ_OK or HMQ_ERR_IO. */
