@@ -595,6 +595,17 @@ static hmq_status complete(hmq_deliver *d, int err_no, size_t failed) {
       hmq_dstore_synced(&d->store, d->seal_records);
   }
   d->seal_nfd = 0;
+  if (d->seal_db) {
+    int refused = 0;
+    if (hmq_deliver_db_stored(d, (hmq_status)hmq_syncer_result(&d->sy), &refused) != HMQ_OK)
+      return HMQ_WANT_WRITE; /* not stored: the batch stays sealed, nothing is ready */
+    d->seal_db = 0;
+    if (refused) { /* their dead-letter lines, durable before the batch's PUBACKs */
+      if (hmq_sink_commit(&d->dead) != HMQ_OK)
+        return sink_err(d, &d->dead, "dead-letter");
+      d->dead_dirty = 0;
+    }
+  }
   if (d->crash == HMQ_DELIVER_CRASH_AFTER_SINK_SYNC)
     return set_err(d, HMQ_ERR_IO, "simulated crash after the sink sync");
   if (hmq_dstore_append(&d->store, &d->set, d->staged, d->staged_sealed, d->out.dev, d->out.ino,
@@ -609,7 +620,14 @@ static hmq_status complete(hmq_deliver *d, int err_no, size_t failed) {
   return HMQ_OK;
 }
 
-/* Seal what arrived since the last batch and start its sync. */
+/* The sync thread's job for a database sink: store its sealed batch. */
+static int db_store(void *arg) {
+  return (int)hmq_bsink_store(arg);
+}
+
+/* Seal what arrived since the last batch and start its sync (and, with a
+ * database, the store of its messages first). A database batch that did
+ * not go through is retried alone: nothing joins it until it is stored. */
 static hmq_status seal(hmq_deliver *d) {
   int fds[HMQ_SYNCER_FDS];
   size_t n = 0;
@@ -622,6 +640,12 @@ static hmq_status seal(hmq_deliver *d) {
   hmq_status st = flush_lines(d);
   if (st != HMQ_OK)
     return st;
+  if (d->seal_db) { /* its dead-letter lines were synced with the first attempt */
+    d->seal_nfd = 0;
+    if (hmq_syncer_start_fn(&d->sy, db_store, d->db, NULL, 0) != HMQ_OK)
+      return set_err(d, HMQ_ERR_IO, "sync thread refused a job");
+    return HMQ_OK;
+  }
   if (d->sealed == d->pend_count && !d->dead_dirty && !d->out_dirty)
     return HMQ_OK;
   if (d->dead_dirty && d->dead.sync) {
@@ -629,7 +653,7 @@ static hmq_status seal(hmq_deliver *d) {
     d->seal_fd_kind[n] = SEAL_DEAD;
     fds[n++] = d->dead.fd;
   }
-  if (d->out_dirty) {
+  if (d->out_dirty && !d->db) {
     d->seal_size = file_size(d->out.fd, d->out.size);
     d->seal_fd_kind[n] = SEAL_OUT;
     fds[n++] = d->out.fd;
@@ -643,9 +667,10 @@ static hmq_status seal(hmq_deliver *d) {
   d->sealed = d->pend_count;
   d->staged_sealed = d->staged_count;
   d->seal_nfd = n;
-  if (n == 0)
+  d->seal_db = d->db && hmq_bsink_seal(d->db) > 0;
+  if (n == 0 && !d->seal_db)
     return complete(d, 0, 0); /* only duplicates: nothing to sync */
-  if (hmq_syncer_start(&d->sy, fds, n) != HMQ_OK)
+  if (hmq_syncer_start_fn(&d->sy, d->seal_db ? db_store : NULL, d->db, fds, n) != HMQ_OK)
     return set_err(d, HMQ_ERR_IO, "sync thread refused a job");
   return HMQ_OK;
 }
@@ -667,11 +692,16 @@ static hmq_status durable_all(hmq_deliver *d) {
       all_ready(d);
     return st;
   }
+  /* the job in flight; then a database batch that did not go through
+   * (retried alone); then the rest */
   hmq_status st = finish(d);
-  if (st == HMQ_OK)
+  for (int round = 0; st == HMQ_OK && round < 2; round++) {
+    if (d->ready == d->pend_count && !d->seal_db && !d->dead_dirty && !d->out_dirty)
+      break;
     st = seal(d);
-  if (st == HMQ_OK)
-    st = finish(d);
+    if (st == HMQ_OK)
+      st = finish(d);
+  }
   return st;
 }
 

@@ -39,8 +39,9 @@
  * Memory: everything is allocated in hmq_deliver_open(); the per-message
  * path allocates nothing. Not thread-safe: call it from one thread (the
  * loop); one hmq_deliver may be shared by several connections driven from
- * one loop. Its own sync thread (file sinks) touches only file descriptors
- * and the syncer's state under its mutex.
+ * one loop. Its own sync thread touches only file descriptors, the
+ * syncer's state under its mutex and, with a database, the database
+ * sink's sealed batch and connection (bsink.h: store()).
  */
 #ifndef HMQ_APP_DELIVER_H
 #define HMQ_APP_DELIVER_H
@@ -131,7 +132,7 @@ typedef struct hmq_deliver {
   /* hashes of ids written since the last commit, for the dedupe log */
   uint64_t *staged;
   size_t staged_count;
-  /* asynchronous commit (a file sink): the ring's head holds `ready`
+  /* asynchronous commit (a file or database sink): the ring's head holds `ready`
    * messages whose sync completed, then up to `sealed` the batch whose sync
    * is in flight, then the rest; `flushed` of them have their lines in
    * write() already. Counts from pend_head. */
@@ -144,6 +145,9 @@ typedef struct hmq_deliver {
   uint64_t seal_records;            /* dedupe log records when its sync was started */
   int seal_fd_kind[HMQ_SYNCER_FDS]; /* what each fd of the job is: 0 dead, 1 out, 2 log */
   size_t seal_nfd;
+  int seal_db;          /* the sealed batch holds the database's sealed batch (not yet stored) */
+  uint64_t db_failures; /* the database sink's counters as of the last completed store */
+  uint64_t db_rejected;
   hmq_stats stats;
   hmq_status err; /* sticky */
   char errmsg[512];
@@ -207,17 +211,19 @@ hmq_status hmq_deliver_dead_letter(hmq_deliver *d, const char *reason, const cha
 
 hmq_status hmq_deliver_commit(hmq_deliver *d, uint64_t *seqs_out, size_t cap, size_t *n_out);
 
-/* The asynchronous commit (2026-12-05). With a regular --out file (and a
- * dead-letter file, no database) the sync runs on a thread beside the
- * loop (syncer.h); otherwise these calls do the synchronous commit and
- * hmq_deliver_syncing() is always 0:
+/* The asynchronous commit. With a regular --out file or a database sink
+ * (and a dead-letter file that needs no reader) the sync runs on a thread
+ * beside the loop (syncer.h); otherwise these calls do the synchronous
+ * commit and hmq_deliver_syncing() is always 0:
  *   - hmq_deliver_flush(): hand every buffered line to write() now (no
  *     sync): the loop calls it when the socket ran dry, so lines appear in
  *     --out as they arrive even while a sync is in flight.
  *   - hmq_deliver_start(): seal the messages taken since the last batch
- *     (flushing their lines) and start their fdatasync (dead-letter file,
- *     --out, and at most once a second the dedupe log) on the thread.
- *     HMQ_WANT_READ while a sync is in flight: at most one per file.
+ *     (flushing their lines) and start, on the thread, the database's
+ *     store of their messages (bsink.h) and then the fdatasync of the
+ *     dead-letter file, --out, and at most once a second the dedupe log.
+ *     HMQ_WANT_READ while a sync is in flight: at most one per file. A
+ *     database batch that was not stored is started again alone.
  *     Synchronous sinks: the whole commit happens here (it may return
  *     HMQ_WANT_WRITE for a database that is down, as hmq_deliver_commit).
  *   - hmq_deliver_done_fd(): readable once the sync in flight completed
@@ -225,11 +231,15 @@ hmq_status hmq_deliver_commit(hmq_deliver *d, uint64_t *seqs_out, size_t cap, si
  *     batch's dedupe log record (never before: the log never names a line
  *     that is not durable) and hands back the seqs that are durable, in
  *     arrival order, as hmq_deliver_commit does. A seq is never returned
- *     before the sync that covers its line completed.
+ *     before the sync that covers its line completed. A database that did
+ *     not take the batch: HMQ_WANT_WRITE (not sticky; the batch stays
+ *     sealed, retry with hmq_deliver_start after a backoff); messages it
+ *     refused become dead-letter lines, synced before their seqs return.
  *   - Errors as hmq_deliver_commit (a failed fdatasync is sticky: nothing
  *     more is returned).
  * hmq_deliver_commit() still does it all at once: it waits for a sync in
- * flight, seals the rest and waits for that too. */
+ * flight, retries a database batch that was not stored, seals the rest
+ * and waits for that too. */
 hmq_status hmq_deliver_flush(hmq_deliver *d);
 hmq_status hmq_deliver_start(hmq_deliver *d);
 hmq_status hmq_deliver_collect(hmq_deliver *d, uint64_t *seqs_out, size_t cap, size_t *n_out);

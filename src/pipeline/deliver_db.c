@@ -8,7 +8,8 @@
 
 /* A message the database refused: a dead-letter line with its reason, part
  * of the same commit (deliver.c syncs the dead-letter sink after the
- * database), and no longer counted as written. */
+ * database), and no longer counted as written. Called by
+ * hmq_bsink_release() on the loop thread. */
 static void on_reject(void *ctx, const hmq_bmsg *m, const char *reason) {
   hmq_deliver *d = ctx;
   char why[600];
@@ -57,7 +58,21 @@ hmq_status hmq_deliver_db_put(hmq_deliver *d, const hmq_envelope *env, const cha
 hmq_status hmq_deliver_db_commit(hmq_deliver *d) {
   hmq_status st = hmq_bsink_commit(d->db);
   d->db_down = st != HMQ_OK;
+  d->db_failures = d->db->failures;
+  d->db_rejected = d->db->rejected;
   return st == HMQ_OK ? HMQ_OK : HMQ_WANT_WRITE;
+}
+
+hmq_status hmq_deliver_db_stored(hmq_deliver *d, hmq_status st, int *refused) {
+  d->db_down = st != HMQ_OK;
+  d->db_failures = d->db->failures;
+  *refused = 0;
+  if (st != HMQ_OK)
+    return HMQ_WANT_WRITE;
+  *refused = d->db->rejected > d->db_rejected;
+  d->db_rejected = d->db->rejected;
+  hmq_bsink_release(d->db); /* the refused ones to the dead-letter sink (on_reject) */
+  return HMQ_OK;
 }
 
 int hmq_deliver_db_down(const hmq_deliver *d) {
@@ -69,11 +84,11 @@ const char *hmq_deliver_db_reason(const hmq_deliver *d) {
 }
 
 uint64_t hmq_deliver_db_failures(const hmq_deliver *d) {
-  return d && d->db ? d->db->failures : 0;
+  return d && d->db ? d->db_failures : 0;
 }
 
 uint64_t hmq_deliver_db_rejected(const hmq_deliver *d) {
-  return d && d->db ? d->db->rejected : 0;
+  return d && d->db ? d->db_rejected : 0;
 }
 
 void hmq_deliver_db_close(hmq_deliver *d) {

@@ -231,15 +231,23 @@ static int commit(hmq_loop *L) {
   return 0;
 }
 
-/* Asynchronous commit: ack every seq whose sync completed. */
+/* Asynchronous commit: ack every seq whose sync completed. A database
+ * store that did not go through (HMQ_WANT_WRITE) is retried after the
+ * backoff (db_unavailable). */
 static int collect(hmq_loop *L) {
   for (;;) {
     size_t n = 0;
     hmq_status st = hmq_deliver_collect(L->d, L->acks, L->acks_cap, &n);
+    if (st == HMQ_WANT_WRITE) {
+      db_unavailable(L);
+      return -1;
+    }
     if (st != HMQ_OK) {
       output_failed(L, st);
       return -1;
     }
+    if (L->db_down_since && !hmq_deliver_db_down(L->d))
+      db_available(L);
     if (n == 0)
       return 0;
     release(L, n);
@@ -247,12 +255,19 @@ static int collect(hmq_loop *L) {
 }
 
 /* Asynchronous commit, a trigger fired: lines out now; the batch's sync
- * starts unless one is in flight (then it starts when that one completes). */
+ * starts unless one is in flight (then it starts when that one completes)
+ * or the database is down and its backoff is not over (then the batch that
+ * did not go through is retried first, alone, when it is). */
 static void seal(hmq_loop *L) {
   hmq_status st;
   if (L->no_commit)
     return;
-  st = hmq_deliver_syncing(L->d) ? hmq_deliver_flush(L->d) : hmq_deliver_start(L->d);
+  int wait = hmq_deliver_syncing(L->d) || (L->db_down_since && hmq_now_ms() < L->db_retry_at);
+  st = wait ? hmq_deliver_flush(L->d) : hmq_deliver_start(L->d);
+  if (st == HMQ_WANT_WRITE) {
+    db_unavailable(L);
+    return;
+  }
   if (st != HMQ_OK) {
     output_failed(L, st);
     return;
@@ -778,6 +793,9 @@ int hmq_loop_run(hmq_loop *L) {
       int done = rc > 0 && (pfd[L->n + 2].revents & POLLIN);
       if (done && collect(L) == 0 && !L->closing && hmq_deliver_unsealed(L->d) > 0)
         seal(L); /* group commit: what came during the sync */
+      else if (L->db_down_since && !L->closing && !hmq_deliver_syncing(L->d) &&
+               hmq_now_ms() >= L->db_retry_at && hmq_deliver_pending(L->d) > 0)
+        seal(L); /* the database's backoff is over: the batch again */
     }
     if (async && L->d && !L->closing && !L->no_commit && hmq_deliver_unsealed(L->d) > 0) {
       /* A link that ran dry with messages taken seals (per link: no link

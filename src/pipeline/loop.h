@@ -10,7 +10,7 @@
  * returned seq is acked on its link; the engine sends the PUBACKs in arrival
  * order on the next step.
  *
- * With a file sink the commit is asynchronous (deliver.h, 2026-12-05): when
+ * With a file or database sink the commit is asynchronous (deliver.h): when
  * a trigger fires the loop writes the lines out at once and, if no sync is
  * in flight, seals the batch and starts its sync on the sync thread; it
  * polls the thread's done fd beside the sockets and keeps reading, parsing
@@ -20,7 +20,9 @@
  * link: a link whose socket ran dry with messages taken seals the batch
  * without waiting for the other links to run dry too, so no connection's
  * window waits for another's. --max-delay-ms bounds how long a message
- * waits to be sealed; a sync in flight adds its own duration.
+ * waits to be sealed; a sync in flight adds its own duration. A database
+ * store that did not go through is retried alone after the backoff
+ * (100 ms doubling to 5 s); nothing is sealed after it until it is stored.
  */
 #ifndef HMQ_APP_LOOP_H
 #define HMQ_APP_LOOP_H

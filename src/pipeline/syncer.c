@@ -30,7 +30,10 @@ static void *run(void *arg) {
     }
     n = s->nfd;
     memcpy(fds, s->fds, n * sizeof fds[0]);
+    int (*fn)(void *) = s->fn;
+    void *fn_arg = s->fn_arg;
     pthread_mutex_unlock(&s->mu);
+    int fn_rc = fn ? fn(fn_arg) : 0;
     for (i = 0; i < n && !err_no; i++) {
       while (fdatasync(fds[i]) != 0) {
         if (errno != EINTR) {
@@ -45,6 +48,7 @@ static void *run(void *arg) {
     s->done = 1;
     s->err_no = err_no;
     s->failed = failed;
+    s->fn_rc = fn_rc;
     pthread_mutex_unlock(&s->mu);
     unsigned char b = 1;
     if (write(s->pipe[1], &b, 1) < 0) {
@@ -83,12 +87,20 @@ hmq_status hmq_syncer_open(hmq_syncer *s) {
 }
 
 hmq_status hmq_syncer_start(hmq_syncer *s, const int *fds, size_t n) {
+  return hmq_syncer_start_fn(s, NULL, NULL, fds, n);
+}
+
+hmq_status hmq_syncer_start_fn(hmq_syncer *s, int (*fn)(void *), void *arg, const int *fds,
+                               size_t n) {
   if (!s->running || n > HMQ_SYNCER_FDS)
     return HMQ_ERR_STATE;
   if (s->busy)
     return HMQ_WANT_READ;
   pthread_mutex_lock(&s->mu);
-  memcpy(s->fds, fds, n * sizeof fds[0]);
+  s->fn = fn;
+  s->fn_arg = arg;
+  if (n)
+    memcpy(s->fds, fds, n * sizeof fds[0]);
   s->nfd = n;
   s->job = 1;
   s->done = 0;
@@ -109,6 +121,7 @@ int hmq_syncer_poll(hmq_syncer *s, int wait, int *err_no, size_t *failed) {
     if (done) {
       *err_no = s->err_no;
       *failed = s->failed;
+      s->rc = s->fn_rc;
       s->done = 0;
     }
     pthread_mutex_unlock(&s->mu);
@@ -123,6 +136,10 @@ int hmq_syncer_poll(hmq_syncer *s, int wait, int *err_no, size_t *failed) {
     struct pollfd p = {.fd = s->pipe[0], .events = POLLIN, .revents = 0};
     (void)poll(&p, 1, 1000);
   }
+}
+
+int hmq_syncer_result(const hmq_syncer *s) {
+  return s->rc;
 }
 
 int hmq_syncer_fd(const hmq_syncer *s) {

@@ -9,6 +9,10 @@
  * is in flight: a second start is refused until the first was collected.
  * The thread touches nothing but the fds and this struct (under its
  * mutex), so the caller's data needs no locking.
+ *
+ * A job may also carry a function that runs first (a database sink's
+ * store of its sealed batch, bsink.h): what it touches is the caller's
+ * contract; its result comes back with the job (hmq_syncer_result).
  */
 #ifndef HMQ_APP_SYNCER_H
 #define HMQ_APP_SYNCER_H
@@ -34,8 +38,12 @@ typedef struct hmq_syncer {
   int hold;    /* test hook: the thread waits before syncing */
   int fds[HMQ_SYNCER_FDS];
   size_t nfd;
-  int err_no;    /* first failure's errno, 0 when every sync succeeded */
-  size_t failed; /* index into fds of the failure */
+  int err_no;           /* first failure's errno, 0 when every sync succeeded */
+  size_t failed;        /* index into fds of the failure */
+  int (*fn)(void *arg); /* runs before the fds are synced, NULL: none */
+  void *fn_arg;
+  int fn_rc; /* what fn returned (the thread's copy) */
+  int rc;    /* loop side: fn_rc of the job last collected */
 } hmq_syncer;
 
 /* Start the thread. HMQ_OK or HMQ_ERR_IO (no pipe, no thread). */
@@ -44,6 +52,15 @@ hmq_status hmq_syncer_open(hmq_syncer *s);
 /* Hand over a job: fdatasync fds[0..n) in order. Returns HMQ_OK, or
  * HMQ_WANT_READ when a job is still in flight (nothing started). */
 hmq_status hmq_syncer_start(hmq_syncer *s, const int *fds, size_t n);
+
+/* The same, with fn(arg) run on the thread before the syncs (fds are
+ * synced whatever it returns). */
+hmq_status hmq_syncer_start_fn(hmq_syncer *s, int (*fn)(void *), void *arg, const int *fds,
+                               size_t n);
+
+/* What fn returned in the job last collected by hmq_syncer_poll (0 when
+ * that job had none). */
+int hmq_syncer_result(const hmq_syncer *s);
 
 /* Collect the finished job: returns 1 with *err_no (0: all synced) and
  * *failed (which fd) set, 0 when none is finished (wait = 1: block until

@@ -156,6 +156,63 @@ static void test_four_instances_kills_db_restart(void **state) {
   hmq_pg_cleanup(&g_pg);
 }
 
+/* A database that hangs does not stall the MQTT side. The store of a batch
+ * runs on the sync thread (deliver.h), so while the server is stopped
+ * (SIGSTOP: connections open, no answer) the loop keeps its keepalive,
+ * its --stats lines and its signals; nothing is acknowledged until the
+ * batch is stored. Before (the store on the loop thread) the loop waited
+ * for the server's answer: with -k 5 mosquitto dropped the client after
+ * 7.5 s of silence ("connection lost" in hmq's log, a reconnect and the
+ * window sent again), and no --stats line came while it waited. */
+#define HANG_MS 12000u
+static void test_hung_database_keeps_the_session(void **state) {
+  fixture *f = *state;
+  if (hmq_pg_setup(&g_pg) != 0) {
+    hmq_pg_cleanup(&g_pg);
+    skip();
+  }
+  assert_int_equal(hmq_pg_start(&g_pg), 0);
+  sim_write(f, "pub1.txt", 300, 11);
+  sim_write(f, "pub2.txt", 300, 12);
+  char extra[600];
+  snprintf(extra, sizeof extra, "--postgres '%s' -W 120 -k 5 --stats 1", g_pg.conninfo);
+  pid_t p = run_hmq(f, "h", "g", extra, -1);
+  wait_log(f, "h.log", "subscribed to", 1, 20000);
+  publish_file(f, "pub1.txt");
+  uint64_t end = hmq_h_now() + 30000;
+  while (q_int("SELECT count(*) FROM messages") < 300 && hmq_h_now() < end)
+    hmq_h_sleep_ms(100);
+  assert_int_equal(q_int("SELECT count(*) FROM messages"), 300);
+
+  /* the server hangs while the second half arrives */
+  hmq_pg_signal_all(&g_pg, SIGSTOP);
+  size_t acked_before = broker_saw(f, "Received PUBACK from", APP "-sandbox-h");
+  publish_file(f, "pub2.txt");
+  size_t stats_before = occurrences(f, "h.log", " db=");
+  hmq_h_sleep_ms(HANG_MS);
+  size_t stats_during = occurrences(f, "h.log", " db=") - stats_before;
+  size_t acked_during = broker_saw(f, "Received PUBACK from", APP "-sandbox-h");
+  hmq_pg_signal_all(&g_pg, SIGCONT);
+
+  end = hmq_h_now() + 40000;
+  while (q_int("SELECT count(*) FROM messages") < 600 && hmq_h_now() < end)
+    hmq_h_sleep_ms(100);
+  hmq_h_sleep_ms(500);
+  kill(-p, SIGTERM);
+  assert_int_equal(wait_exit(p, 20000), 0);
+  size_t lost = occurrences(f, "h.log", "connection lost");
+  fprintf(stderr,
+          "pg hang: %zu --stats lines in %u ms of hang, %zu 'connection lost', %zu PUBACKs by"
+          " the end of the hang, %lld stored\n",
+          stats_during, HANG_MS, lost, acked_during, q_int("SELECT count(*) FROM messages"));
+  assert_int_equal(lost, 0);
+  assert_int_equal(acked_during, acked_before); /* nothing acknowledged before it is stored */
+  assert_true(stats_during >= HANG_MS / 1000 / 2);
+  assert_int_equal(q_int("SELECT count(*) FROM messages"), 600);
+  assert_int_equal(q_int("SELECT count(DISTINCT message_id) FROM messages"), 600);
+  hmq_pg_cleanup(&g_pg);
+}
+
 static int pg_teardown(void **state) {
   hmq_pg_cleanup(&g_pg);
   return teardown(state);
@@ -164,6 +221,7 @@ static int pg_teardown(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_four_instances_kills_db_restart, setup, pg_teardown),
+      cmocka_unit_test_setup_teardown(test_hung_database_keeps_the_session, setup, pg_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
