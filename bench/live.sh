@@ -37,7 +37,8 @@
 # LIVE_RATES ("1000 10000"), LIVE_LOADS ("quiet sync"), LIVE_SECONDS (5),
 # LIVE_PUB (probe | mosquitto_pub, see 3.), HMQ_BIN (measure this hmq
 # binary instead of the one built, e.g. a patched build for an A/B),
-# HMQ_ARGS (extra hmq options), LIVE_KEEP=1 (keep the temp dir), LIVE_STRACE
+# HMQ_ARGS (extra hmq options), MSUB_ARGS (extra mosquitto_sub options, for a
+# diagnosis, e.g. "-D connect receive-maximum 2048"), LIVE_KEEP=1 (keep the temp dir), LIVE_STRACE
 # (diagnosis: strace -f -T -ttt -s 65536 -e trace=LIST of the hmq process into
 # hmq.strace; use with LIVE_KEEP=1), LIVE_PERF=sched|sys (diagnosis: perf
 # record of the hmq process into perf.data, monotonic clock: its context
@@ -148,8 +149,9 @@ cell() { # rate load
   "$probe" stamp --log "$d/m.recv" --seconds "$wait_s" --count "$n" <"$d/m.fifo" \
     2>"$d/m.stamp.err" &
   local mstamp=$!
+  # shellcheck disable=SC2086 # MSUB_ARGS: extra options, split on purpose
   mosquitto_sub "${certs[@]}" -h localhost -p "$tls" -V 5 -q 1 -c --id "$mid" \
-    -t "\$share/$app-msub/bench/live/#" >"$d/m.fifo" 2>"$d/msub.err" &
+    -t "\$share/$app-msub/bench/live/#" ${MSUB_ARGS:-} >"$d/m.fifo" 2>"$d/msub.err" &
   cpids+=($!)
   pids+=("${cpids[@]}" "$mstamp")
   local ok=0
@@ -239,6 +241,7 @@ done
 # --- report ---------------------------------------------------------------------
 printf '\npublish -> output line, %s s per cell, publisher %s, mosquitto %s, consumers over mutual TLS, %s CPUs\n' \
   "$secs" "$publisher" "${bver:-?}" "$(nproc)"
+[[ -n ${MSUB_ARGS:-} ]] && printf 'mosquitto_sub with extra options: %s\n' "$MSUB_ARGS"
 printf 'hmq: %s; mosquitto_sub %s; file system of --out: %s\n' "$hmq_from" \
   "$(mosquitto_sub --help 2>/dev/null | sed -n 's/^mosquitto_sub version \([^ ]*\).*/\1/p')" \
   "$(df -T "$tmp" 2>/dev/null | awk 'NR == 2 { print $2 }')"
