@@ -33,14 +33,18 @@
  * trip 2048 still allows ~68,000 msg/s), and at shutdown that unread data
  * is what the broker resends. A broker's smaller window (e.g. 50) decides. */
 #define RECEIVE_MAX 2048u
-/* --sqlite: a wider window and a batch of up to this many messages
- * (loop.h db_batch_max). A SQLite commit rewrites about the same pages
- * (the vehicle-keyed readings index, latest) for 900 messages as for
- * 4000: bench/db_drain.sh, BENCHMARKS.md "SQLite after issue-12 tuning". */
-#define RECEIVE_MAX_SQLITE 8192u
-#define TX_CAP             (512u * 1024u) /* CONNECT/SUBSCRIBE + up to 65535 4-byte PUBACKs */
-#define ALIAS_MAX          16u
-#define ALIAS_CAP          (ALIAS_MAX * (HMQ_OPT_TOPIC + 2u))
+/* --sqlite, --postgres: a wider window and a batch of up to this many
+ * messages (loop.h db_batch_max). A SQLite commit rewrites about the same
+ * pages (the vehicle-keyed readings index, latest) for 900 messages as
+ * for 4000 (BENCHMARKS.md "SQLite after issue-12 tuning"); a PostgreSQL
+ * batch pays its statements and COMMIT once. With the store on the sync
+ * thread the window is shared by the batch being stored and the one
+ * filling, so each holds about half of it (BENCHMARKS.md "Database
+ * stores off the loop"). */
+#define RECEIVE_MAX_DB 8192u
+#define TX_CAP         (512u * 1024u) /* CONNECT/SUBSCRIBE + up to 65535 4-byte PUBACKs */
+#define ALIAS_MAX      16u
+#define ALIAS_CAP      (ALIAS_MAX * (HMQ_OPT_TOPIC + 2u))
 
 static hmq_opts opts;
 
@@ -107,7 +111,7 @@ static void warn_key_mode(const hmq_opts *o) {
 
 /* The Receive Maximum we announce on each connection. */
 static unsigned receive_max(const hmq_opts *o) {
-  return o->sqlite[0] ? RECEIVE_MAX_SQLITE : RECEIVE_MAX;
+  return o->sqlite[0] || o->postgres[0] ? RECEIVE_MAX_DB : RECEIVE_MAX;
 }
 
 /* The messages go to standard output (no file, command or database). */
@@ -295,7 +299,7 @@ int main(int argc, char **argv) {
   L.ids = ids;
   L.n = n;
   L.receive_max = (uint16_t)receive_max(&opts);
-  L.db_batch_max = opts.sqlite[0] ? RECEIVE_MAX_SQLITE : 0;
+  L.db_batch_max = opts.sqlite[0] || opts.postgres[0] ? RECEIVE_MAX_DB : 0;
   L.next_stats = hmq_now_ms() + (uint64_t)opts.stats_s * 1000u;
   rc = hmq_loop_run(&L);
   if (opts.end_session && rc == HMQ_EXIT_OK && !opts.quiet)

@@ -175,9 +175,11 @@ static void test_hung_database_keeps_the_session(void **state) {
   sim_write(f, "pub1.txt", 300, 11);
   sim_write(f, "pub2.txt", 300, 12);
   char extra[600];
-  snprintf(extra, sizeof extra, "--postgres '%s' -W 120 -k 5 --stats 1", g_pg.conninfo);
+  snprintf(extra, sizeof extra, "--postgres '%s' -W 120 -k 5 --stats 1 --debug", g_pg.conninfo);
   pid_t p = run_hmq(f, "h", "g", extra, -1);
   wait_log(f, "h.log", "subscribed to", 1, 20000);
+  /* a database sink announces the wider window (main.c RECEIVE_MAX_DB) */
+  assert_int_equal(occurrences(f, "h.log", "receive_max=8192"), 1);
   publish_file(f, "pub1.txt");
   uint64_t end = hmq_h_now() + 30000;
   while (q_int("SELECT count(*) FROM messages") < 300 && hmq_h_now() < end)
