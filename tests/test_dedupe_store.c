@@ -248,6 +248,152 @@ static void test_dedupe_log_torn_record(void **state) {
   hmq_deliver_close(&d);
 }
 
+/* stderr into a file while `open_ok` runs; returns what was written. */
+static const char *open_capturing(hmq_deliver *d, const hmq_deliver_config *c) {
+  static char text[2048];
+  fflush(stderr);
+  int saved = dup(2);
+  int fd = open(path("stderr.txt"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  assert_true(saved >= 0 && fd >= 0);
+  dup2(fd, 2);
+  close(fd);
+  open_ok(d, c);
+  fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  slurp_file(path("stderr.txt"), text, sizeof text);
+  return text;
+}
+
+/* Offset of the k-th record (from 0) of the dedupe log in b. */
+static size_t record_at(const unsigned char *b, size_t n, int k) {
+  size_t at = 0;
+  for (int i = 0; i < k; i++) {
+    assert_true(at + 40 <= n && memcmp(b + at, "HMQB", 4) == 0);
+    size_t count = (size_t)b[at + 4] | (size_t)b[at + 5] << 8;
+    at += 40 + 8 * count;
+  }
+  assert_true(at + 40 <= n);
+  return at;
+}
+
+/* A torn last record (crash mid-append) and a tail of zero bytes (a
+ * system crash can leave the file longer than its data) are cut off
+ * without a word: they are what a crash leaves. */
+static void test_dedupe_log_torn_tail_is_quiet(void **state) {
+  (void)state;
+  hmq_deliver d;
+  hmq_deliver_config c = file_cfg(HMQ_FORMAT_ENVELOPE, 1);
+  uint64_t seqs[8];
+  open_ok(&d, &c);
+  put(&d, 1, env_msg("A"));
+  assert_int_equal(commit(&d, seqs, 8), 1);
+  hmq_deliver_close(&d);
+  static const char zeros[100];
+  static const char *tails[] = {"HMQ", "HMQB\x01\0\0\0", NULL};
+  for (int i = 0; i < 3; i++) {
+    FILE *f = fopen(path("state/dedupe.log"), "ab");
+    if (tails[i])
+      fwrite(tails[i], 1, strlen(tails[i]) + (i == 1 ? 4 : 0), f);
+    else
+      fwrite(zeros, 1, sizeof zeros, f);
+    fclose(f);
+    const char *err = open_capturing(&d, &c);
+    assert_string_equal(err, "");
+    assert_int_equal(d.store.restored, 1);
+    hmq_deliver_close(&d);
+  }
+}
+
+/* A record in the middle of the log that is not intact is no crash: the
+ * log cannot be trusted for the exact position any more. Before, on the
+ * same boot the restart cut --out back to the last intact record's
+ * position, so the lines of later commits (acknowledged: the broker never
+ * sends them again) were lost. Now: a warning naming the file, the damaged
+ * log kept as dedupe.log.damaged, --out rescanned from that position (its
+ * ids learned again) and nothing cut. */
+static void test_dedupe_log_damaged_record_rescans(void **state) {
+  (void)state;
+  hmq_deliver d;
+  hmq_deliver_config c = file_cfg(HMQ_FORMAT_ENVELOPE, 1);
+  uint64_t seqs[8];
+  open_ok(&d, &c);
+  const char *ids[] = {"A", "B", "C"};
+  for (int i = 0; i < 3; i++) {
+    put(&d, (uint64_t)i, env_msg(ids[i]));
+    assert_int_equal(commit(&d, seqs, 8), 1);
+  }
+  hmq_deliver_close(&d);
+  static unsigned char log[4096];
+  size_t n = slurp_file(path("state/dedupe.log"), (char *)log, sizeof log);
+  size_t b_at = record_at(log, n, 2); /* 0: the open's, 1: A's, 2: B's */
+  log[b_at + 32] ^= 0x40;             /* B's hash: its checksum no longer holds */
+  FILE *f = fopen(path("state/dedupe.log"), "wb");
+  fwrite(log, 1, n, f);
+  fclose(f);
+  const char *err = open_capturing(&d, &c);
+  assert_int_equal(d.store.cut, 0); /* before: 384, B's and C's lines */
+  assert_non_null(strstr(err, "state/dedupe.log"));
+  assert_non_null(strstr(err, "damaged"));
+  assert_int_equal(d.store.restored, 1); /* A */
+  assert_int_equal(d.store.scanned, 2);  /* B and C, from --out */
+  put(&d, 10, env_msg("B"));
+  put(&d, 11, env_msg("C"));
+  put(&d, 12, env_msg("D"));
+  assert_int_equal(commit(&d, seqs, 8), 3);
+  assert_int_equal(d.stats.duplicates, 2);
+  hmq_deliver_close(&d);
+  char buf[4096];
+  slurp_file(path("out.ndjson"), buf, sizeof buf);
+  assert_int_equal(count_str(buf, "\n"), 4);
+  const char *all[] = {"\"A\"", "\"B\"", "\"C\"", "\"D\""};
+  for (int i = 0; i < 4; i++)
+    assert_int_equal(count_str(buf, all[i]), 1);
+  static unsigned char kept[4096];
+  assert_int_equal(slurp_file(path("state/dedupe.log.damaged"), (char *)kept, sizeof kept), n);
+  assert_memory_equal(kept, log, n);
+}
+
+/* A dedupe.log that is not one at all (another program's file) is left as
+ * it is and hmq does not start: the message names the file and why. */
+static void test_dedupe_log_foreign_refused(void **state) {
+  (void)state;
+  static const char foreign[] = "SQLite format 3\n...not ours...\n";
+  assert_int_equal(mkdir(path("state"), 0700), 0);
+  FILE *f = fopen(path("state/dedupe.log"), "wb");
+  fwrite(foreign, 1, sizeof foreign - 1, f);
+  fclose(f);
+  hmq_deliver d;
+  hmq_deliver_config c = file_cfg(HMQ_FORMAT_ENVELOPE, 1);
+  char err[512];
+  assert_int_equal(hmq_deliver_open(&d, &c, err, sizeof err), HMQ_ERR_FILE);
+  assert_non_null(strstr(err, "state/dedupe.log"));
+  assert_non_null(strstr(err, "not an hmq dedupe log"));
+  char buf[256];
+  assert_int_equal(slurp_file(path("state/dedupe.log"), buf, sizeof buf), sizeof foreign - 1);
+  assert_string_equal(buf, foreign);
+  /* the same for a snapshot that is not one */
+  assert_int_equal(unlink(path("state/dedupe.log")), 0);
+  f = fopen(path("state/dedupe.snap"), "wb");
+  fwrite(foreign, 1, sizeof foreign - 1, f);
+  fclose(f);
+  assert_int_equal(hmq_deliver_open(&d, &c, err, sizeof err), HMQ_ERR_FILE);
+  assert_non_null(strstr(err, "state/dedupe.snap"));
+  assert_non_null(strstr(err, "not an hmq dedupe snapshot"));
+  /* a snapshot of ours that is damaged: a warning, a copy, hmq starts */
+  f = fopen(path("state/dedupe.snap"), "wb");
+  fwrite("HMQD\x01\0\0\0\x01\0\0\0"
+         "12345678"
+         "87654321",
+         1, 28, f);
+  fclose(f);
+  const char *w = open_capturing(&d, &c);
+  assert_non_null(strstr(w, "state/dedupe.snap: damaged"));
+  assert_int_equal(d.store.restored, 0);
+  hmq_deliver_close(&d);
+  assert_int_equal(slurp_file(path("state/dedupe.snap.damaged"), buf, sizeof buf), 28);
+}
+
 /* Many one-id commits: the 40 bytes of framing per record trigger the
  * compaction before the id count does; the state dir stays bounded. */
 static void test_dedupe_log_bounded_in_bytes(void **state) {
@@ -408,6 +554,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_torn_last_line_cut_other_boot, setup, teardown),
       cmocka_unit_test_setup_teardown(test_dedupe_log_compaction_bounded, setup, teardown),
       cmocka_unit_test_setup_teardown(test_dedupe_log_torn_record, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_dedupe_log_torn_tail_is_quiet, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_dedupe_log_damaged_record_rescans, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_dedupe_log_foreign_refused, setup, teardown),
       cmocka_unit_test_setup_teardown(test_dedupe_log_bounded_in_bytes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_one_write_one_sync_per_commit, setup, teardown),
       cmocka_unit_test_setup_teardown(test_rescan_escaped_id_envelope, setup, teardown),

@@ -119,16 +119,66 @@ static void read_boot_id(const char *path, char *out, size_t cap) {
   out[strcspn(out, "\n")] = 0;
 }
 
-static void load_snapshot(hmq_dstore *s, hmq_dedupe *set) {
+/* Whether b[0, n) could be the start of a file of ours with this magic:
+ * empty, or beginning with (a prefix of) it. */
+static int starts_with_magic(const uint8_t *b, size_t n, const char *magic) {
+  return memcmp(b, magic, n < 4 ? n : 4) == 0;
+}
+
+static int all_zero(const uint8_t *b, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (b[i])
+      return 0;
+  return 1;
+}
+
+/* Set aside a damaged file's bytes as <path>.damaged before it is cut or
+ * replaced; "" on success, else why not. */
+static const char *set_aside(const char *path, const uint8_t *b, size_t n) {
+  size_t l = strlen(path);
+  char *p = malloc(l + 9);
+  if (!p)
+    return "out of memory";
+  memcpy(p, path, l);
+  memcpy(p + l, ".damaged", 9);
+  int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  free(p);
+  if (fd < 0)
+    return strerror(errno);
+  int bad = ds_write_all(fd, b, n) != 0 || ds_sync(fd) != 0;
+  const char *why = bad ? strerror(errno) : "";
+  close(fd);
+  return why;
+}
+
+/* A snapshot is written whole (temp file, fdatasync, rename): one that does
+ * not import was damaged after it was written, or is another program's. */
+static hmq_status load_snapshot(hmq_dstore *s, hmq_dedupe *set, char *err, size_t errlen) {
   int fd = open(s->snap_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0)
-    return;
+    return HMQ_OK;
   size_t n;
   uint8_t *b = slurp(fd, &n);
   close(fd);
-  if (b)
-    (void)hmq_dedupe_import(set, b, n); /* damaged: ignored, the log still helps */
+  if (!b)
+    return HMQ_OK; /* unreadable: the log still restores what it holds */
+  hmq_status st = HMQ_OK;
+  if (!starts_with_magic(b, n, "HMQD")) {
+    snprintf(err, errlen,
+             "%s is not an hmq dedupe snapshot (it does not begin with \"HMQD\"): left as it "
+             "is; move it away or give another --state-dir",
+             s->snap_path);
+    st = HMQ_ERR_FILE;
+  } else if (hmq_dedupe_import(set, b, n) != HMQ_OK) {
+    const char *why = set_aside(s->snap_path, b, n);
+    snprintf(s->note, sizeof s->note,
+             "%s: damaged (%zu bytes, length or checksum wrong): ignored%s%s; the ids it held are "
+             "forgotten (the log still restores the later ones)",
+             s->snap_path, n, *why ? ", could not be set aside: " : ", set aside as .damaged", why);
+    fprintf(stderr, "hmq: warning: %s\n", s->note);
+  }
   free(b);
+  return st;
 }
 
 /* Replay the log's records into the set; returns the length of the valid
@@ -156,6 +206,24 @@ uint64_t hmq_dstore_replay(hmq_dstore *s, hmq_dedupe *set, const uint8_t *b, siz
     at += body + 8;
   }
   return at;
+}
+
+/* Whether the bytes after the log's intact records are what a crash
+ * leaves: the beginning of one record cut short (an append that did not
+ * finish: a full disk, a power cut), or zero bytes (a system crash can
+ * leave a file longer than the data that reached the disk). */
+static int torn_tail(const uint8_t *r, size_t n) {
+  if (all_zero(r, n))
+    return 1;
+  if (n < 4)
+    return memcmp(r, HMQ_DS_REC_MAGIC, n) == 0;
+  if (memcmp(r, HMQ_DS_REC_MAGIC, 4) != 0)
+    return 0;
+  if (n < HMQ_DS_REC_HEAD + 8)
+    return 1;
+  uint64_t count =
+      (uint64_t)r[4] | (uint64_t)r[5] << 8 | (uint64_t)r[6] << 16 | (uint64_t)r[7] << 24;
+  return count > (n - HMQ_DS_REC_HEAD - 8) / 8; /* the record is longer than what is there */
 }
 
 hmq_status hmq_dstore_open(hmq_dstore *s, const char *dir, hmq_dedupe *set, size_t max_batch,
@@ -187,7 +255,10 @@ hmq_status hmq_dstore_open(hmq_dstore *s, const char *dir, hmq_dedupe *set, size
     hmq_dstore_close(s);
     return HMQ_ERR_FILE;
   }
-  load_snapshot(s, set);
+  if (load_snapshot(s, set, err, errlen) != HMQ_OK) {
+    hmq_dstore_close(s);
+    return HMQ_ERR_FILE;
+  }
   size_t n;
   uint8_t *b = slurp(s->fd, &n);
   if (!b) {
@@ -195,11 +266,41 @@ hmq_status hmq_dstore_open(hmq_dstore *s, const char *dir, hmq_dedupe *set, size
     hmq_dstore_close(s);
     return HMQ_ERR_IO;
   }
+  if (!starts_with_magic(b, n, HMQ_DS_REC_MAGIC) && !all_zero(b, n)) {
+    /* Not a log of ours at all: another program's file. Cutting it (as a
+     * damaged log is) would destroy it; starting without it is not ours to
+     * decide. */
+    snprintf(err, errlen,
+             "%s is not an hmq dedupe log (it does not begin with \"HMQB\"): left as it is; "
+             "move it away or give another --state-dir",
+             s->log_path);
+    free(b);
+    hmq_dstore_close(s);
+    return HMQ_ERR_FILE;
+  }
   s->log_size = hmq_dstore_replay(s, set, b, n);
+  if (s->log_size != n && !torn_tail(b + s->log_size, (size_t)(n - s->log_size))) {
+    /* Not what a crash leaves: a record in the middle is damaged. The
+     * records after it are lost, so the last intact one's position is not
+     * where the last commit ended: --out must not be cut back to it (that
+     * would drop acknowledged lines) but rescanned from it (same_boot off),
+     * which learns the lost ids again. */
+    const uint8_t *r = b + s->log_size;
+    const char *why = set_aside(s->log_path, b, n);
+    snprintf(s->note, sizeof s->note,
+             "%s: damaged at byte %llu of %zu (%s): the records from there are dropped%s%s; the "
+             "output is rescanned from the last intact record instead of cut back to it",
+             s->log_path, (unsigned long long)s->log_size, n,
+             memcmp(r, HMQ_DS_REC_MAGIC, 4) != 0 ? "no record begins there"
+                                                 : "a record whose checksum does not match",
+             *why ? ", could not be set aside: " : " (the whole file is kept as .damaged)", why);
+    fprintf(stderr, "hmq: warning: %s\n", s->note);
+    s->damaged = 1;
+  }
   free(b);
   if (s->log_size != n) {
-    /* A crash mid-append left a partial record: drop it so new records
-     * follow the last good one. */
+    /* A crash mid-append left a partial record (or a damaged part, set
+     * aside above): drop it so new records follow the last good one. */
     if (ftruncate(s->fd, (off_t)s->log_size) != 0 || ds_sync(s->fd) != 0) {
       snprintf(err, errlen, "cannot repair %s: %s", s->log_path, strerror(errno));
       hmq_dstore_close(s);
@@ -210,7 +311,7 @@ hmq_status hmq_dstore_open(hmq_dstore *s, const char *dir, hmq_dedupe *set, size
   char last[sizeof s->boot];
   read_boot_id("/proc/sys/kernel/random/boot_id", s->boot, sizeof s->boot);
   read_boot_id(s->boot_path, last, sizeof last);
-  s->same_boot = s->boot[0] && strcmp(s->boot, last) == 0;
+  s->same_boot = s->boot[0] && strcmp(s->boot, last) == 0 && !s->damaged;
   return HMQ_OK;
 }
 

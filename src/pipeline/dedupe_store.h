@@ -14,8 +14,17 @@
  *                the sink file.
  * Record layout (little endian): "HMQB", u32 count, u64 dev, u64 ino,
  * u64 offset, count x u64 hash, u64 checksum (hmq_dedupe_hash of all the
- * record's bytes before it). A torn or corrupt tail (a crash mid-append) is
- * cut off at open; everything before it is trusted.
+ * record's bytes before it). A torn tail (a crash mid-append: the start of
+ * one record, or zero bytes) is cut off at open without a word; everything
+ * before it is trusted. Anything else after the intact records is damage,
+ * not a crash: a warning on stderr names the file and byte, the file is
+ * copied to dedupe.log.damaged, the damaged part cut off, and the last
+ * intact record's position is not used to cut the sink file (same_boot
+ * off: later commits' lines were acknowledged; the rescan from there learns
+ * their ids again). A dedupe.log or dedupe.snap that does not begin with
+ * its magic ("HMQB", "HMQD") is another program's file: open refuses
+ * (HMQ_ERR_FILE) and leaves it as it is. A damaged snapshot of ours is
+ * ignored with a warning (copied to dedupe.snap.damaged).
  *
  * A third file, dedupe.boot, holds the kernel's boot id of the run that
  * last recovered the sink file. At the next start, the same boot id means
@@ -54,7 +63,9 @@ typedef struct hmq_dstore {
   char *tmp_path;  /* owned */
   char *boot_path; /* owned: dedupe.boot */
   char boot[64];   /* this boot's id, "" when the system does not tell */
-  int same_boot;   /* dedupe.boot held this boot's id at open */
+  int same_boot;   /* dedupe.boot held this boot's id at open (and the log was intact) */
+  int damaged;     /* the log had a damaged record before its end (not a torn tail) */
+  char note[512];  /* the warning open printed to stderr about a damaged file, or "" */
   uint8_t *rec;    /* record buffer (owned) */
   size_t rec_cap;  /* bytes */
   size_t rec_max;  /* hashes one record holds */
