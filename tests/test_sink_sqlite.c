@@ -415,6 +415,37 @@ static void test_instance_from_location(void **state) {
   sqlite3_close(db);
 }
 
+/* Entry keys and a timestamp spelled with JSON escapes are read decoded, as
+ * Python's json module and jq read them (SQLite 3.40's json_extract does
+ * not: it compares path keys undecoded): m1's reading has its timestamp
+ * (ts decoded, ts_ms set) and, being the newest, is the latest one. Before,
+ * "time\u0073tamp" was no timestamp: ts_ms NULL and latest held m2's. */
+static void test_escaped_entry_keys_in_rows(void **state) {
+  (void)state;
+  static const char *const msgs[] = {
+      "{\"message_id\":\"m1\",\"vin\":\"V\",\"data\":{\"c\":{\"p\":[{\"d\\u0061ta\":{\"v\":1},"
+      "\"time\\u0073tamp\":\"2025-08-12T16:00:0\\u0035.000Z\"}]}}}",
+      "{\"message_id\":\"m2\",\"vin\":\"V\",\"data\":{\"c\":{\"p\":[{\"data\":{\"v\":2},"
+      "\"timestamp\":\"2025-08-12T16:00:01.000Z\"}]}}}",
+  };
+  hmq_bsink *s = open_sink(0, NULL);
+  for (size_t i = 0; i < 2; i++)
+    assert_int_equal(dbt_put(s, msgs[i], 1), HMQ_OK);
+  assert_int_equal(hmq_bsink_commit(s), HMQ_OK);
+  hmq_bsink_close(s);
+  sqlite3 *db = db_open();
+  char got[128];
+  dbt_sq_text(db, "SELECT ts FROM readings WHERE message_id = 'm1'", got, sizeof got);
+  assert_string_equal(got, "2025-08-12T16:00:05.000Z");
+  assert_int_equal(dbt_sq_int(db, "SELECT ts_ms FROM readings WHERE message_id = 'm1'"),
+                   1755014405000);
+  dbt_sq_text(db, "SELECT data FROM readings WHERE message_id = 'm1'", got, sizeof got);
+  assert_string_equal(got, "{\"v\":1}");
+  dbt_sq_text(db, "SELECT message_id || ' ' || data FROM latest", got, sizeof got);
+  assert_string_equal(got, "m1 {\"v\":1}");
+  sqlite3_close(db);
+}
+
 /* One batch with more latest keys than the fold holds (16384; here 18000): it is
  * upserted mid-batch and again at the end; readings of the same keys come
  * again later in the batch, newer and older, and latest is still exactly
@@ -503,6 +534,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_batch_limit_bounded, setup, teardown),
       cmocka_unit_test_setup_teardown(test_sim_stream_latest_matches_input, setup, teardown),
       cmocka_unit_test_setup_teardown(test_instance_from_location, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_escaped_entry_keys_in_rows, setup, teardown),
       cmocka_unit_test_setup_teardown(test_fold_overflow_mid_batch, setup, teardown),
       cmocka_unit_test_setup_teardown(test_checkpoint_thread_bounds_wal, setup, teardown),
   };
