@@ -58,6 +58,26 @@ int hmq_dedupe_mem_get(hmq_dedupe_mem *m, size_t bytes, int no_map) {
   return 0;
 }
 
+void hmq_dedupe_mem_prefault(hmq_dedupe_mem *m, size_t bytes) {
+  if (m->p == NULL || !m->mapped) {
+    return;
+  }
+  if (bytes > m->bytes) {
+    bytes = m->bytes;
+  }
+#ifdef MADV_POPULATE_WRITE
+  if (madvise(m->p, page_round(bytes), MADV_POPULATE_WRITE) == 0) {
+    return;
+  }
+#endif
+  /* older kernels: one store per small page (a huge page faults in whole
+   * at its first store); the memory is zero already, so is the store */
+  size_t step = (size_t)sysconf(_SC_PAGESIZE);
+  for (size_t i = 0; i < bytes; i += step) {
+    ((volatile char *)m->p)[i] = 0;
+  }
+}
+
 void hmq_dedupe_mem_put(hmq_dedupe_mem *m) {
   if (m->p != NULL) {
     if (m->mapped) {

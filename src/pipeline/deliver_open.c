@@ -125,9 +125,11 @@ hmq_status hmq_deliver_open(hmq_deliver *d, const hmq_deliver_config *cfg, char 
   if (!d->tok_mem || !d->set_mem.p || !d->seqs || !d->arrived || !d->staged)
     return open_fail(d, HMQ_ERR_IO, errbuf, errlen, "out of memory for the delivery buffers");
   hmq_envelope_parser_init(&d->parser, d->tok_mem, ntok * HMQ_JSON_TOKEN_BYTES);
-  if (d->set_mem.mapped) /* zeroed by the kernel: no memset of the table */
+  if (d->set_mem.mapped) { /* zeroed by the kernel: no memset of the table */
     hmq_dedupe_init_zeroed(&d->set, d->set_mem.p, setmem, dedupe);
-  else
+    /* its page faults now, not on the first messages (dedupe_mem.h) */
+    hmq_dedupe_mem_prefault(&d->set_mem, 8 * (d->set.mask + 1) + ((size_t)2 << 20));
+  } else
     hmq_dedupe_init(&d->set, d->set_mem.p, setmem, dedupe);
   hmq_stats_init(&d->stats, wall_ms());
 
