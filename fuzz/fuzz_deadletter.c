@@ -8,7 +8,9 @@
  *    no raw control bytes, ending in "}\n";
  *  - the payload comes back byte for byte: unescaping the "payload" string
  *    (UTF-8 input) or decoding "payload_base64" (anything else);
- *  - the message_id finder returns a view inside its line, or nothing.
+ *  - the message_id finder returns a view inside its line, or nothing;
+ *  - the message_id hash of the input is the hash of its decoded text (or,
+ *    with a malformed escape, of its bytes).
  * The dead-letter sink is a stderr sink with a buffer larger than any line,
  * so the line stays in memory (no commit, nothing written).
  */
@@ -83,6 +85,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   size_t id_len;
   if (hmq_dstore_line_id((const char *)data, size, &id, &id_len) == 0)
     check(id > (const char *)data && id + id_len < (const char *)data + size && id_len > 0);
+  /* the id hash (decoded in parts) is the hash of the whole decode, at any
+   * length; a malformed escape hashes the bytes as they are */
+  {
+    hmq_str s = {(const char *)data, size};
+    size_t n = 0;
+    uint64_t h = hmq_dedupe_hash_id((const char *)data, size);
+    if (hmq_json_unescape(s, back, sizeof back, &n) == HMQ_OK)
+      check(h == hmq_dedupe_hash(back, n));
+    else
+      check(h == hmq_dedupe_hash((const char *)data, size));
+  }
 
   d.dead.len = 0;
   d.err = HMQ_OK;
