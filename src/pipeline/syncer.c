@@ -12,11 +12,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 static void *run(void *arg) {
-  hmq_syncer *s = arg;
+  hmq_syncer_shared *s = arg;
   for (;;) {
     int fds[HMQ_SYNCER_FDS];
     size_t n, i, failed = 0;
@@ -49,9 +50,10 @@ static void *run(void *arg) {
     s->err_no = err_no;
     s->failed = failed;
     s->fn_rc = fn_rc;
+    int wfd = s->wfd;
     pthread_mutex_unlock(&s->mu);
     unsigned char b = 1;
-    if (write(s->pipe[1], &b, 1) < 0) {
+    if (write(wfd, &b, 1) < 0) {
       /* full: a byte already says done (only one job is ever in flight) */
     }
   }
@@ -67,21 +69,31 @@ hmq_status hmq_syncer_open(hmq_syncer *s) {
     (void)fcntl(s->pipe[i], F_SETFL, O_NONBLOCK);
     (void)fcntl(s->pipe[i], F_SETFD, FD_CLOEXEC);
   }
-  if (pthread_mutex_init(&s->mu, NULL) != 0) {
+  hmq_syncer_shared *sh = calloc(1, sizeof *sh);
+  if (!sh) {
     hmq_syncer_close(s);
     return HMQ_ERR_IO;
   }
-  if (pthread_cond_init(&s->cv, NULL) != 0) {
-    pthread_mutex_destroy(&s->mu);
+  sh->wfd = s->pipe[1];
+  if (pthread_mutex_init(&sh->mu, NULL) != 0) {
+    free(sh);
     hmq_syncer_close(s);
     return HMQ_ERR_IO;
   }
-  if (pthread_create(&s->th, NULL, run, s) != 0) {
-    pthread_cond_destroy(&s->cv);
-    pthread_mutex_destroy(&s->mu);
+  if (pthread_cond_init(&sh->cv, NULL) != 0) {
+    pthread_mutex_destroy(&sh->mu);
+    free(sh);
     hmq_syncer_close(s);
     return HMQ_ERR_IO;
   }
+  if (pthread_create(&s->th, NULL, run, sh) != 0) {
+    pthread_cond_destroy(&sh->cv);
+    pthread_mutex_destroy(&sh->mu);
+    free(sh);
+    hmq_syncer_close(s);
+    return HMQ_ERR_IO;
+  }
+  s->sh = sh;
   s->running = 1;
   return HMQ_OK;
 }
@@ -96,16 +108,17 @@ hmq_status hmq_syncer_start_fn(hmq_syncer *s, int (*fn)(void *), void *arg, cons
     return HMQ_ERR_STATE;
   if (s->busy)
     return HMQ_WANT_READ;
-  pthread_mutex_lock(&s->mu);
-  s->fn = fn;
-  s->fn_arg = arg;
+  hmq_syncer_shared *sh = s->sh;
+  pthread_mutex_lock(&sh->mu);
+  sh->fn = fn;
+  sh->fn_arg = arg;
   if (n)
-    memcpy(s->fds, fds, n * sizeof fds[0]);
-  s->nfd = n;
-  s->job = 1;
-  s->done = 0;
-  pthread_cond_broadcast(&s->cv);
-  pthread_mutex_unlock(&s->mu);
+    memcpy(sh->fds, fds, n * sizeof fds[0]);
+  sh->nfd = n;
+  sh->job = 1;
+  sh->done = 0;
+  pthread_cond_broadcast(&sh->cv);
+  pthread_mutex_unlock(&sh->mu);
   s->busy = 1;
   return HMQ_OK;
 }
@@ -113,18 +126,19 @@ hmq_status hmq_syncer_start_fn(hmq_syncer *s, int (*fn)(void *), void *arg, cons
 int hmq_syncer_poll(hmq_syncer *s, int wait, int *err_no, size_t *failed) {
   if (!s->running || !s->busy)
     return 0;
+  hmq_syncer_shared *sh = s->sh;
   for (;;) {
     unsigned char b[8];
     int done;
-    pthread_mutex_lock(&s->mu);
-    done = s->done;
+    pthread_mutex_lock(&sh->mu);
+    done = sh->done;
     if (done) {
-      *err_no = s->err_no;
-      *failed = s->failed;
-      s->rc = s->fn_rc;
-      s->done = 0;
+      *err_no = sh->err_no;
+      *failed = sh->failed;
+      s->rc = sh->fn_rc;
+      sh->done = 0;
     }
-    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_unlock(&sh->mu);
     if (done) {
       while (read(s->pipe[0], b, sizeof b) > 0) {
       }
@@ -149,24 +163,27 @@ int hmq_syncer_fd(const hmq_syncer *s) {
 void hmq_syncer_hold(hmq_syncer *s, int hold) {
   if (!s->running)
     return;
-  pthread_mutex_lock(&s->mu);
-  s->hold = hold;
-  pthread_cond_broadcast(&s->cv);
-  pthread_mutex_unlock(&s->mu);
+  pthread_mutex_lock(&s->sh->mu);
+  s->sh->hold = hold;
+  pthread_cond_broadcast(&s->sh->cv);
+  pthread_mutex_unlock(&s->sh->mu);
 }
 
 void hmq_syncer_close(hmq_syncer *s) {
   if (!s)
     return;
   if (s->running) {
-    pthread_mutex_lock(&s->mu);
-    s->quit = 1;
-    s->hold = 0;
-    pthread_cond_broadcast(&s->cv);
-    pthread_mutex_unlock(&s->mu);
+    hmq_syncer_shared *sh = s->sh;
+    pthread_mutex_lock(&sh->mu);
+    sh->quit = 1;
+    sh->hold = 0;
+    pthread_cond_broadcast(&sh->cv);
+    pthread_mutex_unlock(&sh->mu);
     pthread_join(s->th, NULL);
-    pthread_cond_destroy(&s->cv);
-    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&sh->cv);
+    pthread_mutex_destroy(&sh->mu);
+    free(sh);
+    s->sh = NULL;
     s->running = 0;
   }
   for (int i = 0; s->opened && i < 2; i++) {

@@ -7,8 +7,9 @@
  * writing. The thread syncs them in the order given, then makes done_fd
  * readable; the loop's hmq_syncer_poll() takes the result. At most one job
  * is in flight: a second start is refused until the first was collected.
- * The thread touches nothing but the fds and this struct (under its
- * mutex), so the caller's data needs no locking.
+ * The thread touches nothing but the fds and the shared part of this
+ * struct (hmq_syncer_shared, on the heap, under its mutex), so the
+ * caller's data needs no locking.
  *
  * A job may also carry a function that runs first (a database sink's
  * store of its sealed batch, bsink.h): what it touches is the caller's
@@ -24,26 +25,34 @@
 
 #define HMQ_SYNCER_FDS 3
 
-typedef struct hmq_syncer {
-  pthread_t th;
+/* What the thread and the loop share, under mu (on the heap: the thread
+ * never points into the caller's struct, which may move or, in a test
+ * that failed half way, be gone). */
+typedef struct hmq_syncer_shared {
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  int opened;  /* hmq_syncer_open ran (pipe fds valid) */
-  int running; /* thread started */
-  int pipe[2]; /* [0] readable once a job finished (the loop polls it) */
-  int busy;    /* loop side: a job was started and not yet collected */
-  int job;     /* a job waits for the thread */
-  int done;    /* the thread finished the job */
-  int quit;    /* close: the thread ends */
-  int hold;    /* test hook: the thread waits before syncing */
+  int wfd;  /* the pipe's write end: a byte when a job finished */
+  int job;  /* a job waits for the thread */
+  int done; /* the thread finished the job */
+  int quit; /* close: the thread ends */
+  int hold; /* test hook: the thread waits before running a job */
   int fds[HMQ_SYNCER_FDS];
   size_t nfd;
   int err_no;           /* first failure's errno, 0 when every sync succeeded */
   size_t failed;        /* index into fds of the failure */
   int (*fn)(void *arg); /* runs before the fds are synced, NULL: none */
   void *fn_arg;
-  int fn_rc; /* what fn returned (the thread's copy) */
-  int rc;    /* loop side: fn_rc of the job last collected */
+  int fn_rc; /* what fn returned */
+} hmq_syncer_shared;
+
+typedef struct hmq_syncer {
+  pthread_t th;
+  hmq_syncer_shared *sh; /* NULL when not running */
+  int opened;            /* hmq_syncer_open ran (pipe fds valid) */
+  int running;           /* thread started */
+  int pipe[2];           /* [0] readable once a job finished (the loop polls it) */
+  int busy;              /* a job was started and not yet collected */
+  int rc;                /* fn_rc of the job last collected */
 } hmq_syncer;
 
 /* Start the thread. HMQ_OK or HMQ_ERR_IO (no pipe, no thread). */
