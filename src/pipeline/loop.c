@@ -565,7 +565,8 @@ static void print_stats(hmq_loop *L, uint64_t now) {
  * costs nothing measurable. */
 #define HMQ_LOOP_BATCH_MAX 2048u
 
-/* With db_batch_max set (--sqlite), a socket that ran dry commits the
+/* With db_batch_max set (a database sink) and the commit synchronous (a
+ * dead-letter FIFO: deliver_open.c), a socket that ran dry commits the
  * batch only once its oldest message has waited as long as the last
  * commit took (at most --max-delay-ms). In a backlog drain the socket runs
  * dry for moments while the broker catches up with us; committing at each

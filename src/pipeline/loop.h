@@ -68,11 +68,13 @@ typedef struct hmq_loop {
   uint64_t db_retry_at;   /* next commit attempt */
   uint64_t db_said_at;    /* last stderr report */
   unsigned db_backoff_ms;
-  /* A database sink whose commit costs about the same for a few messages
-   * as for thousands (--sqlite): the batch may grow to db_batch_max
-   * messages (0: HMQ_LOOP_BATCH_MAX, as for every other sink), and a dry
-   * socket commits it only after its oldest message waited as long as
-   * the last commit took (db_commit_ms; loop.c db_wait_left). */
+  /* A database sink, whose commit costs about the same for a few messages
+   * as for thousands (--sqlite, --postgres): the batch may grow to
+   * db_batch_max messages (0: HMQ_LOOP_BATCH_MAX, as for every other
+   * sink). Without the commit thread (a dead-letter FIFO keeps the commit
+   * synchronous) a dry socket also commits only after the oldest message
+   * waited as long as the last commit took (db_commit_ms; loop.c
+   * db_wait_left); with it, what arrives during a store is the next batch. */
   size_t db_batch_max;
   uint64_t db_commit_ms;
   size_t acks_cap;
