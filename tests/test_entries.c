@@ -287,6 +287,16 @@ static void escaped_entry_keys(void **state) {
   assert_true(str_eq(e.failure_reason, "r"));
   assert_true(str_eq(e.failure_description, "d"));
   assert_int_equal(hmq_entries_next(&it, &e), HMQ_NEED_MORE);
+  /* a capability given twice (plainly, then escaped) is walked twice: no
+   * reading is dropped (names are handed out as sent) */
+  parse_data("{\"c\":{\"p\":[{\"data\":1}]},\"\\u0063\":{\"p\":[{\"data\":2}]}}", &env);
+  hmq_entries_begin(&it, &env);
+  assert_int_equal(hmq_entries_next(&it, &e), HMQ_OK);
+  assert_true(str_eq(e.capability, "c") && str_eq(e.data, "1"));
+  assert_int_equal(hmq_entries_next(&it, &e), HMQ_OK);
+  assert_true(str_eq(e.capability, "\\u0063") && str_eq(e.data, "2"));
+  assert_int_equal(e.warnings, 0);
+  assert_int_equal(hmq_entries_next(&it, &e), HMQ_NEED_MORE);
 }
 
 static void rfc3339(void **state) {

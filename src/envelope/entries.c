@@ -10,6 +10,14 @@
  * records instead of failing the message, so one odd property does not
  * cost the rest of the vehicle's data.
  *
+ * Entry keys (data, timestamp, failure, availability) are matched with
+ * their JSON escapes decoded, as every JSON reader sees them; one given
+ * twice warns (HMQ_ENTRY_WARN_DUP_KEY) and the first is used. A capability
+ * or property name given twice (plainly or escaped) is not merged: each
+ * occurrence is walked, so every reading the vehicle sent is handed out
+ * (a JSON reader keeping the last one would drop the others; finding
+ * repeats among siblings would cost time quadratic in their number).
+ *
  * The walk never recurses: `next` moves forward through the token array,
  * descending into containers it understands and skipping the rest.
  */
