@@ -514,6 +514,40 @@ static void test_rescan_escaped_id_raw(void **state) {
   rescan_escaped_id(HMQ_FORMAT_RAW);
 }
 
+/* --format raw passes a payload that is no envelope through without
+ * dedupe; the rescan must not learn an id from its line either, or a valid
+ * message with that id would later be dropped as a duplicate. Here the
+ * line has two message_id keys (the parser refuses it): before, the rescan
+ * took "X" from it and the real X was never written. */
+static void test_rescan_raw_non_envelope_learns_nothing(void **state) {
+  (void)state;
+  static const char bad[] = "{\"message_id\":\"X\",\"message_id\":\"Y\",\"vin\":\"V\",\"data\":{}}";
+  hmq_deliver d;
+  hmq_deliver_config c = file_cfg(HMQ_FORMAT_RAW, 1);
+  uint64_t seqs[8];
+  open_ok(&d, &c);
+  put(&d, 1, env_msg("A"));
+  put(&d, 2, bad);
+  assert_int_equal(commit(&d, seqs, 8), 2);
+  assert_int_equal(d.stats.written, 2);
+  hmq_deliver_close(&d);
+  /* the same line once more after the last logged commit, then another boot */
+  FILE *f = fopen(path("out.ndjson"), "ab");
+  fprintf(f, "%s\n%s\n", bad, env_msg("B"));
+  fclose(f);
+  f = fopen(path("state/dedupe.boot"), "wb");
+  fputs("another-boot", f);
+  fclose(f);
+  open_ok(&d, &c);
+  assert_int_equal(d.store.scanned, 1); /* B only */
+  put(&d, 3, env_msg("X"));
+  put(&d, 4, env_msg("B"));
+  assert_int_equal(commit(&d, seqs, 8), 2);
+  assert_int_equal(d.stats.written, 1); /* X */
+  assert_int_equal(d.stats.duplicates, 1);
+  hmq_deliver_close(&d);
+}
+
 static void test_line_id_finder(void **state) {
   (void)state;
   const char *id;
@@ -561,6 +595,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_one_write_one_sync_per_commit, setup, teardown),
       cmocka_unit_test_setup_teardown(test_rescan_escaped_id_envelope, setup, teardown),
       cmocka_unit_test_setup_teardown(test_rescan_escaped_id_raw, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_rescan_raw_non_envelope_learns_nothing, setup, teardown),
       cmocka_unit_test(test_line_id_finder),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -530,16 +530,32 @@ static int scan_line(ds_scan *sc, uint64_t at, int id_ok, uint64_t h) {
   return 0;
 }
 
-static uint64_t line_hash(const uint8_t *p, size_t n, int *ok) {
+/* The id a line was deduplicated by when it was written. A flat line is
+ * hmq's own ({"vin":…,"message_id":…,…}): its message_id member. An
+ * envelope or raw line is the payload itself, and the live filter only
+ * knew the id of a payload its parser accepted as an envelope (a raw line
+ * may be any payload, passed through without dedupe): the same parser
+ * decides here (parser != NULL), so the rescan learns exactly those ids.
+ * A line it cannot hold (more tokens than it has) counts as no id. */
+static uint64_t line_hash(hmq_envelope_parser *parser, const uint8_t *p, size_t n, int *ok) {
   const char *id;
   size_t id_len;
+  if (parser) {
+    hmq_envelope env;
+    *ok = hmq_envelope_parse(parser, (const char *)p, n, &env) == HMQ_OK;
+    return *ok ? hmq_dedupe_hash_id(env.message_id.ptr, env.message_id.len) : 0;
+  }
   *ok = hmq_dstore_line_id((const char *)p, n, &id, &id_len) == 0;
   return *ok ? hmq_dedupe_hash_id(id, id_len) : 0;
 }
 
-hmq_status hmq_dstore_recover(hmq_dstore *s, hmq_dedupe *set, int fd, uint64_t dev, uint64_t ino,
-                              uint64_t size, int multi_line, uint8_t *buf, size_t cap,
-                              hmq_dstore_tail *tail) {
+/* Tokens for a line of up to `cap` bytes, as the pipeline's parser has for
+ * a message (deliver_open.c: 6 bytes per token, + 256). */
+#define HMQ_DS_BYTES_PER_TOKEN 6u
+
+static hmq_status recover(hmq_dstore *s, hmq_dedupe *set, int fd, uint64_t dev, uint64_t ino,
+                          uint64_t size, int multi_line, uint8_t *buf, size_t cap,
+                          hmq_dstore_tail *tail, hmq_envelope_parser *parser) {
   tail->keep = size;
   tail->end_line = 0;
   s->scan_pending = 0;
@@ -595,7 +611,7 @@ hmq_status hmq_dstore_recover(hmq_dstore *s, hmq_dedupe *set, int fd, uint64_t d
         break;
       size_t end = (size_t)(nl - buf);
       int ok = 0;
-      uint64_t h = skipping ? 0 : line_hash(buf + at, end - at, &ok);
+      uint64_t h = skipping ? 0 : line_hash(parser, buf + at, end - at, &ok);
       if (scan_line(&sc, line_at, ok, h) != 0)
         return HMQ_ERR_IO;
       skipping = 0;
@@ -617,7 +633,7 @@ hmq_status hmq_dstore_recover(hmq_dstore *s, hmq_dedupe *set, int fd, uint64_t d
      * committed (a commit writes whole messages). Its message is cut with
      * it when the file is known to be ours; otherwise the line is ended. */
     int ok = 0;
-    uint64_t h = !skipping && fill > 0 ? line_hash(buf, fill, &ok) : 0;
+    uint64_t h = !skipping && fill > 0 ? line_hash(parser, buf, fill, &ok) : 0;
     if (!known) {
       tail->end_line = 1;
     } else if (sc.multi_line && sc.have_group && ok && h == sc.group_h) {
@@ -636,6 +652,26 @@ hmq_status hmq_dstore_recover(hmq_dstore *s, hmq_dedupe *set, int fd, uint64_t d
   s->cut = size - tail->keep;
   s->scan_pending = sc.nh;
   return HMQ_OK;
+}
+
+hmq_status hmq_dstore_recover(hmq_dstore *s, hmq_dedupe *set, int fd, uint64_t dev, uint64_t ino,
+                              uint64_t size, int multi_line, uint8_t *buf, size_t cap,
+                              hmq_dstore_tail *tail) {
+  /* Envelope and raw lines are read by the envelope parser (line_hash);
+   * its token memory is only touched as far as the longest line needs. */
+  hmq_envelope_parser parser;
+  void *tok = NULL;
+  if (!multi_line && s->fd >= 0) {
+    size_t ntok = cap / HMQ_DS_BYTES_PER_TOKEN + 256;
+    tok = malloc(ntok * HMQ_JSON_TOKEN_BYTES);
+    if (!tok)
+      return HMQ_ERR_IO;
+    hmq_envelope_parser_init(&parser, tok, ntok * HMQ_JSON_TOKEN_BYTES);
+  }
+  hmq_status st =
+      recover(s, set, fd, dev, ino, size, multi_line, buf, cap, tail, tok ? &parser : NULL);
+  free(tok);
+  return st;
 }
 
 hmq_status hmq_dstore_recovered(hmq_dstore *s, uint64_t dev, uint64_t ino, uint64_t size) {

@@ -113,7 +113,10 @@ typedef struct hmq_dstore_tail {
  *     was written during this boot (same_boot): keep exactly up to that
  *     offset; what follows was never acknowledged (see the top);
  *   - it names this file but the boot differs (or is unknown): keep the
- *     complete lines after the offset and add their ids to `set`, cut a
+ *     complete lines after the offset and add their ids to `set` (an
+ *     envelope or raw line only when the envelope parser accepts it, as
+ *     the live filter did: a raw line that is no envelope was written
+ *     without dedupe; a flat line by its message_id member), cut a
  *     torn last line (no '\n'), and with `multi_line` (--format flat: a
  *     message is several lines in a row with the same message_id) cut the
  *     whole message the torn line belongs to; the last complete message of
