@@ -190,12 +190,51 @@ static void test_locked_batch_retried_alone(void **state) {
   hmq_deliver_close(&d);
 }
 
+/* A dead-letter pipe (stderr into a pipeline, a FIFO) does not take the
+ * store off the commit thread: the pipe's lines are committed on the loop
+ * thread when the batch completes (written and read out by the reader). */
+static void test_dead_letter_pipe_store_still_async(void **state) {
+  (void)state;
+  hmq_deliver d;
+  hmq_deliver_config c = db_cfg();
+  static char fifo[256];
+  snprintf(fifo, sizeof fifo, "%s/dead.fifo", g_dir);
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+  int rd = open(fifo, O_RDONLY | O_NONBLOCK);
+  assert_true(rd >= 0);
+  c.dead_path = fifo;
+  open_ok(&d, &c);
+  assert_true(hmq_deliver_done_fd(&d) >= 0); /* asynchronous all the same */
+  put(&d, 1, msg_vin("p1", "V1"));
+  put(&d, 2, "{\"not\": \"an envelope\"}");
+  assert_int_equal(hmq_deliver_start(&d), HMQ_OK);
+  /* the dead-letter line is in the pipe at once; the reader takes it */
+  char buf[4096];
+  ssize_t got = -1;
+  for (int i = 0; i < 200 && got <= 0; i++) {
+    got = read(rd, buf, sizeof buf - 1);
+    if (got <= 0)
+      (void)poll(NULL, 0, 10);
+  }
+  assert_true(got > 0);
+  buf[got] = 0;
+  assert_non_null(strstr(buf, "an envelope"));
+  uint64_t seqs[8];
+  size_t n = 0;
+  assert_int_equal(collect_wait(&d, seqs, 8, &n), HMQ_OK);
+  assert_int_equal(n, 2);
+  assert_int_equal(stored("SELECT count(*) FROM messages"), 1);
+  hmq_deliver_close(&d);
+  close(rd);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_store_runs_beside_intake, setup, teardown),
       cmocka_unit_test_setup_teardown(test_refused_row_is_dead_lettered_before_ack, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_locked_batch_retried_alone, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_dead_letter_pipe_store_still_async, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

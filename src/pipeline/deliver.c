@@ -600,11 +600,17 @@ static hmq_status complete(hmq_deliver *d, int err_no, size_t failed) {
     if (hmq_deliver_db_stored(d, (hmq_status)hmq_syncer_result(&d->sy), &refused) != HMQ_OK)
       return HMQ_WANT_WRITE; /* not stored: the batch stays sealed, nothing is ready */
     d->seal_db = 0;
-    if (refused) { /* their dead-letter lines, durable before the batch's PUBACKs */
-      if (hmq_sink_commit(&d->dead) != HMQ_OK)
-        return sink_err(d, &d->dead, "dead-letter");
-      d->dead_dirty = 0;
-    }
+    if (refused) /* their dead-letter lines, durable before the batch's PUBACKs */
+      d->seal_dead_commit = 1;
+  }
+  if (d->seal_dead_commit) {
+    /* dead-letter lines that the thread cannot make durable: refused rows,
+     * or a dead-letter pipe or terminal (committed means written, and for
+     * a pipe read out by its reader: sink.h) */
+    if (hmq_sink_commit(&d->dead) != HMQ_OK)
+      return sink_err(d, &d->dead, "dead-letter");
+    d->dead_dirty = 0;
+    d->seal_dead_commit = 0;
   }
   if (d->crash == HMQ_DELIVER_CRASH_AFTER_SINK_SYNC)
     return set_err(d, HMQ_ERR_IO, "simulated crash after the sink sync");
@@ -652,6 +658,8 @@ static hmq_status seal(hmq_deliver *d) {
     d->seal_dead_size = file_size(d->dead.fd, d->dead.size);
     d->seal_fd_kind[n] = SEAL_DEAD;
     fds[n++] = d->dead.fd;
+  } else if (d->dead_dirty) {
+    d->seal_dead_commit = 1; /* at completion, on this thread */
   }
   if (d->out_dirty && !d->db) {
     d->seal_size = file_size(d->out.fd, d->out.size);
@@ -669,7 +677,7 @@ static hmq_status seal(hmq_deliver *d) {
   d->seal_nfd = n;
   d->seal_db = d->db && hmq_bsink_seal(d->db) > 0;
   if (n == 0 && !d->seal_db)
-    return complete(d, 0, 0); /* only duplicates: nothing to sync */
+    return complete(d, 0, 0); /* only duplicates (or lines for this thread): nothing to sync */
   if (hmq_syncer_start_fn(&d->sy, d->seal_db ? db_store : NULL, d->db, fds, n) != HMQ_OK)
     return set_err(d, HMQ_ERR_IO, "sync thread refused a job");
   return HMQ_OK;

@@ -146,6 +146,7 @@ typedef struct hmq_deliver {
   int seal_fd_kind[HMQ_SYNCER_FDS]; /* what each fd of the job is: 0 dead, 1 out, 2 log */
   size_t seal_nfd;
   int seal_db;          /* the sealed batch holds the database's sealed batch (not yet stored) */
+  int seal_dead_commit; /* at completion: commit the dead-letter sink on the loop thread */
   uint64_t db_failures; /* the database sink's counters as of the last completed store */
   uint64_t db_rejected;
   hmq_stats stats;

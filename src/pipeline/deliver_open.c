@@ -186,11 +186,14 @@ hmq_status hmq_deliver_open(hmq_deliver *d, const hmq_deliver_config *cfg, char 
       d->store.defer_sync = 1;
     }
   }
-  if (d->db && !d->async && (d->dead.sync || d->dead.io == HMQ_SINK_IO_PLAIN) && !d->dead.fifo) {
+  if (d->db && !d->async) {
     /* The database stores each batch on the sync thread while the loop
-     * reads the next (deliver.h). The dedupe log may then lag the database
-     * by up to a second: an id it forgot in a crash is stored again and
-     * absorbed by the database's primary key, so its sync can be lazy. */
+     * reads the next (deliver.h), whatever the dead-letter sink is (one
+     * the thread cannot sync, a pipe or a terminal, is committed on the
+     * loop thread when the batch completes). The dedupe log may lag the
+     * database by up to a second: an id it forgot in a crash is stored
+     * again and absorbed by the database's primary key, so its sync can
+     * be lazy. */
     if (hmq_syncer_open(&d->sy) != HMQ_OK)
       return open_fail(d, HMQ_ERR_IO, errbuf, errlen, "cannot start the sync thread");
     d->async = 1;
