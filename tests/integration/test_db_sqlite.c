@@ -97,27 +97,24 @@ static void test_kill9_during_drain_exactly_once_latest_right(void **state) {
                      " input");
   assert_true(want > BACKLOG * 9 / 10 && want < BACKLOG);
 
-  /* drain, killed at many points. How long a run needs to commit anything
-   * depends on the machine (a loaded 2-core box takes seconds to start; a
-   * quiet one drains thousands a second), so the kill delay adapts: longer
-   * after a run that stored nothing, shorter after one that stored more
-   * than a quarter, with a varying offset so the kills fall at different
-   * points of a batch. */
+  /* drain, killed at many points: each run is killed once it stored
+   * about another eighth of the backlog (by the count, not a fixed delay:
+   * a loaded 2-core box takes seconds to start, a quiet one stores
+   * thousands a second), then after a varying 0-119 ms, so the kills fall
+   * at different points of the next batch's store. */
   int kills = 0;
-  unsigned delay = 800;
   long long before = 0, now_stored = 0;
   for (int round = 1; round <= KILLS; round++) {
     p = start_hmq(f, round);
-    hmq_h_sleep_ms(delay + (unsigned)((round * 1237) % 400));
+    uint64_t give_up = hmq_h_now() + 30000;
+    while (stored(f) < before + want / 8 && hmq_h_now() < give_up)
+      hmq_h_sleep_ms(20);
+    hmq_h_sleep_ms((unsigned)((round * 37) % 120));
     kill(-p, SIGKILL);
     wait_exit(p, 5000);
     now_stored = stored(f);
     if (now_stored > before && now_stored < want)
       kills++; /* killed in the middle of the drain */
-    if (now_stored == before && delay < 8000)
-      delay = delay * 3 / 2;
-    else if (now_stored - before > want / 4 && delay > 100)
-      delay /= 2;
     fprintf(stderr, "round %d: killed with %lld of %lld stored\n", round, now_stored, want);
     before = now_stored;
     if (now_stored >= want)
