@@ -97,29 +97,40 @@ static void test_kill9_during_drain_exactly_once_latest_right(void **state) {
                      " input");
   assert_true(want > BACKLOG * 9 / 10 && want < BACKLOG);
 
-  /* drain, killed at many points: each run is killed once it stored
-   * about another eighth of the backlog (by the count, not a fixed delay:
-   * a loaded 2-core box takes seconds to start, a quiet one stores
-   * thousands a second), then after a varying 0-119 ms, so the kills fall
-   * at different points of the next batch's store. */
-  int kills = 0;
+  /* drain, killed at many points, found by the count rather than by a
+   * fixed delay (a loaded 2-core box takes seconds to start, a quiet one
+   * stores a 4,000-message batch a few hundred ms after connecting):
+   * even runs are killed 0-119 ms after their first commit shows (during
+   * the next batch's store), odd runs at 50-90 % of the time the last
+   * even run took to its first commit (during the first store, before its
+   * COMMIT, or just after). */
+  int kills = 0, progressed = 0;
   long long before = 0, now_stored = 0;
+  uint64_t first_commit_ms = 800;
   for (int round = 1; round <= KILLS; round++) {
+    uint64_t t0 = hmq_h_now(), give_up = t0 + 30000;
     p = start_hmq(f, round);
-    uint64_t give_up = hmq_h_now() + 30000;
-    while (stored(f) < before + want / 8 && hmq_h_now() < give_up)
-      hmq_h_sleep_ms(20);
-    hmq_h_sleep_ms((unsigned)((round * 37) % 120));
+    if (round % 2 == 0) {
+      while (stored(f) <= before && hmq_h_now() < give_up)
+        hmq_h_sleep_ms(20);
+      first_commit_ms = hmq_h_now() - t0;
+      hmq_h_sleep_ms((unsigned)((round * 37) % 120));
+    } else {
+      hmq_h_sleep_ms((unsigned)(first_commit_ms * (50u + (unsigned)(round * 13) % 41u) / 100u));
+    }
     kill(-p, SIGKILL);
     wait_exit(p, 5000);
     now_stored = stored(f);
-    if (now_stored > before && now_stored < want)
-      kills++; /* killed in the middle of the drain */
+    if (now_stored < want) {
+      kills++; /* killed before the drain was complete */
+      progressed += now_stored > before;
+    }
     fprintf(stderr, "round %d: killed with %lld of %lld stored\n", round, now_stored, want);
     before = now_stored;
     if (now_stored >= want)
       break;
   }
+  assert_true(progressed >= 2); /* some kills came after commits of the drain */
   assert_true(kills >= 3);
   /* the last run drains the rest; it is stopped with SIGTERM only once
    * its loop runs (a new --stats line: the signal handlers are in place),
