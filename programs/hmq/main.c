@@ -141,7 +141,10 @@ static int open_delivery(hmq_deliver *d, const hmq_opts *o, const char *state_di
     fprintf(stderr, "hmq: %s\n", err[0] ? err : hmq_deliver_error(d));
     /* asked to stop while the sink waited (a FIFO without a reader):
      * nothing was received, a normal stop (-1) */
-    return hmq_sink_stopping() ? -1 : HMQ_EXIT_SINK;
+    if (hmq_sink_stopping())
+      return -1;
+    /* the dedupe log in the state dir (unreadable, foreign): configuration */
+    return d->state_failed ? HMQ_EXIT_CONFIG : HMQ_EXIT_SINK;
   }
   return HMQ_EXIT_OK;
 }

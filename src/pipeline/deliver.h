@@ -152,6 +152,7 @@ typedef struct hmq_deliver {
   hmq_stats stats;
   hmq_status err; /* sticky */
   char errmsg[512];
+  int state_failed;     /* hmq_deliver_open failed on the state dir's dedupe log */
   int crash;            /* HMQ_DELIVER_CRASH_* */
   uint64_t warn_second; /* -v warning lines: rate limit state */
   unsigned warn_lines;

@@ -168,8 +168,10 @@ hmq_status hmq_deliver_open(hmq_deliver *d, const hmq_deliver_config *cfg, char 
       return open_fail(d, st, errbuf, errlen, msg);
   }
   st = hmq_dstore_open(&d->store, cfg->state_dir, &d->set, d->pend_cap, msg, sizeof msg);
-  if (st != HMQ_OK)
+  if (st != HMQ_OK) {
+    d->state_failed = 1; /* a state-dir error (exit 3), not the output's */
     return open_fail(d, st, errbuf, errlen, msg);
+  }
   if (d->out.kind == HMQ_SINK_FILE && d->out.sync) {
     /* The file can be rescanned at the next start: one fdatasync per
      * commit (the sink's) is enough, the log's can be lazy. */

@@ -497,7 +497,7 @@ static void test_end_session(void **state) {
 }
 
 /* Exit codes: usage 2, configuration 3 (bad bundle dir, untrusted broker
- * certificate). */
+ * certificate, a dedupe log in the state dir that is not hmq's). */
 static void test_exit_codes(void **state) {
   fixture *f = *state;
   char cmd[8192], ca[400];
@@ -518,6 +518,18 @@ static void test_exit_codes(void **state) {
     }
   }
   assert_int_equal(rc, 3);
+  /* another program's file where the dedupe log goes: refused, untouched */
+  char sd[400];
+  snprintf(sd, sizeof sd, "%s/sd4", f->b.dir);
+  assert_int_equal(mkdir(sd, 0700), 0);
+  snprintf(cmd, sizeof cmd, "printf 'not ours\\n' > '%s/dedupe.log'", sd);
+  assert_int_equal(system(cmd), 0);
+  snprintf(cmd, sizeof cmd, "exec '%s' --bundle '%s' --state-dir '%s' --out '%s/o4' -C 1", f->hmq,
+           f->bundle, sd, f->b.dir);
+  assert_int_equal(wait_exit(spawn(f, cmd, "e4.log"), 15000), 3);
+  assert_true(file_contains(f, "e4.log", "dedupe.log"));
+  snprintf(cmd, sizeof cmd, "grep -qx 'not ours' '%s/dedupe.log'", sd);
+  assert_int_equal(system(cmd), 0);
 }
 
 /* A CONNACK refusal no retry can fix (0x87 Not authorized from a broker
